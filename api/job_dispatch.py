@@ -1,0 +1,63 @@
+"""Sending freshly written PENDING jobs on their way, one function per method.
+
+Each returns normally when every job was handed over, or raises BrokerUnavailable after marking the
+jobs it could not send as ERROR with the reason — so no row is ever left PENDING with nothing queued.
+"""
+from __future__ import annotations
+
+import logging
+
+import kombu.exceptions
+
+from api.job_states import Report
+from api.job_store import JobStore
+from api.raw_publisher import BrokerUnavailable, RawPublisher
+from api.settings import Settings, worker_id
+from api.timed_job import JobFailed, JobSpec, run_timed_job
+
+log = logging.getLogger("queue_lab.dispatch")
+
+
+def send_by_celery(specs: list[JobSpec], store: JobStore, settings: Settings) -> None:
+    from celery_tasks import process_task  # imported here: the page works even if Celery is absent
+
+    sent: list[tuple[int, str]] = []
+    try:
+        for spec in specs:
+            result = process_task.delay(spec.task_num, spec.seconds, spec.fail)
+            sent.append((spec.task_num, result.id))
+    except (kombu.exceptions.OperationalError, OSError) as exc:
+        log.warning("celery publish failed after %d of %d jobs: %s", len(sent), len(specs), exc)
+        _give_up_on_unsent(specs, {num for num, _ in sent}, store, settings.broker_hint)
+        raise BrokerUnavailable(settings.broker_hint) from exc
+    finally:
+        if sent:
+            store.set_celery_ids(sent)
+
+
+def send_by_rabbitmq(specs: list[JobSpec], store: JobStore, publisher: RawPublisher) -> None:
+    try:
+        publisher.publish_jobs(specs)
+    except BrokerUnavailable as exc:
+        log.warning("raw publish failed after %d of %d jobs: %s", len(exc.sent), len(specs), exc)
+        _give_up_on_unsent(specs, set(exc.sent), store, str(exc))
+        raise
+
+
+def run_synchronously(specs: list[JobSpec], store: JobStore) -> None:
+    """The same job, inside this web request: it reports straight to the store, not over HTTP
+    (a request calling its own server could wait on itself when every web thread is busy)."""
+    me = worker_id("api-")
+
+    def report(task_num, task_status, *, progress=None, message=None, starting=False, run_id=None):
+        store.advance(task_num, Report(task_status, me, progress, message, starting, run_id))
+
+    for spec in specs:
+        try:
+            run_timed_job(spec, report)
+        except JobFailed:
+            pass  # already reported as ERROR; the next job still runs
+
+
+def _give_up_on_unsent(specs, sent: set[int], store: JobStore, reason: str) -> None:
+    store.fail_unsent([spec.task_num for spec in specs if spec.task_num not in sent], reason)

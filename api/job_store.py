@@ -1,0 +1,224 @@
+"""Jobs in SQLite: the one place every status lands, safe with several processes writing at once.
+
+- WAL lets the page read while workers write; a busy timeout makes writers queue instead of failing.
+- Every read-modify-write runs in `BEGIN IMMEDIATE`, so two reports for one job cannot interleave.
+- One connection per process *and* thread (a connection opened before gunicorn forks is never reused).
+- Every write transaction takes the next value of one counter, `seq`, and stamps the rows it touched:
+  "what changed since seq N" is then one indexed query, which feeds the live table.
+"""
+from __future__ import annotations
+
+import os
+import sqlite3
+import threading
+import time
+from contextlib import contextmanager
+from typing import Iterable, Iterator
+
+from api.job_states import DONE, ERROR, IN_PROGRESS, PENDING, Decision, Report, decide
+
+COLUMNS = (
+    "task_num", "method", "seconds", "fail", "task_status", "progress", "worker_id", "run_id",
+    "attempt", "celery_id", "error", "created_at", "started_at", "finished_at", "seq",
+)
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS jobs (
+    task_num    INTEGER PRIMARY KEY AUTOINCREMENT,
+    method      TEXT    NOT NULL,
+    seconds     REAL    NOT NULL,
+    fail        INTEGER NOT NULL DEFAULT 0,
+    task_status TEXT    NOT NULL,
+    progress    REAL    NOT NULL DEFAULT 0,
+    worker_id   TEXT,
+    run_id      TEXT,
+    attempt     INTEGER NOT NULL DEFAULT 0,
+    celery_id   TEXT,
+    error       TEXT,
+    created_at  REAL    NOT NULL,
+    started_at  REAL,
+    finished_at REAL,
+    seq         INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS jobs_by_seq ON jobs (seq);
+CREATE TABLE IF NOT EXISTS counters (name TEXT PRIMARY KEY, value INTEGER NOT NULL);
+INSERT OR IGNORE INTO counters (name, value) VALUES ('seq', 0);
+"""
+
+BUSY_TIMEOUT_S = 10.0
+
+
+class UnknownTask(LookupError):
+    pass
+
+
+def _as_dict(row: sqlite3.Row) -> dict:
+    job = dict(zip(COLUMNS, row))
+    job["fail"] = bool(job["fail"])
+    return job
+
+
+class JobStore:
+    def __init__(self, path: str):
+        self.path = path
+        self._local = threading.local()
+        directory = os.path.dirname(os.path.abspath(path))
+        os.makedirs(directory, exist_ok=True)
+        self._connection().executescript(SCHEMA)
+
+    # -- connections -------------------------------------------------------------------------
+
+    def _connection(self) -> sqlite3.Connection:
+        """This thread's connection; a new one after a fork (a connection must not cross fork)."""
+        conn = getattr(self._local, "conn", None)
+        if conn is None or self._local.pid != os.getpid():
+            conn = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_S, isolation_level=None)
+            conn.execute("PRAGMA journal_mode=WAL")
+            conn.execute("PRAGMA synchronous=NORMAL")  # durable at each WAL checkpoint; safe with WAL
+            conn.execute(f"PRAGMA busy_timeout={int(BUSY_TIMEOUT_S * 1000)}")
+            self._local.conn, self._local.pid = conn, os.getpid()
+        return conn
+
+    @contextmanager
+    def _write(self) -> Iterator[tuple[sqlite3.Connection, int]]:
+        """A write transaction holding the write lock from the start, and its new seq."""
+        conn = self._connection()
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            seq = conn.execute(
+                "UPDATE counters SET value = value + 1 WHERE name = 'seq' RETURNING value"
+            ).fetchone()[0]
+            yield conn, seq
+            conn.execute("COMMIT")
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+
+    @contextmanager
+    def _snapshot(self) -> Iterator[sqlite3.Connection]:
+        """A read transaction: rows and the seq read together are consistent with each other."""
+        conn = self._connection()
+        conn.execute("BEGIN")
+        try:
+            yield conn
+        finally:
+            conn.execute("COMMIT")
+
+    # -- writes --------------------------------------------------------------------------------
+
+    def create(self, method: str, seconds: float, fail: bool, count: int) -> list[int]:
+        """Write `count` PENDING jobs (before anything is sent) and return their numbers."""
+        now = time.time()
+        with self._write() as (conn, seq):
+            return [
+                conn.execute(
+                    "INSERT INTO jobs (method, seconds, fail, task_status, created_at, seq)"
+                    " VALUES (?, ?, ?, ?, ?, ?) RETURNING task_num",
+                    (method, seconds, int(fail), PENDING, now, seq),
+                ).fetchone()[0]
+                for _ in range(count)
+            ]
+
+    def set_celery_ids(self, pairs: Iterable[tuple[int, str]]) -> None:
+        with self._write() as (conn, seq):
+            conn.executemany(
+                "UPDATE jobs SET celery_id = ?, seq = ? WHERE task_num = ?",
+                [(celery_id, seq, task_num) for task_num, celery_id in pairs],
+            )
+
+    def fail_unsent(self, task_nums: Iterable[int], reason: str) -> None:
+        """Jobs that never reached the queue: ERROR with the reason, never PENDING forever."""
+        now = time.time()
+        with self._write() as (conn, seq):
+            conn.executemany(
+                "UPDATE jobs SET task_status = ?, error = ?, finished_at = ?, seq = ?"
+                " WHERE task_num = ? AND task_status = ?",
+                [(ERROR, reason, now, seq, num, PENDING) for num in task_nums],
+            )
+
+    def advance(self, task_num: int, report: Report) -> tuple[Decision, dict]:
+        """Apply one worker report through the state machine; returns the decision and the row."""
+        with self._write() as (conn, seq):
+            found = conn.execute(
+                f"SELECT {', '.join(COLUMNS)} FROM jobs WHERE task_num = ?", (task_num,)
+            ).fetchone()
+            if found is None:
+                raise UnknownTask(task_num)
+            row = _as_dict(found)
+            decision = decide(row, report, time.time())
+            if decision.changes:
+                changes = {**decision.changes, "seq": seq}
+                assignments = ", ".join(f"{column} = ?" for column in changes)
+                conn.execute(
+                    f"UPDATE jobs SET {assignments} WHERE task_num = ?",
+                    (*changes.values(), task_num),
+                )
+                row.update(changes)
+            return decision, row
+
+    # -- reads ---------------------------------------------------------------------------------
+
+    def get(self, task_num: int) -> dict:
+        found = self._connection().execute(
+            f"SELECT {', '.join(COLUMNS)} FROM jobs WHERE task_num = ?", (task_num,)
+        ).fetchone()
+        if found is None:
+            raise UnknownTask(task_num)
+        return _as_dict(found)
+
+    def data_version(self) -> int:
+        """Changes whenever another connection commits: a cheap "anything new?" check."""
+        return self._connection().execute("PRAGMA data_version").fetchone()[0]
+
+    def current_seq(self) -> int:
+        return self._connection().execute(
+            "SELECT value FROM counters WHERE name = 'seq'"
+        ).fetchone()[0]
+
+    def changed_since(self, since: int, limit: int) -> tuple[list[dict], int]:
+        """Rows changed after `since` (oldest change first) and the seq to ask from next time.
+
+        If more than `limit` rows changed, the answer stops after a whole seq (one write may stamp
+        up to 500 rows with the same seq) and the returned seq is that one, so nothing is missed.
+        """
+        select = f"SELECT {', '.join(COLUMNS)} FROM jobs"
+        with self._snapshot() as conn:
+            rows = [_as_dict(r) for r in conn.execute(
+                f"{select} WHERE seq > ? ORDER BY seq LIMIT ?", (since, limit))]
+            latest = conn.execute("SELECT value FROM counters WHERE name = 'seq'").fetchone()[0]
+            if len(rows) == limit:
+                latest = rows[-1]["seq"]
+                rows = [r for r in rows if r["seq"] < latest] + [
+                    _as_dict(r) for r in conn.execute(f"{select} WHERE seq = ?", (latest,))]
+        return rows, latest
+
+    def newest(self, limit: int) -> tuple[list[dict], int]:
+        with self._snapshot() as conn:
+            rows = [
+                _as_dict(r)
+                for r in conn.execute(
+                    f"SELECT {', '.join(COLUMNS)} FROM jobs ORDER BY task_num DESC LIMIT ?",
+                    (limit,),
+                )
+            ]
+            latest = conn.execute("SELECT value FROM counters WHERE name = 'seq'").fetchone()[0]
+        return rows, latest
+
+    def summary(self) -> dict:
+        """Per method: sent, done, failed, active, mean wait in the queue, mean run time."""
+        result = {}
+        for method, sent, done, failed, active, mean_wait, mean_run in self._connection().execute(
+            """
+            SELECT method, COUNT(*),
+                   SUM(task_status = ?), SUM(task_status = ?), SUM(task_status IN (?, ?)),
+                   AVG(started_at - created_at),
+                   AVG(CASE WHEN task_status = ? THEN finished_at - started_at END)
+            FROM jobs GROUP BY method
+            """,
+            (DONE, ERROR, PENDING, IN_PROGRESS, DONE),
+        ):
+            result[method] = {
+                "sent": sent, "done": done, "failed": failed, "active": active,
+                "mean_wait": mean_wait, "mean_run": mean_run,
+            }
+        return result

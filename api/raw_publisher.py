@@ -1,0 +1,105 @@
+"""Publishing a job straight to RabbitMQ with pika — the raw path, written out so it can be read.
+
+The three promises are one line each: a durable queue (survives a broker restart), persistent
+messages (delivery_mode 2, written to disk), and publisher confirms (the broker says "got it"
+before we answer 202). A pika connection is not thread-safe, so each web thread keeps its own.
+"""
+from __future__ import annotations
+
+import json
+import threading
+
+import pika
+import pika.exceptions
+
+from api.settings import Settings
+from api.timed_job import JobSpec
+
+PERSISTENT = pika.DeliveryMode.Persistent
+
+
+class BrokerUnavailable(RuntimeError):
+    """RabbitMQ could not be reached or did not confirm; the message says what to do."""
+
+
+def connection_parameters(settings: Settings, heartbeat: int | None = None) -> pika.URLParameters:
+    """Connection settings shared by the publisher and the consumer: fail fast, never hang."""
+    params = pika.URLParameters(settings.rabbitmq_url)
+    params.connection_attempts = 1
+    params.socket_timeout = settings.broker_timeout
+    params.stack_timeout = settings.broker_timeout
+    params.blocked_connection_timeout = settings.broker_timeout * 2
+    if heartbeat is not None:
+        params.heartbeat = heartbeat
+    return params
+
+
+def declare_work_queue(channel, queue: str) -> None:
+    """Both sides declare the same durable queue, so either may start first."""
+    channel.queue_declare(queue=queue, durable=True)
+
+
+class RawPublisher:
+    def __init__(self, settings: Settings):
+        self.settings = settings
+        self._local = threading.local()
+
+    def _channel(self):
+        channel = getattr(self._local, "channel", None)
+        if channel is None or not channel.is_open:
+            connection = pika.BlockingConnection(connection_parameters(self.settings))
+            channel = connection.channel()
+            channel.confirm_delivery()  # basic_publish now waits for the broker's ack
+            declare_work_queue(channel, self.settings.raw_queue)
+            self._local.channel = channel
+        return channel
+
+    def _forget_channel(self) -> None:
+        channel = getattr(self._local, "channel", None)
+        self._local.channel = None
+        if channel is not None:
+            try:
+                channel.connection.close()
+            except Exception:  # already dead: nothing to close
+                pass
+
+    def publish_jobs(self, jobs: list[JobSpec]) -> list[int]:
+        """Publish each job, confirmed one by one; returns the task numbers sent.
+
+        Raises BrokerUnavailable carrying `.sent`, so the caller marks only the rest as ERROR.
+        """
+        sent: list[int] = []
+        try:
+            for job in jobs:
+                self._publish_reconnecting_once(job)
+                sent.append(job.task_num)
+        except BrokerUnavailable as exc:
+            exc.sent = sent
+            raise
+        return sent
+
+    def _publish_reconnecting_once(self, job: JobSpec) -> None:
+        reused = getattr(self._local, "channel", None) is not None
+        try:
+            self._publish(job)
+        except (pika.exceptions.NackError, pika.exceptions.UnroutableError) as exc:
+            raise BrokerUnavailable(f"RabbitMQ refused job {job.task_num}: {exc!r}") from exc
+        except (pika.exceptions.AMQPError, OSError) as exc:
+            self._forget_channel()
+            if not reused:
+                raise BrokerUnavailable(self.settings.broker_hint) from exc
+            # The broker may have closed our idle connection (missed heartbeats): one fresh try.
+            try:
+                self._publish(job)
+            except (pika.exceptions.AMQPError, OSError) as again:
+                self._forget_channel()
+                raise BrokerUnavailable(self.settings.broker_hint) from again
+
+    def _publish(self, job: JobSpec) -> None:
+        self._channel().basic_publish(
+            exchange="",
+            routing_key=self.settings.raw_queue,
+            body=json.dumps(job.to_message()).encode(),
+            properties=pika.BasicProperties(delivery_mode=PERSISTENT, content_type="application/json"),
+            mandatory=True,  # an unroutable message raises instead of vanishing
+        )

@@ -1,0 +1,105 @@
+"""The page's API: submit jobs, read what changed (delta poll or Server-Sent Events), summary."""
+from __future__ import annotations
+
+import json
+
+from flask import Blueprint, current_app, jsonify, request, Response, url_for
+
+from api import lab
+from api.job_dispatch import run_synchronously, send_by_celery, send_by_rabbitmq
+from api.raw_publisher import BrokerUnavailable
+from api.request_body import json_body
+from api.timed_job import JobSpec
+from api.validation import BadField, parse_submission
+
+tasks_api = Blueprint("tasks_api", __name__)
+
+DEFAULT_LIMIT, MAX_LIMIT = 500, 2000
+
+
+@tasks_api.post("/api/tasks")
+def submit_tasks():
+    """Write every job PENDING first, then send it: 202 queued, 200 when sync has finished."""
+    method, seconds, count, fail = parse_submission(json_body())
+    store = lab("store")
+    task_nums = store.create(method, seconds, fail, count)
+    specs = [JobSpec(num, seconds, fail) for num in task_nums]
+    answer = {"task_nums": task_nums, "method": method}
+    try:
+        if method == "celery":
+            send_by_celery(specs, store, lab("settings"))
+        elif method == "rabbitmq":
+            send_by_rabbitmq(specs, store, lab("publisher"))
+        else:
+            run_synchronously(specs, store)
+            return jsonify({**answer, "tasks": [store.get(num) for num in task_nums]}), 200
+    except BrokerUnavailable as exc:  # the senders already marked the unsent rows ERROR
+        return jsonify(error=str(exc), task_nums=task_nums, method=method), 503
+    except Exception as exc:  # the unexpected: still never leave a row PENDING with nothing queued
+        store.fail_unsent(task_nums, f"not sent: {type(exc).__name__}: {exc}")
+        raise
+    location = url_for("tasks_api.list_tasks", since=0)
+    return jsonify(answer), 202, {"Location": location}
+
+
+def _query_int(name: str, default: int, low: int, high: int) -> int:
+    raw = request.args.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise BadField(name, f"{name} must be a whole number, got {raw!r}") from None
+    if not low <= value <= high:
+        raise BadField(name, f"{name} must be from {low} to {high}, got {value}")
+    return value
+
+
+@tasks_api.get("/api/tasks")
+def list_tasks():
+    """With `since`: only rows changed after that seq. Without: the newest `limit` rows."""
+    limit = _query_int("limit", DEFAULT_LIMIT, 1, MAX_LIMIT)
+    if "since" in request.args:
+        rows, seq = lab("store").changed_since(_query_int("since", 0, 0, 2**63 - 1), limit)
+    else:
+        rows, seq = lab("store").newest(limit)
+    return jsonify(tasks=rows, seq=seq)
+
+
+@tasks_api.get("/api/summary")
+def summary():
+    return jsonify(methods=lab("store").summary())
+
+
+@tasks_api.get("/api/events")
+def events():
+    """Server-Sent Events: one `tasks` event per batch of changes, `id:` = seq (so a reconnecting
+    EventSource resumes from Last-Event-ID). Bounded per process: 503 tells the page to poll."""
+    since = _query_int("since", -1, 0, 2**63 - 1)
+    if since == -1:
+        since = _query_int_header("Last-Event-ID", lab("feed").seq)
+    slots = lab("stream_slots")
+    if not slots.acquire(blocking=False):
+        return jsonify(error="too many live streams on this server; poll /api/tasks?since="), 503
+    feed, keepalive = lab("feed"), current_app.config["SSE_KEEPALIVE_S"]
+
+    def stream(since: int):
+        try:
+            yield "retry: 2000\n\n"
+            while True:
+                rows, since = feed.wait(since, keepalive)
+                if rows:
+                    data = json.dumps({"tasks": rows, "seq": since}, separators=(",", ":"))
+                    yield f"id: {since}\nevent: tasks\ndata: {data}\n\n"
+                else:
+                    yield ": keepalive\n\n"
+        finally:
+            slots.release()
+
+    return Response(stream(since), mimetype="text/event-stream",
+                    headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
+
+
+def _query_int_header(name: str, default: int) -> int:
+    raw = request.headers.get(name, "")
+    return int(raw) if raw.isdigit() else default

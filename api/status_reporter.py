@@ -1,0 +1,80 @@
+"""How a worker tells the API what its job is doing: `POST /update_task_status_api/` over HTTP.
+
+One kept-alive `requests.Session` per process (made lazily, so a forked Celery pool process makes
+its own), a short timeout, and bounded retries by urllib3's `Retry` for refused connections and
+gateway errors. A report that still cannot be delivered is logged: the job itself never fails
+because the status table could not be told.
+"""
+from __future__ import annotations
+
+import logging
+import os
+import threading
+
+import requests
+from requests.adapters import HTTPAdapter
+from urllib3.util.retry import Retry
+
+from api.settings import Settings
+
+log = logging.getLogger("queue_lab.report")
+
+STATUS_PATH = "/update_task_status_api/"
+
+
+class StatusReporter:
+    """Callable as `report(task_num, task_status, progress=..., message=..., starting=...)`."""
+
+    def __init__(self, settings: Settings, worker_id: str):
+        self.url = settings.status_api_url + STATUS_PATH
+        self.worker_id = worker_id
+        self._settings = settings
+        self._session: requests.Session | None = None
+        self._session_pid = 0
+        self._lock = threading.Lock()
+
+    def _session_for_this_process(self) -> requests.Session:
+        with self._lock:
+            if self._session is None or self._session_pid != os.getpid():
+                retry = Retry(
+                    total=self._settings.report_retries,
+                    read=0,  # the API may have applied a report whose answer timed out
+                    backoff_factor=0.2,
+                    status_forcelist=(429, 502, 503, 504),
+                    allowed_methods=frozenset({"POST"}),
+                    raise_on_status=False,
+                )
+                session = requests.Session()
+                session.mount("http://", HTTPAdapter(max_retries=retry))
+                session.mount("https://", HTTPAdapter(max_retries=retry))
+                session.headers["Authorization"] = f"Bearer {self._settings.status_api_token}"
+                self._session, self._session_pid = session, os.getpid()
+            return self._session
+
+    def __call__(self, task_num, task_status, *, progress=None, message=None, starting=False,
+                 run_id=None) -> dict | None:
+        payload = {"task_num": task_num, "task_status": task_status, "worker_id": self.worker_id}
+        if progress is not None:
+            payload["progress"] = progress
+        if message is not None:
+            payload["message"] = message[:2000]
+        if starting:
+            payload["starting"] = True
+        if run_id:
+            payload["run_id"] = run_id
+        try:
+            response = self._session_for_this_process().post(
+                self.url, json=payload, timeout=self._settings.report_timeout
+            )
+        except requests.RequestException as exc:
+            log.warning("could not report %s for task %s to %s: %s", task_status, task_num, self.url, exc)
+            return None
+        if response.status_code == 409:  # refused by the state machine: expected, not an error
+            log.info("task %s: %s not applied: %s", task_num, task_status, response.text[:200])
+        elif response.status_code >= 400:
+            log.warning("task %s: report %s answered %s: %s", task_num, task_status,
+                        response.status_code, response.text[:200])
+        try:
+            return response.json()
+        except ValueError:
+            return None

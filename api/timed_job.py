@@ -1,0 +1,70 @@
+"""The one timed job. The Celery task, the raw consumer and the synchronous path all run this
+function, so the comparison between them is honest: only the delivery differs, never the work.
+"""
+from __future__ import annotations
+
+import math
+import threading
+import uuid
+from dataclasses import dataclass
+from typing import Protocol
+
+from api.job_states import DONE, ERROR, IN_PROGRESS
+
+MAX_SECONDS = 300
+STEP_S = 0.5  # a progress report every half second: "at least once a second", with room to spare
+
+
+class ReportStatus(Protocol):
+    def __call__(self, task_num: int, task_status: str, *, progress: float | None = None,
+                 message: str | None = None, starting: bool = False,
+                 run_id: str | None = None) -> object: ...
+
+
+class JobFailed(Exception):
+    """Raised part-way through a job sent with `fail: true`: the row ends ERROR with this text."""
+
+
+class JobInterrupted(Exception):
+    """The worker is shutting down mid-job; the message goes back to the queue, nothing is reported."""
+
+
+@dataclass(frozen=True)
+class JobSpec:
+    task_num: int
+    seconds: float
+    fail: bool = False
+
+    def to_message(self) -> dict:
+        return {"task_num": self.task_num, "seconds": self.seconds, "fail": self.fail}
+
+    @classmethod
+    def from_message(cls, message: dict) -> "JobSpec":
+        return cls(int(message["task_num"]), float(message["seconds"]), bool(message.get("fail")))
+
+
+def run_timed_job(job: JobSpec, report: ReportStatus, stop: threading.Event | None = None) -> None:
+    """Work for `job.seconds` in steps, reporting IN_PROGRESS with a percent, then DONE.
+
+    On failure it reports ERROR with the error text and re-raises, so Celery marks the task FAILURE
+    and the consumer can log it. `stop`, when set, abandons the job (JobInterrupted) unreported.
+    """
+    stop = stop or threading.Event()
+    run_id = uuid.uuid4().hex
+    report(job.task_num, IN_PROGRESS, progress=0.0, starting=True, run_id=run_id)
+    steps = max(1, math.ceil(job.seconds / STEP_S))
+    try:
+        for step in range(1, steps + 1):
+            if stop.wait(job.seconds / steps):
+                raise JobInterrupted(f"job {job.task_num} interrupted at step {step}/{steps}")
+            progress = round(100.0 * step / steps, 1)
+            if job.fail and progress >= 50:
+                raise JobFailed(f"failed on purpose at {progress:g}% (the job was sent with fail)")
+            if step < steps:
+                report(job.task_num, IN_PROGRESS, progress=progress, run_id=run_id)
+    except JobInterrupted:
+        raise
+    except Exception as exc:
+        report(job.task_num, ERROR, message=f"{type(exc).__name__}: {exc}", run_id=run_id)
+        raise
+    report(job.task_num, DONE, progress=100.0, run_id=run_id)

@@ -1,0 +1,42 @@
+"""The Celery application: `celery -A celery_app worker`.
+
+Each setting below changes what a student sees; the comment says what. Compare them with the raw
+consumer's (consumer/__main__.py): the two paths are configured to behave alike, so a difference
+on the page comes from the tool, not from an accident of configuration.
+"""
+from celery import Celery
+
+from api.settings import Settings
+
+settings = Settings.from_env()
+
+app = Celery("queue_lab", broker=settings.rabbitmq_url, include=["celery_tasks"])
+app.conf.update(
+    # JSON only: a message in the management UI is readable, and no pickle runs code from the queue.
+    task_serializer="json",
+    accept_content=["json"],
+    # No result backend: the status table is where results go, reported by the job itself.
+    task_ignore_result=True,
+    task_default_queue=settings.celery_queue,
+    # Ack after the job, not on receipt: a worker killed mid-job leaves its message unacked, and
+    # RabbitMQ redelivers it (the row shows attempt 2) — the same promise the raw consumer makes.
+    task_acks_late=True,
+    # ...and if the pool process dies (SIGKILL, OOM), reject so the message is requeued, not dropped.
+    task_reject_on_worker_lost=True,
+    # Each pool process reserves one task at a time (like the consumer's prefetch_count=1), so jobs
+    # spread evenly over workers and a long job does not hold shorter ones hostage.
+    worker_prefetch_multiplier=1,
+    # One job at a time per worker, like one consumer: scale by adding workers, not threads.
+    worker_concurrency=1,
+    # delay() must not hang the web request when the broker is down: connect within a few seconds,
+    # retry the publish once, then raise, and the API answers 503.
+    broker_connection_timeout=settings.broker_timeout,
+    task_publish_retry_policy={"max_retries": 1, "interval_start": 0, "interval_step": 0.5,
+                               "interval_max": 0.5},
+    # The worker keeps retrying the broker at start-up (compose may start it first) and after drops.
+    broker_connection_retry_on_startup=True,
+    # A running job finishes even if the connection drops; its ack then fails and RabbitMQ
+    # redelivers the message: at-least-once, like the consumer.
+    worker_cancel_long_running_tasks_on_connection_loss=False,
+    worker_hijack_root_logger=False,
+)

@@ -1,0 +1,1 @@
+"""Queue Lab's hand-written RabbitMQ consumer (pika). Run it with `python -m consumer`."""

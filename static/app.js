@@ -1,0 +1,441 @@
+// Queue Lab page: send the same job three ways and watch every job in one live table.
+// Plain ES module, no dependencies. Text from the server only ever goes in via textContent.
+
+const MAX_ROWS = 2000;         // DOM cap: the newest rows stay, the oldest drop off the bottom
+const INITIAL_LIMIT = 500;     // rows fetched on page load
+const POLL_MS = 1000;
+const SSE_RETRY_MS = 15000;    // while polling, try the live stream again this often
+const SSE_MAX_FAILURES = 3;    // stream errors in a row before we fall back to polling
+const SUMMARY_MIN_GAP_MS = 1000;
+const FINISHED = new Set(["DONE", "ERROR"]);
+const METHOD_LABELS = { celery: "Celery", rabbitmq: "RabbitMQ", sync: "Sync" };
+const CONNECTION_LABELS = {
+  connecting: "connecting…", live: "live (SSE)", polling: "polling", offline: "offline",
+};
+
+const tasksTable = document.getElementById("tasks");
+const tableBody = document.getElementById("task-rows");
+const emptyNote = document.getElementById("empty-note");
+const rowCount = document.getElementById("row-count");
+const indicator = document.getElementById("connection");
+
+// ---------- small helpers
+
+const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+
+function element(tag, className, text) {
+  const node = document.createElement(tag);
+  if (className) node.className = className;
+  if (text !== undefined) node.textContent = text;
+  return node;
+}
+
+// Only write when the text really changed, so unchanged cells cost nothing.
+function setText(node, text) {
+  if (node.textContent !== text) node.textContent = text;
+}
+
+function formatSeconds(seconds) {
+  if (seconds == null || !Number.isFinite(seconds)) return "—";
+  const s = Math.max(0, seconds);
+  if (s < 1) return `${s.toFixed(2)} s`;   // queue waits are often milliseconds: show them
+  if (s < 60) return `${s.toFixed(1)} s`;
+  return `${Math.floor(s / 60)} m ${String(Math.floor(s % 60)).padStart(2, "0")} s`;
+}
+
+const clockTime = new Intl.DateTimeFormat(undefined, {
+  hour: "2-digit", minute: "2-digit", second: "2-digit",
+});
+
+// "#12–#16" for a run, "#12" for one, and a short form when other tabs interleaved numbers.
+function describeTaskNums(nums) {
+  if (!nums || nums.length === 0) return "nothing";
+  const sorted = [...nums].sort((a, b) => a - b);
+  const first = sorted[0], last = sorted[sorted.length - 1];
+  if (sorted.length === 1) return `#${first}`;
+  if (last - first === sorted.length - 1) return `#${first}–#${last}`;
+  return `${sorted.length} jobs, #${first} … #${last}`;
+}
+
+async function getJSON(url) {
+  const response = await fetch(url, { headers: { Accept: "application/json" } });
+  if (!response.ok) throw new Error(`HTTP ${response.status}`);
+  return response.json();
+}
+
+// Times are epoch seconds on the *server* clock. If the browser's clock is behind, unfinished rows
+// would show negative waits; a timestamp we received can't be in the future, so it bounds the skew.
+let clockSkew = 0;
+const serverNow = () => Date.now() / 1000 + clockSkew;
+
+function noteServerTime(task) {
+  const latest = Math.max(task.created_at ?? 0, task.started_at ?? 0, task.finished_at ?? 0);
+  const behind = latest - Date.now() / 1000;
+  if (behind > clockSkew) clockSkew = behind;
+}
+
+// ---------- the live table
+
+const rows = new Map();     // task_num -> { tr, cells, task } for every row in the DOM
+const pending = new Map();  // task_num -> newest row JSON not yet painted (one write per frame)
+const cleared = new Map();  // task_num -> { status, seq } the student removed with "Clear finished"
+const active = new Set();   // task_nums whose waited/ran still tick every second
+let latestSeq = 0;          // highest seq seen: where the stream or the poll continues from
+let frameRequested = false;
+
+// Feeds that continue from latestSeq (first load, SSE, polling) come through here. The sync answer
+// goes straight to mergeTasks: its seq must not move the cursor past changes we have not seen yet.
+function receive(body) {
+  if (Number.isFinite(body.seq)) latestSeq = Math.max(latestSeq, body.seq);
+  mergeTasks(body.tasks ?? []);
+}
+
+function mergeTasks(tasks) {
+  for (const task of tasks) {
+    noteServerTime(task);
+    const known = pending.get(task.task_num) ?? rows.get(task.task_num)?.task;
+    if (known && known.seq >= task.seq) continue;  // an old or repeated event
+    const gone = cleared.get(task.task_num);
+    if (gone) {
+      // Cleared rows stay away unless the job really moved on (e.g. a retry after ERROR).
+      if (task.seq <= gone.seq || task.task_status === gone.status) continue;
+      cleared.delete(task.task_num);
+    }
+    pending.set(task.task_num, task);
+  }
+  if (tasks.length > 0) requestSummary();
+  if (pending.size > 0 && !frameRequested) {
+    frameRequested = true;
+    requestAnimationFrame(flushPending);
+  }
+}
+
+function flushPending() {
+  frameRequested = false;
+  const fresh = [];
+  for (const task of pending.values()) {
+    let row = rows.get(task.task_num);
+    if (!row) {
+      row = buildRow(task);
+      rows.set(task.task_num, row);
+      fresh.push(row);
+    }
+    paintRow(row, task);  // new rows are painted before they are attached: cheaper
+  }
+  pending.clear();
+  if (fresh.length > 0) {
+    insertRows(fresh);
+    trimToCap();
+  }
+  showRowCount();
+}
+
+function buildRow(task) {
+  const tr = element("tr");
+  tr.dataset.taskNum = task.task_num;
+  tr.dataset.method = task.method;
+  const cells = {
+    status: element("span", "pill"),
+    attempt: element("span", "attempt"),
+    error: element("div", "row-error"),
+    fill: element("div", "fill"),
+    percent: element("span", "percent"),
+    worker: element("td", "worker"),
+    waited: element("td", "time"),
+    ran: element("td", "time"),
+    created: element("td", "time"),
+  };
+  const badge = element("span", "badge", METHOD_LABELS[task.method] ?? String(task.method));
+  badge.dataset.method = task.method;
+  const statusCell = element("td", "status");
+  statusCell.append(cells.status, cells.attempt, cells.error);
+  const bar = element("div", "bar");
+  bar.append(cells.fill);
+  const progressCell = element("td", "progress");
+  progressCell.append(bar, cells.percent);
+  const methodCell = element("td");
+  methodCell.append(badge);
+  tr.append(element("td", "num", String(task.task_num)), methodCell, statusCell, progressCell,
+    cells.worker, cells.waited, cells.ran, cells.created);
+  return { tr, cells, task: {} };
+}
+
+// Compare with what is on screen and touch only the cells that changed.
+function paintRow(row, task) {
+  const old = row.task, cells = row.cells;
+  if (old.task_status !== task.task_status) {
+    row.tr.dataset.status = task.task_status;  // CSS colours the pill and the bar from this
+    cells.status.textContent = String(task.task_status).replace("_", " ");
+  }
+  if (old.attempt !== task.attempt) {
+    cells.attempt.textContent = task.attempt > 1 ? `attempt ${task.attempt}` : "";
+  }
+  if (old.error !== task.error) cells.error.textContent = task.error ?? "";
+  if (old.progress !== task.progress) {
+    const percent = Math.min(100, Math.max(0, Number(task.progress) || 0));
+    cells.fill.style.transform = `scaleX(${percent / 100})`;  // no layout, unlike width
+    cells.percent.textContent = `${Math.round(percent)}%`;
+  }
+  if (old.worker_id !== task.worker_id) cells.worker.textContent = task.worker_id ?? "—";
+  if (old.created_at !== task.created_at) {
+    cells.created.textContent = clockTime.format(new Date(task.created_at * 1000));
+  }
+  row.task = task;
+  if (FINISHED.has(task.task_status)) active.delete(task.task_num);
+  else active.add(task.task_num);
+  paintTimes(row, serverNow());
+}
+
+// waited = time in the queue; ran = time on a worker. Both keep growing until the job finishes.
+function paintTimes(row, now) {
+  const { task, cells } = row;
+  const waitEnd = task.started_at ?? task.finished_at ?? now;  // a job can fail before it starts
+  setText(cells.waited, formatSeconds(waitEnd - task.created_at));
+  const ran = task.started_at == null ? null : (task.finished_at ?? now) - task.started_at;
+  setText(cells.ran, formatSeconds(ran));
+}
+
+function tickClocks() {
+  const now = serverNow();
+  for (const num of active) {
+    const row = rows.get(num);
+    if (row) paintTimes(row, now);
+  }
+}
+
+// Newest (highest task_num) on top. Fresh rows are nearly always newer than everything shown,
+// so they go in as one fragment; older stragglers find their place by binary search.
+function insertRows(fresh) {
+  fresh.sort((a, b) => b.task.task_num - a.task.task_num);
+  const top = tableBody.firstElementChild;
+  const topNum = top ? Number(top.dataset.taskNum) : -Infinity;
+  if (fresh[fresh.length - 1].task.task_num > topNum) {
+    const fragment = document.createDocumentFragment();
+    for (const row of fresh) fragment.append(row.tr);
+    tableBody.prepend(fragment);
+    return;
+  }
+  for (const row of fresh) insertInOrder(row.tr, row.task.task_num);
+}
+
+function insertInOrder(tr, num) {
+  const shown = tableBody.children;
+  let low = 0, high = shown.length;  // find the first row with a smaller task_num
+  while (low < high) {
+    const mid = (low + high) >> 1;
+    if (Number(shown[mid].dataset.taskNum) > num) low = mid + 1;
+    else high = mid;
+  }
+  tableBody.insertBefore(tr, shown[low] ?? null);
+}
+
+function trimToCap() {
+  while (rows.size > MAX_ROWS) {
+    const oldest = tableBody.lastElementChild;
+    const num = Number(oldest.dataset.taskNum);
+    oldest.remove();
+    rows.delete(num);
+    active.delete(num);
+  }
+}
+
+function showRowCount() {
+  emptyNote.hidden = rows.size > 0;
+  setText(rowCount, rows.size === 1 ? "1 row" : `${rows.size} rows`);
+}
+
+// Only this browser's view: the server keeps every job.
+function clearFinished() {
+  flushPending();  // so rows about to finish this frame are judged on their newest status
+  for (const [num, row] of rows) {
+    if (!FINISHED.has(row.task.task_status)) continue;
+    row.tr.remove();
+    rows.delete(num);
+    cleared.set(num, { status: row.task.task_status, seq: row.task.seq });
+  }
+  showRowCount();
+}
+
+function showOnly(method) {
+  tasksTable.dataset.filter = method;  // CSS hides the other methods' rows: no per-row work
+  for (const button of document.querySelectorAll("button[data-filter]")) {
+    button.setAttribute("aria-pressed", button.dataset.filter === method);
+  }
+}
+
+// ---------- staying live: SSE first, polling when the stream is refused or keeps failing
+
+const connection = { source: null, failures: 0, polling: false, pollRound: 0, retryTimer: null };
+
+function showConnection(state) {
+  if (indicator.dataset.state === state) return;
+  indicator.dataset.state = state;
+  indicator.textContent = CONNECTION_LABELS[state];
+}
+
+function openStream() {
+  clearTimeout(connection.retryTimer);
+  connection.retryTimer = null;
+  if (!("EventSource" in window)) return fallBackToPolling();
+  connection.failures = 0;
+  const source = new EventSource(`/api/events?since=${latestSeq}`);
+  connection.source = source;
+  source.onopen = () => {
+    connection.failures = 0;
+    connection.polling = false;  // the stream carries on from latestSeq
+    showConnection("live");
+  };
+  source.addEventListener("tasks", (event) => receive(JSON.parse(event.data)));
+  source.onerror = () => {
+    connection.failures += 1;
+    // CLOSED: the browser gave up for good (e.g. 503 "too many streams"). CONNECTING: it retries
+    // by itself, sending Last-Event-ID, so we only step in after a few failures in a row.
+    if (source.readyState === EventSource.CLOSED || connection.failures >= SSE_MAX_FAILURES) {
+      source.close();
+      connection.source = null;
+      fallBackToPolling();
+    } else if (!connection.polling) {
+      showConnection("offline");
+    }
+  };
+}
+
+function fallBackToPolling() {
+  if (!connection.polling) {
+    connection.polling = true;
+    pollLoop(++connection.pollRound);
+  }
+  if (!connection.retryTimer) connection.retryTimer = setTimeout(openStream, SSE_RETRY_MS);
+}
+
+// `round` lets a loop notice it was replaced, so two loops never run side by side.
+async function pollLoop(round) {
+  while (connection.polling && round === connection.pollRound) {
+    try {
+      const body = await getJSON(`/api/tasks?since=${latestSeq}`);  // only what changed
+      if (connection.polling) showConnection("polling");
+      receive(body);
+    } catch {
+      if (connection.polling) showConnection("offline");
+    }
+    await sleep(POLL_MS);
+  }
+}
+
+// ---------- per-method summary, fetched at most once a second while changes arrive
+
+const summaryCells = [...document.querySelectorAll("#summary td[data-stat]")];
+let summaryTimer = null;
+let summaryStale = false;
+
+function requestSummary() {
+  summaryStale = true;
+  if (summaryTimer) return;  // the timer below picks this request up
+  summaryStale = false;
+  refreshSummary();
+  summaryTimer = setTimeout(() => {
+    summaryTimer = null;
+    if (summaryStale) requestSummary();
+  }, SUMMARY_MIN_GAP_MS);
+}
+
+async function refreshSummary() {
+  let methods;
+  try {
+    ({ methods } = await getJSON("/api/summary"));
+  } catch {
+    return;  // keep the last numbers; the indicator already tells whether the server is there
+  }
+  for (const cell of summaryCells) {
+    const stat = cell.dataset.stat;
+    const value = methods?.[cell.closest("tr").dataset.method]?.[stat];
+    const text = stat.startsWith("mean_") ? formatSeconds(value) : String(value ?? "—");
+    setText(cell, text);
+  }
+}
+
+// ---------- the three submit panels
+
+function showResult(resultLine, text, kind) {
+  resultLine.textContent = text;
+  resultLine.dataset.kind = kind;  // ok | waiting | error
+}
+
+function describeAnswer(status, body, elapsedSeconds) {
+  if (status === 202) return [`queued ${describeTaskNums(body.task_nums)}`, "ok"];
+  if (status === 200) {
+    const failed = (body.tasks ?? []).filter((task) => task.task_status === "ERROR").length;
+    const text = `done ${describeTaskNums(body.task_nums)} in ${elapsedSeconds.toFixed(1)} s`;
+    return failed ? [`${text} (${failed} failed)`, "error"] : [text, "ok"];
+  }
+  return [body.error ?? `the server answered HTTP ${status}`, "error"];
+}
+
+function wirePanel(form) {
+  const method = form.dataset.method;
+  const button = form.querySelector('button[type="submit"]');
+  const resultLine = form.querySelector('[data-role="result"]');
+
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const { seconds, count, fail } = form.elements;
+    const job = { method, seconds: seconds.valueAsNumber, count: count.valueAsNumber, fail: fail.checked };
+    const startedAt = performance.now();
+    const elapsed = () => (performance.now() - startedAt) / 1000;
+    let ticker = null;
+    if (method === "sync") {
+      // The lesson: the browser's request is stuck until the job itself is finished.
+      button.disabled = true;
+      const showBlocking = () => showResult(resultLine, `request blocking… ${elapsed().toFixed(1)} s`, "waiting");
+      showBlocking();
+      ticker = setInterval(showBlocking, 100);
+    } else {
+      showResult(resultLine, "sending…", "waiting");
+    }
+    try {
+      const response = await fetch("/api/tasks", {
+        method: "POST",
+        headers: { "Content-Type": "application/json", Accept: "application/json" },
+        body: JSON.stringify(job),
+      });
+      const body = await response.json().catch(() => ({}));  // e.g. an HTML error page
+      clearInterval(ticker);
+      showResult(resultLine, ...describeAnswer(response.status, body, elapsed()));
+      if (Array.isArray(body.tasks)) mergeTasks(body.tasks);  // sync rows, in case the stream is slow
+    } catch (error) {
+      clearInterval(ticker);
+      showResult(resultLine, `could not reach the server (${error.message})`, "error");
+    } finally {
+      button.disabled = false;
+    }
+  });
+}
+
+// ---------- start
+
+async function loadFirstRows() {
+  for (;;) {
+    try {
+      receive(await getJSON(`/api/tasks?limit=${INITIAL_LIMIT}`));
+      return;
+    } catch {
+      showConnection("offline");
+      await sleep(2000);
+    }
+  }
+}
+
+async function start() {
+  for (const form of document.querySelectorAll("form[data-method]")) wirePanel(form);
+  for (const button of document.querySelectorAll("button[data-filter]")) {
+    button.addEventListener("click", () => showOnly(button.dataset.filter));
+  }
+  document.getElementById("clear-finished").addEventListener("click", clearFinished);
+  setInterval(tickClocks, 1000);
+  showRowCount();
+  requestSummary();
+  await loadFirstRows();
+  openStream();
+}
+
+start();
