@@ -1,0 +1,36 @@
+# Queue Lab — `make run` starts the demo, `make test` runs every test. Both set themselves up.
+VENV ?= .venv
+PY := $(VENV)/bin/python
+export PATH := $(abspath $(VENV))/bin:$(PATH)
+
+.PHONY: run test venv dev-venv browser clean
+
+$(VENV)/.runtime: requirements.txt
+	@test -x $(PY) || python3 -m venv $(VENV) || \
+	  (apt-get update -qq && apt-get install -y -qq python3-venv && python3 -m venv $(VENV))
+	$(PY) -m pip install -q --disable-pip-version-check -r requirements.txt
+	@touch $@
+
+$(VENV)/.dev: $(VENV)/.runtime requirements-dev.txt
+	$(PY) -m pip install -q --disable-pip-version-check -r requirements-dev.txt
+	@touch $@
+
+venv: $(VENV)/.runtime
+dev-venv: $(VENV)/.dev
+
+## The demo on http://localhost:8080: API (gunicorn), one raw consumer, one Celery worker.
+run: venv
+	@$(PY) -m api.preflight
+	honcho start -e var/run.env
+
+## Debian's Chromium for the browser tests (Playwright drives it; it never downloads a browser).
+browser:
+	@command -v chromium >/dev/null || \
+	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver)
+
+## Unit, integration (real RabbitMQ, real processes) and browser tests.
+test: dev-venv browser
+	$(PY) -m pytest
+
+clean:
+	rm -rf $(VENV) var test-artifacts

@@ -1,0 +1,78 @@
+"""`python -m api.preflight`: what `make run` checks before starting anything.
+
+1. `.env` exists (copied from .env.example) and holds a STATUS_API_TOKEN — a random one unless the
+   environment or `.env` already has one, which wins. Nobody has to invent a secret by hand.
+   The environment wins over `.env`: var/run.env, which honcho reads, is written that way.
+2. RabbitMQ answers at RABBITMQ_URL; if not, one clear message naming the ways to start it.
+"""
+from __future__ import annotations
+
+import os
+import secrets
+import shutil
+import sys
+
+import pika
+import pika.exceptions
+
+from api import ROOT
+from api.raw_publisher import connection_parameters
+from api.settings import Settings
+
+ENV_FILE = os.path.join(ROOT, ".env")
+# honcho lets its env file override the environment; we want the opposite, so we hand it a file
+# where every value already set in the environment replaces the one from .env.
+RUN_ENV_FILE = os.path.join(ROOT, "var", "run.env")
+
+
+def ensure_env_file() -> None:
+    if not os.path.exists(ENV_FILE):
+        shutil.copy(os.path.join(ROOT, ".env.example"), ENV_FILE)
+        print("created .env from .env.example")
+    with open(ENV_FILE) as f:
+        has_token = any(line.strip().startswith("STATUS_API_TOKEN=") and line.strip() != "STATUS_API_TOKEN="
+                        for line in f)
+    if os.environ.get("STATUS_API_TOKEN") or has_token:
+        return
+    with open(ENV_FILE, "a") as f:
+        f.write(f"STATUS_API_TOKEN={secrets.token_urlsafe(24)}\n")
+    print("wrote a random STATUS_API_TOKEN into .env (workers and API share it)")
+
+
+def env_file_values() -> dict[str, str]:
+    values = {}
+    with open(ENV_FILE) as f:
+        for line in f:
+            line = line.strip()
+            if line and not line.startswith("#") and "=" in line:
+                key, value = line.split("=", 1)
+                values[key.strip()] = value.strip()
+    return values
+
+
+def broker_reachable(settings: Settings) -> bool:
+    try:
+        pika.BlockingConnection(connection_parameters(settings)).close()
+        return True
+    except (pika.exceptions.AMQPError, OSError):
+        return False
+
+
+def main() -> int:
+    ensure_env_file()
+    merged = {key: os.environ.get(key, value) for key, value in env_file_values().items()}
+    os.makedirs(os.path.dirname(RUN_ENV_FILE), exist_ok=True)
+    with open(RUN_ENV_FILE, "w") as f:
+        f.writelines(f"{key}={value}\n" for key, value in merged.items())
+    os.environ.update(merged)
+    settings = Settings.from_env()
+    if not broker_reachable(settings):
+        print(f"\n  {settings.broker_hint}.\n", file=sys.stderr)
+        return 1
+    port = os.environ.get("API_BIND", "0.0.0.0:8080").rsplit(":", 1)[-1]
+    print(f"\n  Queue Lab: open http://localhost:{port}/   (Ctrl-C stops everything)\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

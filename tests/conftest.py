@@ -1,0 +1,100 @@
+"""Fixtures: a fresh app per test (unit level), and real processes on the real broker (integration).
+
+Broker and browser: under CI=true a missing one is a failure, never a skip.
+"""
+from __future__ import annotations
+
+import os
+import shutil
+import uuid
+
+import pika
+import pika.exceptions
+import pytest
+
+from api import create_app
+from tests.processes import Stack
+
+TOKEN = "test-token"
+RABBITMQ_URL = os.environ.get("RABBITMQ_URL", "amqp://guest:guest@127.0.0.1:5672/")
+IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
+RUN_ID = uuid.uuid4().hex[:8]
+
+
+def missing(what: str) -> None:
+    """A missing broker or browser fails under CI and skips on a developer's laptop."""
+    if IN_CI:
+        pytest.fail(f"{what} (CI=true: integration tests must run)", pytrace=False)
+    pytest.skip(what)
+
+
+@pytest.fixture
+def app(tmp_path):
+    app = create_app({
+        "TESTING": True,
+        "SETTINGS": {
+            "database_path": str(tmp_path / "jobs.sqlite3"),
+            "status_api_token": TOKEN,
+            "raw_queue": f"ql.test.{RUN_ID}.unit",
+            "celery_queue": f"ql.test.{RUN_ID}.unit.celery",
+        },
+    })
+    yield app
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def auth():
+    return {"Authorization": f"Bearer {TOKEN}"}
+
+
+@pytest.fixture(scope="session")
+def broker():
+    """The real RabbitMQ; an admin channel for declaring and deleting this run's queues."""
+    try:
+        connection = pika.BlockingConnection(pika.URLParameters(RABBITMQ_URL))
+    except (pika.exceptions.AMQPError, OSError) as exc:
+        missing(f"RabbitMQ is not reachable at {RABBITMQ_URL}: {exc!r}")
+    yield connection
+    connection.close()
+
+
+@pytest.fixture
+def queues(broker, request):
+    """Queue names unique to this test; deleted afterwards (only ours — the broker is shared)."""
+    base = f"ql.test.{RUN_ID}.{request.node.name[:40]}"
+    names = {"RAW_QUEUE": f"{base}.jobs", "CELERY_QUEUE": f"{base}.celery"}
+    yield names
+    channel = broker.channel()
+    for name in names.values():
+        channel.queue_delete(queue=name)
+    channel.close()
+
+
+@pytest.fixture
+def stack(tmp_path, queues, request):
+    """An unstarted Queue Lab on free ports; the test starts the processes it needs."""
+    stack = Stack(tmp_path, {**queues, "RABBITMQ_URL": RABBITMQ_URL, "STATUS_API_TOKEN": TOKEN})
+    yield stack
+    stack.stop()
+    if getattr(request.node, "rep_call", None) is not None and request.node.rep_call.failed:
+        print(stack.logs())
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    outcome = yield
+    report = outcome.get_result()
+    setattr(item, f"rep_{report.when}", report)
+
+
+@pytest.fixture(scope="session")
+def chromium_path():
+    path = shutil.which("chromium") or "/usr/bin/chromium"
+    if not os.path.exists(path):
+        missing("Chromium is not installed (`make browser` installs Debian's chromium)")
+    return path

@@ -1,0 +1,214 @@
+"""The HTTP API with a fresh app per test: validation, auth, state answers, page, deltas, SSE."""
+import json
+import threading
+
+import pytest
+
+from api import lab
+
+
+def report(client, auth, **body):
+    return client.post("/update_task_status_api/", json=body, headers=auth)
+
+
+@pytest.mark.parametrize("body, field", [
+    ({"seconds": 1}, "method"),
+    ({"method": "kafka", "seconds": 1}, "method"),
+    ({"method": "celery"}, "seconds"),
+    ({"method": "celery", "seconds": "5"}, "seconds"),
+    ({"method": "celery", "seconds": -1}, "seconds"),
+    ({"method": "celery", "seconds": 300.5}, "seconds"),
+    ({"method": "celery", "seconds": True}, "seconds"),
+    ({"method": "celery", "seconds": None}, "seconds"),
+    ({"method": "celery", "seconds": 1, "count": 0}, "count"),
+    ({"method": "celery", "seconds": 1, "count": 501}, "count"),
+    ({"method": "celery", "seconds": 1, "count": 1.5}, "count"),
+    ({"method": "celery", "seconds": 1, "count": "3"}, "count"),
+    ({"method": "celery", "seconds": 1, "fail": "yes"}, "fail"),
+    ({"method": "celery", "seconds": 1, "colour": "red"}, "colour"),
+    ({"method": "sync", "seconds": 100, "count": 4}, "count"),  # 400 s would hold a web thread
+    ([1, 2], "body"),
+    ("celery", "body"),
+])
+def test_submit_rejects_each_bad_field_by_name(client, body, field):
+    response = client.post("/api/tasks", json=body)
+    assert response.status_code == 400
+    assert response.json["field"] == field
+    assert field in response.json["error"] or field == "body"
+
+
+def test_submit_rejects_malformed_json(client):
+    response = client.post("/api/tasks", data="{not json", content_type="application/json")
+    assert response.status_code == 400
+    assert response.json["field"] == "body"
+
+
+def test_sync_runs_the_job_inside_the_request(client):
+    response = client.post("/api/tasks", json={"method": "sync", "seconds": 0.2, "count": 2})
+    assert response.status_code == 200
+    rows = response.json["tasks"]
+    assert [r["task_status"] for r in rows] == ["DONE", "DONE"]
+    assert all(r["worker_id"].startswith("api-") and r["progress"] == 100 for r in rows)
+    assert all(r["created_at"] <= r["started_at"] <= r["finished_at"] for r in rows)
+
+
+def test_sync_fail_ends_error_with_the_reason(client):
+    rows = client.post("/api/tasks", json={"method": "sync", "seconds": 0, "fail": True}).json["tasks"]
+    assert rows[0]["task_status"] == "ERROR"
+    assert "failed on purpose" in rows[0]["error"]
+
+
+@pytest.mark.parametrize("body, field", [
+    ({"task_status": "DONE", "worker_id": "w"}, "task_num"),
+    ({"task_num": "1", "task_status": "DONE", "worker_id": "w"}, "task_num"),
+    ({"task_num": 0, "task_status": "DONE", "worker_id": "w"}, "task_num"),
+    ({"task_num": True, "task_status": "DONE", "worker_id": "w"}, "task_num"),
+    ({"task_num": 1, "worker_id": "w"}, "task_status"),
+    ({"task_num": 1, "task_status": "done", "worker_id": "w"}, "task_status"),
+    ({"task_num": 1, "task_status": "FINISHED", "worker_id": "w"}, "task_status"),
+    ({"task_num": 1, "task_status": "DONE"}, "worker_id"),
+    ({"task_num": 1, "task_status": "DONE", "worker_id": ""}, "worker_id"),
+    ({"task_num": 1, "task_status": "DONE", "worker_id": 7}, "worker_id"),
+    ({"task_num": 1, "task_status": "IN_PROGRESS", "worker_id": "w", "progress": 101}, "progress"),
+    ({"task_num": 1, "task_status": "IN_PROGRESS", "worker_id": "w", "progress": -0.1}, "progress"),
+    ({"task_num": 1, "task_status": "IN_PROGRESS", "worker_id": "w", "progress": "50"}, "progress"),
+    ({"task_num": 1, "task_status": "ERROR", "worker_id": "w", "message": 5}, "message"),
+    ({"task_num": 1, "task_status": "ERROR", "worker_id": "w", "message": "x" * 2001}, "message"),
+    ({"task_num": 1, "task_status": "IN_PROGRESS", "worker_id": "w", "starting": 1}, "starting"),
+    ({"task_num": 1, "task_status": "DONE", "worker_id": "w", "extra": 1}, "extra"),
+])
+def test_status_api_rejects_each_bad_field_by_name(client, auth, body, field):
+    client.post("/api/tasks", json={"method": "sync", "seconds": 0})
+    response = report(client, auth, **body)
+    assert response.status_code == 400
+    assert response.json["field"] == field
+
+
+def test_status_api_rejects_malformed_json(client, auth):
+    response = client.post("/update_task_status_api/", data="nope", headers=auth)
+    assert (response.status_code, response.json["field"]) == (400, "body")
+
+
+@pytest.mark.parametrize("headers", [{}, {"Authorization": "Bearer wrong"}, {"Authorization": "test-token"}])
+def test_status_api_needs_the_token(client, headers):
+    response = client.post("/update_task_status_api/", json={"task_num": 1}, headers=headers)
+    assert response.status_code == 401
+    assert "STATUS_API_TOKEN" in response.json["error"]
+
+
+def test_status_api_unknown_task_is_404(client, auth):
+    response = report(client, auth, task_num=12345, task_status="DONE", worker_id="w")
+    assert (response.status_code, response.json["field"]) == (404, "task_num")
+
+
+def _pending(app, count=1):
+    return lab_call(app, "store").create("celery", 1, False, count)
+
+
+def lab_call(app, name):
+    with app.app_context():
+        return lab(name)
+
+
+def test_status_api_answers_applied_duplicate_and_refused(app, client, auth):
+    (num,) = _pending(app)
+    started = report(client, auth, task_num=num, task_status="IN_PROGRESS", worker_id="w", progress=0,
+                     starting=True)
+    assert (started.status_code, started.json["outcome"]) == (200, "applied")
+    assert started.json["task"]["attempt"] == 1
+    done = report(client, auth, task_num=num, task_status="DONE", worker_id="w")
+    assert (done.status_code, done.json["task"]["progress"]) == (200, 100)
+    again = report(client, auth, task_num=num, task_status="DONE", worker_id="w")
+    assert (again.status_code, again.json["outcome"]) == (200, "duplicate")
+    late = report(client, auth, task_num=num, task_status="IN_PROGRESS", worker_id="w", progress=50)
+    assert (late.status_code, late.json["outcome"]) == (409, "refused")
+    assert late.json["task"]["task_status"] == "DONE"
+    assert "DONE" in late.json["reason"]
+
+
+def test_page_renders_with_local_assets_only(client):
+    response = client.get("/")
+    assert response.status_code == 200
+    html = response.get_data(as_text=True)
+    assert "Queue Lab" in html and "/static/app.js" in html
+    assert "http://" not in html and "https://" not in html  # no CDN: classrooms may be offline
+    assert client.get("/static/app.js").status_code == 200
+    assert client.get("/static/style.css").status_code == 200
+
+
+def test_delta_endpoint_returns_only_what_changed(app, client, auth):
+    first = _pending(app, 2)
+    seq = client.get("/api/tasks").json["seq"]
+    report(client, auth, task_num=first[0], task_status="DONE", worker_id="w")
+    delta = client.get(f"/api/tasks?since={seq}").json
+    assert [r["task_num"] for r in delta["tasks"]] == [first[0]]
+    assert delta["seq"] > seq
+    assert client.get(f"/api/tasks?since={delta['seq']}").json["tasks"] == []
+
+
+def test_newest_rows_without_since_respect_the_limit(app, client):
+    nums = _pending(app, 5)
+    rows = client.get("/api/tasks?limit=3").json["tasks"]
+    assert [r["task_num"] for r in rows] == sorted(nums, reverse=True)[:3]
+    assert set(rows[0]) >= {"task_num", "method", "seconds", "task_status", "progress", "worker_id",
+                            "attempt", "celery_id", "error", "created_at", "started_at", "finished_at", "seq"}
+
+
+@pytest.mark.parametrize("query, field", [("since=x", "since"), ("since=-1", "since"), ("limit=0", "limit"),
+                                          ("limit=99999", "limit")])
+def test_delta_endpoint_rejects_bad_query(client, query, field):
+    response = client.get(f"/api/tasks?{query}")
+    assert (response.status_code, response.json["field"]) == (400, field)
+
+
+def _read_events(response, count):
+    """Parse `count` SSE events (skipping keepalive comments) from a streamed response."""
+    events, buffer = [], ""
+    for chunk in response.response:
+        buffer += chunk.decode() if isinstance(chunk, bytes) else chunk
+        while "\n\n" in buffer:
+            block, buffer = buffer.split("\n\n", 1)
+            fields = dict(line.split(": ", 1) for line in block.splitlines() if not line.startswith(":")
+                          and ": " in line)
+            if fields.get("event") == "tasks":
+                events.append(fields)
+                if len(events) == count:
+                    return events
+    return events
+
+
+def test_sse_pushes_changes_with_the_seq_as_event_id(app, client, auth):
+    seq = client.get("/api/tasks").json["seq"]
+    response = client.get(f"/api/events?since={seq}", buffered=False)
+    assert response.mimetype == "text/event-stream"
+    (num,) = _pending(app)
+    threading.Timer(0.2, lambda: report(client, auth, task_num=num, task_status="DONE", worker_id="w")).start()
+    events = _read_events(response, 2)
+    response.close()
+    final = json.loads(events[-1]["data"])
+    assert final["tasks"][-1]["task_num"] == num and final["tasks"][-1]["task_status"] == "DONE"
+    assert int(events[-1]["id"]) == final["seq"] > seq
+
+
+def test_sse_resumes_from_last_event_id(app, client):
+    seq = client.get("/api/tasks").json["seq"]
+    (num,) = _pending(app)
+    response = client.get("/api/events", headers={"Last-Event-ID": str(seq)}, buffered=False)
+    (event,) = _read_events(response, 1)
+    response.close()
+    assert [r["task_num"] for r in json.loads(event["data"])["tasks"]] == [num]
+
+
+def test_sse_streams_are_capped_and_the_page_is_told_to_poll(app, client):
+    app.extensions["queue_lab"]["stream_slots"] = threading.BoundedSemaphore(1)
+    first = client.get("/api/events?since=0", buffered=False)
+    next(iter(first.response))  # the stream is open and holds its slot
+    second = client.get("/api/events?since=0")
+    assert second.status_code == 503
+    assert "poll" in second.json["error"]
+    first.close()
+
+
+def test_unknown_api_path_is_json_404(client):
+    response = client.get("/api/nope")
+    assert response.status_code == 404 and "error" in response.json

@@ -1,0 +1,93 @@
+"""Every cell of the state machine (api/job_states.py), including the refused regressions."""
+import pytest
+
+from api.job_states import APPLIED, DONE, DUPLICATE, ERROR, IN_PROGRESS, PENDING, REFUSED, Report, decide
+
+
+def row(status=PENDING, progress=0.0, worker="w1", attempt=0, run_id=None, started_at=None):
+    if status != PENDING and attempt == 0:
+        attempt, started_at = 1, 100.0
+    return {"task_status": status, "progress": progress, "worker_id": worker if status != PENDING else None,
+            "attempt": attempt, "run_id": run_id, "started_at": started_at}
+
+
+@pytest.mark.parametrize("current, report, outcome, status_after", [
+    # from PENDING
+    (row(), Report(PENDING, "w1"), DUPLICATE, None),
+    (row(), Report(IN_PROGRESS, "w1", 0, starting=True), APPLIED, IN_PROGRESS),
+    (row(), Report(IN_PROGRESS, "w1", 30), APPLIED, IN_PROGRESS),  # the start report was lost
+    (row(), Report(DONE, "w1"), APPLIED, DONE),  # a 0-second job, start report lost
+    (row(), Report(ERROR, "w1", message="boom"), APPLIED, ERROR),
+    # from IN_PROGRESS (attempt 1, worker w1, at 40 %)
+    (row(IN_PROGRESS, 40), Report(PENDING, "w1"), REFUSED, None),
+    (row(IN_PROGRESS, 40), Report(IN_PROGRESS, "w1", 60), APPLIED, IN_PROGRESS),
+    (row(IN_PROGRESS, 40), Report(IN_PROGRESS, "w1", 40), DUPLICATE, None),
+    (row(IN_PROGRESS, 40), Report(IN_PROGRESS, "w1", None), DUPLICATE, None),
+    (row(IN_PROGRESS, 40), Report(IN_PROGRESS, "w1", 20), REFUSED, None),  # progress never goes back
+    (row(IN_PROGRESS, 40), Report(IN_PROGRESS, "w2", 60), REFUSED, None),  # stale: not this attempt's worker
+    (row(IN_PROGRESS, 40), Report(IN_PROGRESS, "w2", 0, starting=True), APPLIED, IN_PROGRESS),  # redelivered
+    (row(IN_PROGRESS, 40), Report(IN_PROGRESS, "w1", 0, starting=True), APPLIED, IN_PROGRESS),  # same worker again
+    (row(IN_PROGRESS, 40), Report(DONE, "w1"), APPLIED, DONE),
+    (row(IN_PROGRESS, 40), Report(DONE, "w2"), APPLIED, DONE),  # DONE is a fact, whoever did it
+    (row(IN_PROGRESS, 40), Report(ERROR, "w1", message="x"), APPLIED, ERROR),
+    (row(IN_PROGRESS, 40), Report(ERROR, "w2", message="x"), REFUSED, None),  # stale attempt failing
+    # from DONE: nothing moves it
+    (row(DONE, 100), Report(PENDING, "w1"), REFUSED, None),
+    (row(DONE, 100), Report(IN_PROGRESS, "w1", 50), REFUSED, None),  # a late IN_PROGRESS after DONE
+    (row(DONE, 100), Report(IN_PROGRESS, "w2", 0, starting=True), REFUSED, None),
+    (row(DONE, 100), Report(DONE, "w1"), DUPLICATE, None),
+    (row(DONE, 100), Report(ERROR, "w1", message="x"), REFUSED, None),
+    # from ERROR: final too
+    (row(ERROR, 50), Report(PENDING, "w1"), REFUSED, None),
+    (row(ERROR, 50), Report(IN_PROGRESS, "w1", 60), REFUSED, None),
+    (row(ERROR, 50), Report(DONE, "w1"), REFUSED, None),
+    (row(ERROR, 50), Report(ERROR, "w1", message="x"), DUPLICATE, None),
+])
+def test_every_transition(current, report, outcome, status_after):
+    decision = decide(current, report, now=200.0)
+    assert decision.outcome == outcome, decision.reason
+    assert decision.reason
+    if outcome == APPLIED:
+        assert decision.changes.get("task_status", current["task_status"]) == status_after
+    else:
+        assert decision.changes == {}
+
+
+def test_a_redelivered_job_starts_a_new_attempt_from_zero():
+    decision = decide(row(IN_PROGRESS, 80, attempt=1), Report(IN_PROGRESS, "w2", 0, starting=True), 200.0)
+    assert decision.changes["attempt"] == 2
+    assert decision.changes["progress"] == 0
+    assert decision.changes["worker_id"] == "w2"
+    assert decision.changes["started_at"] == 200.0
+
+
+def test_a_retried_start_report_is_not_a_new_attempt():
+    current = row(IN_PROGRESS, 0, run_id="run-a")
+    assert decide(current, Report(IN_PROGRESS, "w1", 0, starting=True, run_id="run-a"), 1).outcome == DUPLICATE
+
+
+def test_run_id_tells_an_old_run_in_the_same_process_from_the_current_one():
+    current = row(IN_PROGRESS, 10, attempt=2, run_id="run-b")
+    late = Report(IN_PROGRESS, "w1", 90, run_id="run-a")  # same worker id, superseded run
+    assert decide(current, late, 1).outcome == REFUSED
+    assert decide(current, Report(IN_PROGRESS, "w1", 20, run_id="run-b"), 1).outcome == APPLIED
+
+
+def test_done_sets_progress_100_and_finish_time():
+    changes = decide(row(IN_PROGRESS, 40), Report(DONE, "w1"), 250.0).changes
+    assert (changes["progress"], changes["finished_at"], changes["error"]) == (100.0, 250.0, None)
+
+
+def test_done_without_a_start_still_has_ordered_timestamps_and_an_attempt():
+    changes = decide(row(), Report(DONE, "w1"), 250.0).changes
+    assert changes["started_at"] == changes["finished_at"] == 250.0
+    assert changes["attempt"] == 1
+
+
+def test_error_keeps_the_message_and_where_it_stopped():
+    changes = decide(row(IN_PROGRESS, 40), Report(ERROR, "w1", 50, message="JobFailed: boom"), 1).changes
+    assert (changes["error"], changes["progress"]) == ("JobFailed: boom", 50)
+
+
+def test_error_without_message_still_says_something():
+    assert decide(row(IN_PROGRESS, 40), Report(ERROR, "w1"), 1).changes["error"]
