@@ -1,0 +1,62 @@
+"""The one timed job and the HTTP reporter, at unit level (the integration tests run them for real)."""
+import time
+
+import pytest
+
+from api.job_states import DONE, ERROR, IN_PROGRESS
+from api.settings import Settings
+from api.status_reporter import StatusReporter
+from api.timed_job import JobFailed, JobSpec, run_timed_job
+from tests.processes import free_port
+
+
+class Recorder:
+    def __init__(self):
+        self.calls = []
+
+    def __call__(self, task_num, task_status, **kw):
+        self.calls.append((time.monotonic(), task_status, kw))
+
+
+def test_reports_start_progress_at_least_every_second_then_done():
+    record = Recorder()
+    run_timed_job(JobSpec(1, 2.2), record)
+    statuses = [c[1] for c in record.calls]
+    assert statuses[0] == IN_PROGRESS and record.calls[0][2]["starting"] is True
+    assert statuses[-1] == DONE and record.calls[-1][2]["progress"] == 100
+    progress = [c[2]["progress"] for c in record.calls]
+    assert progress == sorted(progress)
+    gaps = [b[0] - a[0] for a, b in zip(record.calls, record.calls[1:])]
+    assert max(gaps) < 1.0
+    assert len({c[2]["run_id"] for c in record.calls}) == 1  # one run, one id
+
+
+def test_zero_seconds_is_start_then_done():
+    record = Recorder()
+    run_timed_job(JobSpec(1, 0), record)
+    assert [c[1] for c in record.calls] == [IN_PROGRESS, DONE]
+
+
+def test_fail_raises_part_way_after_reporting_error():
+    record = Recorder()
+    with pytest.raises(JobFailed):
+        run_timed_job(JobSpec(1, 1.0, fail=True), record)
+    assert record.calls[-1][1] == ERROR
+    assert "failed on purpose at 50%" in record.calls[-1][2]["message"]
+
+
+def test_reporter_never_raises_when_the_api_is_down(monkeypatch):
+    monkeypatch.setenv("STATUS_API_URL", f"http://127.0.0.1:{free_port()}")
+    monkeypatch.setenv("REPORT_RETRIES", "2")
+    reporter = StatusReporter(Settings.from_env(), "w")
+    started = time.monotonic()
+    assert reporter(1, DONE) is None
+    assert time.monotonic() - started < 5  # bounded: 2 quick retries with a short backoff
+    run_timed_job(JobSpec(2, 0), reporter)  # the job still completes
+
+
+def test_reporter_retries_are_urllib3_retry_not_a_loop():
+    reporter = StatusReporter(Settings.from_env(), "w")
+    adapter = reporter._session_for_this_process().get_adapter("http://x")
+    assert adapter.max_retries.total == Settings.from_env().report_retries
+    assert "POST" in adapter.max_retries.allowed_methods
