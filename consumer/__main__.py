@@ -78,6 +78,7 @@ def install_stop_handlers(jobs: JobThread, stop: dict) -> None:
 
 def main() -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    logging.getLogger("pika").setLevel(logging.WARNING)  # keep the tutorial-style lines readable
     settings = Settings.from_env()
     jobs = JobThread(StatusReporter(settings, worker_id()))
     stop = {"requested": False}

@@ -4,14 +4,13 @@
 const MAX_ROWS = 2000;         // DOM cap: the newest rows stay, the oldest drop off the bottom
 const INITIAL_LIMIT = 500;     // rows fetched on page load
 const POLL_MS = 1000;
-const SSE_RETRY_MS = 15000;    // while polling, try the live stream again this often
+const SSE_RECONNECT_MS = 2000; // after the stream drops
 const SSE_MAX_FAILURES = 3;    // stream errors in a row before we fall back to polling
+const SSE_RETRY_MS = 15000;    // while polling, try the live stream again this often
 const SUMMARY_MIN_GAP_MS = 1000;
 const FINISHED = new Set(["DONE", "ERROR"]);
 const METHOD_LABELS = { celery: "Celery", rabbitmq: "RabbitMQ", sync: "Sync" };
-const CONNECTION_LABELS = {
-  connecting: "connecting…", live: "live (SSE)", polling: "polling", offline: "offline",
-};
+const CONNECTION_LABELS = { connecting: "connecting…", live: "live (SSE)", polling: "polling", offline: "offline" };
 
 const tasksTable = document.getElementById("tasks");
 const tableBody = document.getElementById("task-rows");
@@ -23,10 +22,11 @@ const indicator = document.getElementById("connection");
 
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
-function element(tag, className, text) {
+// Children may be nodes or plain strings; strings become text nodes, never parsed as HTML.
+function element(tag, className, ...children) {
   const node = document.createElement(tag);
   if (className) node.className = className;
-  if (text !== undefined) node.textContent = text;
+  node.append(...children);
   return node;
 }
 
@@ -38,14 +38,12 @@ function setText(node, text) {
 function formatSeconds(seconds) {
   if (seconds == null || !Number.isFinite(seconds)) return "—";
   const s = Math.max(0, seconds);
-  if (s < 1) return `${s.toFixed(2)} s`;   // queue waits are often milliseconds: show them
+  if (s < 1) return `${Math.round(s * 1000)} ms`;  // queue waits are often milliseconds: show them
   if (s < 60) return `${s.toFixed(1)} s`;
   return `${Math.floor(s / 60)} m ${String(Math.floor(s % 60)).padStart(2, "0")} s`;
 }
 
-const clockTime = new Intl.DateTimeFormat(undefined, {
-  hour: "2-digit", minute: "2-digit", second: "2-digit",
-});
+const clockTime = new Intl.DateTimeFormat(undefined, { hour: "2-digit", minute: "2-digit", second: "2-digit" });
 
 // "#12–#16" for a run, "#12" for one, and a short form when other tabs interleaved numbers.
 function describeTaskNums(nums) {
@@ -130,33 +128,24 @@ function flushPending() {
   showRowCount();
 }
 
+// Columns: # | method | status | progress | worker | waited | ran | created.
+// The cells that change later are kept in `cells`, so an update never has to search the row.
 function buildRow(task) {
-  const tr = element("tr");
-  tr.dataset.taskNum = task.task_num;
-  tr.dataset.method = task.method;
   const cells = {
-    status: element("span", "pill"),
-    attempt: element("span", "attempt"),
-    error: element("div", "row-error"),
-    fill: element("div", "fill"),
-    percent: element("span", "percent"),
-    worker: element("td", "worker"),
-    waited: element("td", "time"),
-    ran: element("td", "time"),
-    created: element("td", "time"),
+    status: element("span", "pill"), attempt: element("span", "attempt"), error: element("div", "row-error"),
+    fill: element("div", "fill"), percent: element("span", "percent"), worker: element("td", "worker"),
+    waited: element("td", "time"), ran: element("td", "time"), created: element("td", "time"),
   };
   const badge = element("span", "badge", METHOD_LABELS[task.method] ?? String(task.method));
   badge.dataset.method = task.method;
-  const statusCell = element("td", "status");
-  statusCell.append(cells.status, cells.attempt, cells.error);
-  const bar = element("div", "bar");
-  bar.append(cells.fill);
-  const progressCell = element("td", "progress");
-  progressCell.append(bar, cells.percent);
-  const methodCell = element("td");
-  methodCell.append(badge);
-  tr.append(element("td", "num", String(task.task_num)), methodCell, statusCell, progressCell,
+  const tr = element("tr", "",
+    element("td", "num", String(task.task_num)),
+    element("td", "", badge),
+    element("td", "status", cells.status, cells.attempt, cells.error),
+    element("td", "progress", element("div", "bar", cells.fill), cells.percent),
     cells.worker, cells.waited, cells.ran, cells.created);
+  tr.dataset.taskNum = task.task_num;
+  tr.dataset.method = task.method;
   return { tr, cells, task: {} };
 }
 
@@ -167,9 +156,7 @@ function paintRow(row, task) {
     row.tr.dataset.status = task.task_status;  // CSS colours the pill and the bar from this
     cells.status.textContent = String(task.task_status).replace("_", " ");
   }
-  if (old.attempt !== task.attempt) {
-    cells.attempt.textContent = task.attempt > 1 ? `attempt ${task.attempt}` : "";
-  }
+  if (old.attempt !== task.attempt) cells.attempt.textContent = task.attempt > 1 ? `attempt ${task.attempt}` : "";
   if (old.error !== task.error) cells.error.textContent = task.error ?? "";
   if (old.progress !== task.progress) {
     const percent = Math.min(100, Math.max(0, Number(task.progress) || 0));
@@ -265,7 +252,7 @@ function showOnly(method) {
 
 // ---------- staying live: SSE first, polling when the stream is refused or keeps failing
 
-const connection = { source: null, failures: 0, polling: false, pollRound: 0, retryTimer: null };
+const connection = { failures: 0, polling: false, pollRound: 0, retryTimer: null };
 
 function showConnection(state) {
   if (indicator.dataset.state === state) return;
@@ -277,9 +264,7 @@ function openStream() {
   clearTimeout(connection.retryTimer);
   connection.retryTimer = null;
   if (!("EventSource" in window)) return fallBackToPolling();
-  connection.failures = 0;
   const source = new EventSource(`/api/events?since=${latestSeq}`);
-  connection.source = source;
   source.onopen = () => {
     connection.failures = 0;
     connection.polling = false;  // the stream carries on from latestSeq
@@ -287,16 +272,15 @@ function openStream() {
   };
   source.addEventListener("tasks", (event) => receive(JSON.parse(event.data)));
   source.onerror = () => {
+    // CLOSED: the server refused the stream (e.g. 503 "too many streams"): poll straight away.
+    // CONNECTING: the connection dropped. The browser would retry with the *old* ?since= in the URL
+    // and get everything again, so we close it and reconnect ourselves from the newest seq.
+    const refused = source.readyState === EventSource.CLOSED;
+    source.close();
     connection.failures += 1;
-    // CLOSED: the browser gave up for good (e.g. 503 "too many streams"). CONNECTING: it retries
-    // by itself, sending Last-Event-ID, so we only step in after a few failures in a row.
-    if (source.readyState === EventSource.CLOSED || connection.failures >= SSE_MAX_FAILURES) {
-      source.close();
-      connection.source = null;
-      fallBackToPolling();
-    } else if (!connection.polling) {
-      showConnection("offline");
-    }
+    if (refused || connection.failures >= SSE_MAX_FAILURES) return fallBackToPolling();
+    if (!connection.polling) showConnection("offline");
+    connection.retryTimer = setTimeout(openStream, SSE_RECONNECT_MS);
   };
 }
 
@@ -340,17 +324,13 @@ function requestSummary() {
 }
 
 async function refreshSummary() {
-  let methods;
-  try {
-    ({ methods } = await getJSON("/api/summary"));
-  } catch {
-    return;  // keep the last numbers; the indicator already tells whether the server is there
-  }
+  // On failure keep the last numbers; the connection indicator already says the server is gone.
+  const { methods } = await getJSON("/api/summary").catch(() => ({ methods: null }));
+  if (!methods) return;
   for (const cell of summaryCells) {
     const stat = cell.dataset.stat;
-    const value = methods?.[cell.closest("tr").dataset.method]?.[stat];
-    const text = stat.startsWith("mean_") ? formatSeconds(value) : String(value ?? "—");
-    setText(cell, text);
+    const value = methods[cell.closest("tr").dataset.method]?.[stat];
+    setText(cell, stat.startsWith("mean_") ? formatSeconds(value) : String(value ?? "—"));
   }
 }
 
@@ -403,9 +383,9 @@ function wirePanel(form) {
       showResult(resultLine, ...describeAnswer(response.status, body, elapsed()));
       if (Array.isArray(body.tasks)) mergeTasks(body.tasks);  // sync rows, in case the stream is slow
     } catch (error) {
-      clearInterval(ticker);
       showResult(resultLine, `could not reach the server (${error.message})`, "error");
     } finally {
+      clearInterval(ticker);  // (already stopped above when an answer came, so it can't overwrite it)
       button.disabled = false;
     }
   });
@@ -416,10 +396,9 @@ function wirePanel(form) {
 async function loadFirstRows() {
   for (;;) {
     try {
-      receive(await getJSON(`/api/tasks?limit=${INITIAL_LIMIT}`));
-      return;
+      return receive(await getJSON(`/api/tasks?limit=${INITIAL_LIMIT}`));
     } catch {
-      showConnection("offline");
+      showConnection("offline");  // e.g. the server is still starting: keep trying
       await sleep(2000);
     }
   }
