@@ -3,7 +3,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 export PATH := $(abspath $(VENV))/bin:$(PATH)
 
-.PHONY: run test venv dev-venv browser clean
+.PHONY: run consumer celery-worker test venv dev-venv browser clean
 
 $(VENV)/.runtime: requirements.txt
 	@test -x $(PY) || python3 -m venv $(VENV) || \
@@ -22,6 +22,15 @@ dev-venv: $(VENV)/.dev
 run: venv
 	@$(PY) -m api.preflight
 	honcho start -e var/run.env
+
+## One more worker beside `make run` (another terminal), with the same settings: scale out by hand.
+consumer: venv
+	@$(PY) -m api.preflight >/dev/null
+	honcho run -e var/run.env python -m consumer
+
+celery-worker: venv
+	@$(PY) -m api.preflight >/dev/null
+	honcho run -e var/run.env celery -A celery_app worker --loglevel=INFO --hostname=celery-$$$$@%h
 
 ## Debian's Chromium for the browser tests (Playwright drives it; it never downloads a browser).
 browser:

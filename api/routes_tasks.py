@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import time
 
 from flask import Blueprint, current_app, jsonify, request, Response, url_for
 
@@ -10,7 +11,7 @@ from api.job_dispatch import run_synchronously, send_by_celery, send_by_rabbitmq
 from api.raw_publisher import BrokerUnavailable
 from api.request_body import json_body
 from api.timed_job import JobSpec
-from api.validation import BadField, parse_submission
+from api.validation import METHODS, BadField, parse_submission
 
 tasks_api = Blueprint("tasks_api", __name__)
 
@@ -63,21 +64,23 @@ def list_tasks():
         rows, seq = lab("store").changed_since(_query_int("since", 0, 0, 2**63 - 1), limit)
     else:
         rows, seq = lab("store").newest(limit)
-    return jsonify(tasks=rows, seq=seq)
+    return jsonify(tasks=rows, seq=seq, now=time.time())  # `now`: the page times rows on our clock
 
 
 @tasks_api.get("/api/summary")
 def summary():
-    return jsonify(methods=lab("store").summary())
+    empty = {"sent": 0, "done": 0, "failed": 0, "active": 0, "mean_wait": None, "mean_run": None}
+    return jsonify(methods={**{m: empty for m in METHODS}, **lab("store").summary()})
 
 
 @tasks_api.get("/api/events")
 def events():
     """Server-Sent Events: one `tasks` event per batch of changes, `id:` = seq (so a reconnecting
     EventSource resumes from Last-Event-ID). Bounded per process: 503 tells the page to poll."""
-    since = _query_int("since", -1, 0, 2**63 - 1)
-    if since == -1:
-        since = _query_int_header("Last-Event-ID", lab("feed").seq)
+    # A reconnecting EventSource repeats the original URL but sends Last-Event-ID: that one wins.
+    since = _query_int_header("Last-Event-ID", None)
+    if since is None:
+        since = _query_int("since", lab("feed").seq, 0, 2**63 - 1)
     slots = lab("stream_slots")
     if not slots.acquire(blocking=False):
         return jsonify(error="too many live streams on this server; poll /api/tasks?since="), 503
@@ -89,7 +92,8 @@ def events():
             while True:
                 rows, since = feed.wait(since, keepalive)
                 if rows:
-                    data = json.dumps({"tasks": rows, "seq": since}, separators=(",", ":"))
+                    data = json.dumps({"tasks": rows, "seq": since, "now": time.time()},
+                                      separators=(",", ":"))
                     yield f"id: {since}\nevent: tasks\ndata: {data}\n\n"
                 else:
                     yield ": keepalive\n\n"
@@ -100,6 +104,6 @@ def events():
                     headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
 
 
-def _query_int_header(name: str, default: int) -> int:
+def _query_int_header(name: str, default):
     raw = request.headers.get(name, "")
     return int(raw) if raw.isdigit() else default

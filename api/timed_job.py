@@ -53,6 +53,7 @@ def run_timed_job(job: JobSpec, report: ReportStatus, stop: threading.Event | No
     run_id = uuid.uuid4().hex
     report(job.task_num, IN_PROGRESS, progress=0.0, starting=True, run_id=run_id)
     steps = max(1, math.ceil(job.seconds / STEP_S))
+    progress = 0.0
     try:
         for step in range(1, steps + 1):
             if stop.wait(job.seconds / steps):
@@ -65,6 +66,7 @@ def run_timed_job(job: JobSpec, report: ReportStatus, stop: threading.Event | No
     except JobInterrupted:
         raise
     except Exception as exc:
-        report(job.task_num, ERROR, message=f"{type(exc).__name__}: {exc}", run_id=run_id)
+        report(job.task_num, ERROR, progress=progress, message=f"{type(exc).__name__}: {exc}",
+               run_id=run_id)  # the bar stays where the job stopped
         raise
     report(job.task_num, DONE, progress=100.0, run_id=run_id)

@@ -61,15 +61,13 @@ async function getJSON(url) {
   return response.json();
 }
 
-// Times are epoch seconds on the *server* clock. If the browser's clock is behind, unfinished rows
-// would show negative waits; a timestamp we received can't be in the future, so it bounds the skew.
+// Times are epoch seconds on the *server* clock; every answer carries the server's `now`, so
+// waited/ran of unfinished rows tick on that clock even if this browser's clock is off.
 let clockSkew = 0;
 const serverNow = () => Date.now() / 1000 + clockSkew;
 
-function noteServerTime(task) {
-  const latest = Math.max(task.created_at ?? 0, task.started_at ?? 0, task.finished_at ?? 0);
-  const behind = latest - Date.now() / 1000;
-  if (behind > clockSkew) clockSkew = behind;
+function noteServerClock(now) {
+  if (Number.isFinite(now)) clockSkew = now - Date.now() / 1000;
 }
 
 // ---------- the live table
@@ -85,12 +83,12 @@ let frameRequested = false;
 // goes straight to mergeTasks: its seq must not move the cursor past changes we have not seen yet.
 function receive(body) {
   if (Number.isFinite(body.seq)) latestSeq = Math.max(latestSeq, body.seq);
+  noteServerClock(body.now);
   mergeTasks(body.tasks ?? []);
 }
 
 function mergeTasks(tasks) {
   for (const task of tasks) {
-    noteServerTime(task);
     const known = pending.get(task.task_num) ?? rows.get(task.task_num)?.task;
     if (known && known.seq >= task.seq) continue;  // an old or repeated event
     const gone = cleared.get(task.task_num);

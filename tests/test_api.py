@@ -1,6 +1,7 @@
 """The HTTP API with a fresh app per test: validation, auth, state answers, page, deltas, SSE."""
 import json
 import threading
+import time
 
 import pytest
 
@@ -143,6 +144,7 @@ def test_delta_endpoint_returns_only_what_changed(app, client, auth):
     delta = client.get(f"/api/tasks?since={seq}").json
     assert [r["task_num"] for r in delta["tasks"]] == [first[0]]
     assert delta["seq"] > seq
+    assert abs(delta["now"] - time.time()) < 5  # the server's clock, for the page's timers
     assert client.get(f"/api/tasks?since={delta['seq']}").json["tasks"] == []
 
 
@@ -190,10 +192,12 @@ def test_sse_pushes_changes_with_the_seq_as_event_id(app, client, auth):
     assert int(events[-1]["id"]) == final["seq"] > seq
 
 
-def test_sse_resumes_from_last_event_id(app, client):
+def test_sse_resumes_from_last_event_id_even_with_the_original_since(app, client):
+    _pending(app)  # a change the reconnecting page has already seen
     seq = client.get("/api/tasks").json["seq"]
     (num,) = _pending(app)
-    response = client.get("/api/events", headers={"Last-Event-ID": str(seq)}, buffered=False)
+    # A reconnecting EventSource repeats its first URL (since=0) and adds Last-Event-ID: the header wins.
+    response = client.get("/api/events?since=0", headers={"Last-Event-ID": str(seq)}, buffered=False)
     (event,) = _read_events(response, 1)
     response.close()
     assert [r["task_num"] for r in json.loads(event["data"])["tasks"]] == [num]
@@ -212,3 +216,10 @@ def test_sse_streams_are_capped_and_the_page_is_told_to_poll(app, client):
 def test_unknown_api_path_is_json_404(client):
     response = client.get("/api/nope")
     assert response.status_code == 404 and "error" in response.json
+
+
+def test_summary_lists_every_method_even_before_any_job(client):
+    methods = client.get("/api/summary").json["methods"]
+    assert set(methods) == {"celery", "rabbitmq", "sync"}
+    assert methods["celery"] == {"sent": 0, "done": 0, "failed": 0, "active": 0, "mean_wait": None,
+                                 "mean_run": None}

@@ -43,6 +43,7 @@ def test_fail_raises_part_way_after_reporting_error():
         run_timed_job(JobSpec(1, 1.0, fail=True), record)
     assert record.calls[-1][1] == ERROR
     assert "failed on purpose at 50%" in record.calls[-1][2]["message"]
+    assert record.calls[-1][2]["progress"] == 50  # the bar stays where the job stopped
 
 
 def test_reporter_never_raises_when_the_api_is_down(monkeypatch):
