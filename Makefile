@@ -3,7 +3,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 export PATH := $(abspath $(VENV))/bin:$(PATH)
 
-.PHONY: run consumer celery-worker test venv dev-venv browser clean
+.PHONY: run consumer celery-worker reset test venv dev-venv browser clean
 
 $(VENV)/.runtime: requirements.txt
 	@test -x $(PY) || python3 -m venv $(VENV) || \
@@ -31,6 +31,11 @@ consumer: venv
 celery-worker: venv
 	@$(PY) -m api.preflight >/dev/null
 	honcho run -e var/run.env celery -A celery_app worker --loglevel=INFO --hostname=celery-$$$$@%h
+
+## Class reset: purge Queue Lab's queues and clear the status table.
+reset: venv
+	@$(PY) -m api.preflight >/dev/null
+	honcho run -e var/run.env flask --app api reset
 
 ## Debian's Chromium for the browser tests (Playwright drives it; it never downloads a browser).
 browser:

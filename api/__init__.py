@@ -14,6 +14,9 @@ def create_app(test_config: dict | None = None) -> Flask:
     from api.change_feed import ChangeFeed
     from api.errors import register_error_handlers
     from api.job_store import JobStore
+    from api.queue_stats import QueueStats
+    from api.routes_classroom import classroom
+    from api.worker_registry import WorkerRegistry
     from api.raw_publisher import RawPublisher
     from api.routes_page import page
     from api.routes_status import status_api
@@ -43,18 +46,21 @@ def create_app(test_config: dict | None = None) -> Flask:
         "store": store,
         "publisher": RawPublisher(settings),
         "feed": ChangeFeed(store),
+        "workers": WorkerRegistry(store.db, settings.worker_offline_s, settings.worker_forget_s),
+        "queue_stats": QueueStats(settings),
         # SSE streams each hold a web thread: cap them per process so other requests always get one.
         "stream_slots": threading.BoundedSemaphore(app.config["SSE_MAX_STREAMS"]),
     }
     app.register_blueprint(page)
     app.register_blueprint(tasks_api)
     app.register_blueprint(status_api)
+    app.register_blueprint(classroom)
     register_error_handlers(app)
     return app
 
 
 def lab(name: str):
-    """One of this app's parts: "settings", "store", "publisher", "feed", "stream_slots"."""
+    """One of this app's parts: "settings", "store", "publisher", "feed", "workers", "queue_stats", "stream_slots"."""
     from flask import current_app
 
     return current_app.extensions["queue_lab"][name]

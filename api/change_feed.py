@@ -32,6 +32,7 @@ class ChangeFeed:
         self._changed = threading.Condition()
         self._seq = 0
         self._floor = 0  # the buffer holds every change with seq > floor
+        self._epoch = 0  # bumped by a class reset: the pages must clear their tables
         self._pid = 0
 
     def _ensure_running(self) -> None:
@@ -43,6 +44,7 @@ class ChangeFeed:
                 return
             self._buffer.clear()
             self._seq = self._floor = self.store.current_seq()
+            self._epoch = self.store.epoch()
             self._pid = os.getpid()
             threading.Thread(target=self._poll_forever, name="change-feed", daemon=True).start()
 
@@ -59,7 +61,11 @@ class ChangeFeed:
         rows, seq = self.store.changed_since(self._seq, self._buffer_rows)
         if seq == self._seq:
             return
+        epoch = self.store.epoch()
         with self._changed:
+            if epoch != self._epoch:  # a reset deleted every job: nothing buffered is true any more
+                self._buffer.clear()
+                self._floor, self._epoch = self._seq, epoch
             self._buffer.extend(rows)
             while len(self._buffer) > self._buffer_rows:
                 self._floor = self._buffer.popleft()["seq"]
@@ -72,6 +78,11 @@ class ChangeFeed:
     def seq(self) -> int:
         self._ensure_running()
         return self._seq
+
+    @property
+    def epoch(self) -> int:
+        self._ensure_running()
+        return self._epoch
 
     def wait(self, since: int, timeout: float) -> tuple[list[dict], int]:
         """Changes after `since`, waiting up to `timeout` for the first; ([], since) on timeout."""

@@ -1,21 +1,18 @@
-"""Jobs in SQLite: the one place every status lands, safe with several processes writing at once.
+"""Jobs in SQLite: the one place every status lands, safe with several processes writing at once
+(api/sqlite_db.py: WAL, busy timeout, BEGIN IMMEDIATE, a connection per process and thread).
 
-- WAL lets the page read while workers write; a busy timeout makes writers queue instead of failing.
-- Every read-modify-write runs in `BEGIN IMMEDIATE`, so two reports for one job cannot interleave.
-- One connection per process *and* thread (a connection opened before gunicorn forks is never reused).
-- Every write transaction takes the next value of one counter, `seq`, and stamps the rows it touched:
+Every write transaction takes the next value of one counter, `seq`, and stamps the rows it touched:
   "what changed since seq N" is then one indexed query, which feeds the live table.
 """
 from __future__ import annotations
 
-import os
 import sqlite3
-import threading
 import time
 from contextlib import contextmanager
 from typing import Iterable, Iterator
 
 from api.job_states import DONE, ERROR, IN_PROGRESS, PENDING, Decision, Report, decide
+from api.sqlite_db import Database
 
 COLUMNS = (
     "task_num", "method", "seconds", "fail", "task_status", "progress", "worker_id", "run_id",
@@ -43,9 +40,9 @@ CREATE TABLE IF NOT EXISTS jobs (
 CREATE INDEX IF NOT EXISTS jobs_by_seq ON jobs (seq);
 CREATE TABLE IF NOT EXISTS counters (name TEXT PRIMARY KEY, value INTEGER NOT NULL);
 INSERT OR IGNORE INTO counters (name, value) VALUES ('seq', 0);
+INSERT OR IGNORE INTO counters (name, value) VALUES ('epoch', 0);
 """
 
-BUSY_TIMEOUT_S = 10.0
 
 
 class UnknownTask(LookupError):
@@ -60,49 +57,18 @@ def _as_dict(row: sqlite3.Row) -> dict:
 
 class JobStore:
     def __init__(self, path: str):
-        self.path = path
-        self._local = threading.local()
-        directory = os.path.dirname(os.path.abspath(path))
-        os.makedirs(directory, exist_ok=True)
-        self._connection().executescript(SCHEMA)
-
-    # -- connections -------------------------------------------------------------------------
-
-    def _connection(self) -> sqlite3.Connection:
-        """This thread's connection; a new one after a fork (a connection must not cross fork)."""
-        conn = getattr(self._local, "conn", None)
-        if conn is None or self._local.pid != os.getpid():
-            conn = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_S, isolation_level=None)
-            conn.execute("PRAGMA journal_mode=WAL")
-            conn.execute("PRAGMA synchronous=NORMAL")  # durable at each WAL checkpoint; safe with WAL
-            conn.execute(f"PRAGMA busy_timeout={int(BUSY_TIMEOUT_S * 1000)}")
-            self._local.conn, self._local.pid = conn, os.getpid()
-        return conn
+        self.db = Database(path, SCHEMA)
+        self._connection = self.db.connection
+        self._snapshot = self.db.snapshot
 
     @contextmanager
     def _write(self) -> Iterator[tuple[sqlite3.Connection, int]]:
         """A write transaction holding the write lock from the start, and its new seq."""
-        conn = self._connection()
-        conn.execute("BEGIN IMMEDIATE")
-        try:
+        with self.db.write() as conn:
             seq = conn.execute(
                 "UPDATE counters SET value = value + 1 WHERE name = 'seq' RETURNING value"
             ).fetchone()[0]
             yield conn, seq
-            conn.execute("COMMIT")
-        except BaseException:
-            conn.execute("ROLLBACK")
-            raise
-
-    @contextmanager
-    def _snapshot(self) -> Iterator[sqlite3.Connection]:
-        """A read transaction: rows and the seq read together are consistent with each other."""
-        conn = self._connection()
-        conn.execute("BEGIN")
-        try:
-            yield conn
-        finally:
-            conn.execute("COMMIT")
 
     # -- writes --------------------------------------------------------------------------------
 
@@ -135,6 +101,14 @@ class JobStore:
                 " WHERE task_num = ? AND task_status = ?",
                 [(ERROR, reason, now, seq, num, PENDING) for num in task_nums],
             )
+
+    def reset(self) -> int:
+        """The instructor's class reset: delete every job and start a new epoch, so every open page
+        (which only ever receives changes) knows to clear its table. seq keeps counting up."""
+        with self._write() as (conn, _seq):
+            deleted = conn.execute("DELETE FROM jobs").rowcount
+            conn.execute("UPDATE counters SET value = value + 1 WHERE name = 'epoch'")
+        return deleted
 
     def advance(self, task_num: int, report: Report) -> tuple[Decision, dict]:
         """Apply one worker report through the state machine; returns the decision and the row."""
@@ -169,6 +143,11 @@ class JobStore:
     def data_version(self) -> int:
         """Changes whenever another connection commits: a cheap "anything new?" check."""
         return self._connection().execute("PRAGMA data_version").fetchone()[0]
+
+    def epoch(self) -> int:
+        return self._connection().execute(
+            "SELECT value FROM counters WHERE name = 'epoch'"
+        ).fetchone()[0]
 
     def current_seq(self) -> int:
         return self._connection().execute(

@@ -5,11 +5,10 @@ each with the reason and the row as it now is; 400 bad field, 401 bad token, 404
 """
 from __future__ import annotations
 
-import hmac
-
-from flask import Blueprint, jsonify, request
+from flask import Blueprint, jsonify
 
 from api import lab
+from api.auth import bearer_matches
 from api.job_states import REFUSED
 from api.request_body import json_body
 from api.validation import parse_report
@@ -17,16 +16,9 @@ from api.validation import parse_report
 status_api = Blueprint("status_api", __name__)
 
 
-def _token_ok() -> bool:
-    header = request.headers.get("Authorization", "")
-    sent = header[len("Bearer "):] if header.startswith("Bearer ") else ""
-    expected = lab("settings").status_api_token
-    return bool(sent) and hmac.compare_digest(sent.encode(), expected.encode())
-
-
 @status_api.post("/update_task_status_api/")
 def update_task_status_api():
-    if not _token_ok():
+    if not bearer_matches(lab("settings").status_api_token):
         return jsonify(error="missing or wrong token: send `Authorization: Bearer <STATUS_API_TOKEN>`",
                        field="Authorization"), 401
     task_num, report = parse_report(json_body())

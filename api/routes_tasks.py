@@ -64,7 +64,8 @@ def list_tasks():
         rows, seq = lab("store").changed_since(_query_int("since", 0, 0, 2**63 - 1), limit)
     else:
         rows, seq = lab("store").newest(limit)
-    return jsonify(tasks=rows, seq=seq, now=time.time())  # `now`: the page times rows on our clock
+    # `now`: the page times rows on our clock; `epoch`: changes after a class reset.
+    return jsonify(tasks=rows, seq=seq, now=time.time(), epoch=lab("store").epoch())
 
 
 @tasks_api.get("/api/summary")
@@ -87,12 +88,14 @@ def events():
     feed, keepalive = lab("feed"), current_app.config["SSE_KEEPALIVE_S"]
 
     def stream(since: int):
+        epoch = feed.epoch
         try:
             yield "retry: 2000\n\n"
             while True:
                 rows, since = feed.wait(since, keepalive)
-                if rows:
-                    data = json.dumps({"tasks": rows, "seq": since, "now": time.time()},
+                if rows or feed.epoch != epoch:  # a reset is news even with no rows
+                    epoch = feed.epoch
+                    data = json.dumps({"tasks": rows, "seq": since, "now": time.time(), "epoch": epoch},
                                       separators=(",", ":"))
                     yield f"id: {since}\nevent: tasks\ndata: {data}\n\n"
                 else:

@@ -29,6 +29,15 @@ def _int(name: str, default: int) -> int:
     return int(value)
 
 
+def _read_token_file() -> str:
+    """STATUS_API_TOKEN_FILE: how compose shares a token generated once (api/make_token.py)."""
+    path = os.environ.get("STATUS_API_TOKEN_FILE", "")
+    if not path or not os.path.exists(path):
+        return ""
+    with open(path) as f:
+        return f.read().strip()
+
+
 def redact_url(url: str) -> str:
     """The URL without its password, so it can be shown in errors and logs."""
     parts = urlsplit(url)
@@ -56,21 +65,41 @@ class Settings:
     broker_timeout: float
     report_timeout: float
     report_retries: int
+    management_url: str
+    management_public_url: str
+    management_user: str
+    management_password: str
+    instructor_token: str
+    worker_heartbeat_s: float
+    worker_offline_s: float
+    worker_forget_s: float
 
     @classmethod
     def from_env(cls) -> "Settings":
+        broker = urlsplit(os.environ.get("RABBITMQ_URL", "amqp://guest:guest@localhost:5672/"))
+        management_url = os.environ.get("RABBITMQ_MANAGEMENT_URL", "http://localhost:15672").rstrip("/")
         return cls(
             rabbitmq_url=os.environ.get("RABBITMQ_URL", "amqp://guest:guest@localhost:5672/"),
             raw_queue=os.environ.get("RAW_QUEUE", "queue_lab.jobs"),
             celery_queue=os.environ.get("CELERY_QUEUE", "queue_lab.celery"),
             status_api_url=os.environ.get("STATUS_API_URL", "http://localhost:8080").rstrip("/"),
-            status_api_token=os.environ.get("STATUS_API_TOKEN", ""),
+            status_api_token=os.environ.get("STATUS_API_TOKEN") or _read_token_file(),
             database_path=os.environ.get("DATABASE_PATH", "var/queue_lab.sqlite3"),
             consumer_prefetch=_int("CONSUMER_PREFETCH", 1),
             consumer_heartbeat=_int("CONSUMER_HEARTBEAT", 60),
             broker_timeout=_float("BROKER_TIMEOUT", 3.0),
             report_timeout=_float("REPORT_TIMEOUT", 2.0),
             report_retries=_int("REPORT_RETRIES", 3),
+            management_url=management_url,
+            # The link students click: in compose the API reaches "rmq:15672", the browser localhost.
+            management_public_url=os.environ.get("RABBITMQ_MANAGEMENT_PUBLIC_URL", management_url).rstrip("/"),
+            # Same user as the AMQP URL unless told otherwise: one account, as in the compose file.
+            management_user=os.environ.get("RABBITMQ_MANAGEMENT_USER", broker.username or "guest"),
+            management_password=os.environ.get("RABBITMQ_MANAGEMENT_PASSWORD", broker.password or "guest"),
+            instructor_token=os.environ.get("INSTRUCTOR_TOKEN", ""),
+            worker_heartbeat_s=_float("WORKER_HEARTBEAT_S", 5.0),
+            worker_offline_s=_float("WORKER_OFFLINE_S", 30.0),
+            worker_forget_s=_float("WORKER_FORGET_S", 300.0),
         )
 
     @property

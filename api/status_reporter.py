@@ -26,7 +26,6 @@ class StatusReporter:
     """Callable as `report(task_num, task_status, progress=..., message=..., starting=...)`."""
 
     def __init__(self, settings: Settings, worker_id: str):
-        self.url = settings.status_api_url + STATUS_PATH
         self.worker_id = worker_id
         self._settings = settings
         self._session: requests.Session | None = None
@@ -62,18 +61,22 @@ class StatusReporter:
             payload["starting"] = True
         if run_id:
             payload["run_id"] = run_id
+        return self.post(STATUS_PATH, payload, f"{task_status} of task {task_num}")
+
+    def post(self, path: str, payload: dict, what: str) -> dict | None:
+        """POST JSON to the API with the token; log, never raise. Returns the JSON answer or None."""
+        url = self._settings.status_api_url + path
         try:
             response = self._session_for_this_process().post(
-                self.url, json=payload, timeout=self._settings.report_timeout
+                url, json=payload, timeout=self._settings.report_timeout
             )
         except requests.RequestException as exc:
-            log.warning("could not report %s for task %s to %s: %s", task_status, task_num, self.url, exc)
+            log.warning("could not send %s to %s: %s", what, url, exc)
             return None
         if response.status_code == 409:  # refused by the state machine: expected, not an error
-            log.info("task %s: %s not applied: %s", task_num, task_status, response.text[:200])
+            log.info("%s not applied: %s", what, response.text[:200])
         elif response.status_code >= 400:
-            log.warning("task %s: report %s answered %s: %s", task_num, task_status,
-                        response.status_code, response.text[:200])
+            log.warning("%s answered %s: %s", what, response.status_code, response.text[:200])
         try:
             return response.json()
         except ValueError:

@@ -108,3 +108,22 @@ def parse_report(body: Any) -> tuple[int, Report]:
         starting=_flag(body, "starting"),
         run_id=_text(body, "run_id", required=False, max_len=100),
     )
+
+
+WORKER_KINDS = ("consumer", "celery")
+
+
+def parse_heartbeat(body: Any) -> dict:
+    """`POST /api/workers/heartbeat` → keyword arguments for WorkerRegistry.heartbeat."""
+    body = _object(body, {"worker_id", "kind", "hostname", "pid", "queue", "leaving"})
+    kind = body.get("kind")
+    if kind not in WORKER_KINDS:
+        raise BadField("kind", f"kind must be one of {', '.join(WORKER_KINDS)}, got {kind!r}")
+    return {
+        "worker_id": _text(body, "worker_id", required=True, max_len=200),
+        "kind": kind,
+        "hostname": _text(body, "hostname", required=True, max_len=200),
+        "pid": _whole(body, "pid", 1, 2**31),
+        "queue": _text(body, "queue", required=False, max_len=200),
+        "leaving": _flag(body, "leaving"),
+    }

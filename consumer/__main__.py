@@ -18,6 +18,7 @@ import pika.exceptions
 from api.raw_publisher import connection_parameters, declare_work_queue
 from api.settings import Settings, worker_id
 from api.status_reporter import StatusReporter
+from api.worker_heartbeat import WorkerHeartbeat
 from consumer.job_thread import JobThread
 
 MAX_BACKOFF_S = 30.0
@@ -80,7 +81,10 @@ def main() -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     logging.getLogger("pika").setLevel(logging.WARNING)  # keep the tutorial-style lines readable
     settings = Settings.from_env()
-    jobs = JobThread(StatusReporter(settings, worker_id()))
+    reporter = StatusReporter(settings, worker_id())
+    jobs = JobThread(reporter)
+    heartbeat = WorkerHeartbeat(reporter, "consumer", settings.raw_queue, settings.worker_heartbeat_s)
+    heartbeat.start()  # the workers panel: "I am alive" every few seconds
     stop = {"requested": False}
     install_stop_handlers(jobs, stop)
     backoff = 1.0
@@ -97,6 +101,7 @@ def main() -> None:
                   f"{backoff:g} s. If this repeats: {settings.broker_hint}", flush=True)
             time.sleep(backoff)
             backoff = min(backoff * 2, MAX_BACKOFF_S)
+    heartbeat.stop()  # says goodbye: the page shows this worker offline at once
     print(" [*] stopped", flush=True)
 
 

@@ -1,0 +1,43 @@
+"""A worker process announcing itself to the API every WORKER_HEARTBEAT_S (the workers panel).
+
+The raw consumer and every Celery pool process run one of these, so both kinds appear the same
+way, authenticated with the status token. `stop()` says goodbye so the page shows it offline at once.
+"""
+from __future__ import annotations
+
+import os
+import socket
+import threading
+
+from api.status_reporter import StatusReporter
+
+HEARTBEAT_PATH = "/api/workers/heartbeat"
+
+
+class WorkerHeartbeat:
+    def __init__(self, reporter: StatusReporter, kind: str, queue: str, interval_s: float):
+        self.reporter = reporter
+        self.kind = kind
+        self.queue = queue
+        self.interval_s = interval_s
+        self._stopped = threading.Event()
+
+    def _send(self, leaving: bool = False) -> None:
+        self.reporter.post(HEARTBEAT_PATH, {
+            "worker_id": self.reporter.worker_id, "kind": self.kind, "hostname": socket.gethostname(),
+            "pid": os.getpid(), "queue": self.queue, "leaving": leaving,
+        }, f"heartbeat of {self.reporter.worker_id}")
+
+    def start(self) -> "WorkerHeartbeat":
+        def beat():
+            while not self._stopped.is_set():
+                self._send()
+                self._stopped.wait(self.interval_s)
+
+        threading.Thread(target=beat, name="worker-heartbeat", daemon=True).start()
+        return self
+
+    def stop(self) -> None:
+        if not self._stopped.is_set():
+            self._stopped.set()
+            self._send(leaving=True)

@@ -1,0 +1,80 @@
+"""Which worker processes are alive: each announces itself every few seconds (WorkerHeartbeat).
+
+Flower's users complain that departed workers linger; here a silent worker is shown offline after
+`offline_s` and is dropped after `forget_s`, and one that stops cleanly says goodbye and is offline
+at once. Jobs done and the current job come from the jobs table, so they cannot disagree with it.
+"""
+from __future__ import annotations
+
+import time
+
+from api.job_states import DONE, IN_PROGRESS
+from api.sqlite_db import Database
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS workers (
+    worker_id  TEXT PRIMARY KEY,
+    kind       TEXT NOT NULL,
+    hostname   TEXT NOT NULL,
+    pid        INTEGER NOT NULL,
+    queue      TEXT,
+    first_seen REAL NOT NULL,
+    last_seen  REAL NOT NULL,
+    left_at    REAL
+);
+CREATE INDEX IF NOT EXISTS jobs_by_worker ON jobs (worker_id, task_status);
+"""
+
+
+class WorkerRegistry:
+    def __init__(self, db: Database, offline_s: float, forget_s: float):
+        self.db = db
+        self.offline_s = offline_s
+        self.forget_s = forget_s
+        db.connection().executescript(SCHEMA)
+
+    def heartbeat(self, worker_id: str, kind: str, hostname: str, pid: int, queue: str | None,
+                  leaving: bool = False) -> None:
+        now = time.time()
+        with self.db.write() as conn:
+            conn.execute(
+                """INSERT INTO workers (worker_id, kind, hostname, pid, queue, first_seen, last_seen, left_at)
+                   VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+                   ON CONFLICT (worker_id) DO UPDATE SET kind = excluded.kind,
+                       hostname = excluded.hostname, pid = excluded.pid, queue = excluded.queue,
+                       last_seen = excluded.last_seen, left_at = excluded.left_at""",
+                (worker_id, kind, hostname, pid, queue, now, now, now if leaving else None),
+            )
+            conn.execute("DELETE FROM workers WHERE last_seen < ?", (now - self.forget_s,))
+
+    def listing(self) -> list[dict]:
+        """Workers seen within `forget_s`, with jobs done, current job and online/offline."""
+        now = time.time()
+        with self.db.snapshot() as conn:
+            workers = [
+                dict(zip(("worker_id", "kind", "hostname", "pid", "queue", "first_seen", "last_seen",
+                          "left_at"), row))
+                for row in conn.execute(
+                    "SELECT worker_id, kind, hostname, pid, queue, first_seen, last_seen, left_at"
+                    " FROM workers WHERE last_seen >= ? ORDER BY kind, first_seen",
+                    (now - self.forget_s,),
+                )
+            ]
+            for worker in workers:
+                worker["jobs_done"] = conn.execute(
+                    "SELECT COUNT(*) FROM jobs WHERE worker_id = ? AND task_status = ?",
+                    (worker["worker_id"], DONE),
+                ).fetchone()[0]
+                worker["current_job"] = conn.execute(
+                    "SELECT MAX(task_num) FROM jobs WHERE worker_id = ? AND task_status = ?",
+                    (worker["worker_id"], IN_PROGRESS),
+                ).fetchone()[0]
+                worker["online"] = worker["left_at"] is None and worker["last_seen"] >= now - self.offline_s
+        return workers
+
+    def online_count(self) -> int:
+        return sum(1 for worker in self.listing() if worker["online"])
+
+    def clear(self) -> None:
+        with self.db.write() as conn:
+            conn.execute("DELETE FROM workers WHERE left_at IS NOT NULL")
