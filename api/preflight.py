@@ -4,6 +4,7 @@
    environment or `.env` already has one, which wins. Nobody has to invent a secret by hand.
    The environment wins over `.env`: var/run.env, which honcho reads, is written that way.
 2. RabbitMQ answers at RABBITMQ_URL; if not, one clear message naming the ways to start it.
+3. The management API answers (the queue panel); on a local broker, enable its plugin if needed.
 """
 from __future__ import annotations
 
@@ -58,6 +59,29 @@ def broker_reachable(settings: Settings) -> bool:
         return False
 
 
+def enable_local_management_plugin(settings: Settings) -> None:
+    """The queue panel reads RabbitMQ's management API; a fresh local broker has it disabled."""
+    import subprocess
+    from urllib.parse import urlsplit
+
+    import requests
+
+    url = settings.management_url
+    try:
+        requests.get(url + "/api/overview", timeout=2)
+        return
+    except requests.RequestException:
+        pass
+    if urlsplit(url).hostname not in ("localhost", "127.0.0.1") or not shutil.which("rabbitmq-plugins"):
+        print(f"note: the queue panel needs RabbitMQ's management API at {url} (not answering)")
+        return
+    print("enabling rabbitmq_management for the queue panel (rabbitmq-plugins enable rabbitmq_management)")
+    result = subprocess.run(["rabbitmq-plugins", "enable", "rabbitmq_management"], capture_output=True,
+                            text=True, timeout=120)
+    if result.returncode != 0:
+        print(f"note: could not enable it ({result.stderr.strip()[:200]}); the queue panel will say so")
+
+
 def main() -> int:
     ensure_env_file()
     merged = {key: os.environ.get(key, value) for key, value in env_file_values().items()}
@@ -69,6 +93,7 @@ def main() -> int:
     if not broker_reachable(settings):
         print(f"\n  {settings.broker_hint}.\n", file=sys.stderr)
         return 1
+    enable_local_management_plugin(settings)
     port = os.environ.get("API_BIND", "0.0.0.0:8080").rsplit(":", 1)[-1]
     print(f"\n  Queue Lab: open http://localhost:{port}/   (Ctrl-C stops everything)\n")
     return 0
