@@ -4,6 +4,8 @@ Workers are reported but do not make the API unhealthy: compose starts the API b
 """
 from __future__ import annotations
 
+import time
+
 import pika
 import pika.exceptions
 
@@ -13,12 +15,23 @@ from api.settings import Settings, redact_url
 from api.worker_registry import WorkerRegistry
 
 
+BROKER_CHECK_CACHE_S = 10.0
+_last_broker_check: dict = {}
+
+
 def check_broker(settings: Settings) -> dict:
+    """Open (and close) a connection — at most every 10 s per process, so the Connections tab does
+    not flicker with one probe connection per docker healthcheck."""
+    cached = _last_broker_check.get(settings.rabbitmq_url)
+    if cached and time.monotonic() - cached[0] < BROKER_CHECK_CACHE_S:
+        return cached[1]
     try:
-        pika.BlockingConnection(connection_parameters(settings)).close()
-        return {"ok": True, "detail": f"connected to {redact_url(settings.rabbitmq_url)}"}
+        pika.BlockingConnection(connection_parameters(settings, name="queue-lab healthz")).close()
+        result = {"ok": True, "detail": f"connected to {redact_url(settings.rabbitmq_url)}"}
     except (pika.exceptions.AMQPError, OSError):
-        return {"ok": False, "detail": settings.broker_hint}
+        result = {"ok": False, "detail": settings.broker_hint}
+    _last_broker_check[settings.rabbitmq_url] = (time.monotonic(), result)
+    return result
 
 
 def check_database(store: JobStore) -> dict:

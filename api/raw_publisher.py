@@ -12,7 +12,7 @@ import threading
 import pika
 import pika.exceptions
 
-from api.settings import Settings
+from api.settings import Settings, worker_id
 from api.timed_job import JobSpec
 
 PERSISTENT = pika.DeliveryMode.Persistent
@@ -22,9 +22,12 @@ class BrokerUnavailable(RuntimeError):
     """RabbitMQ could not be reached or did not confirm; the message says what to do."""
 
 
-def connection_parameters(settings: Settings, heartbeat: int | None = None) -> pika.URLParameters:
-    """Connection settings shared by the publisher and the consumer: fail fast, never hang."""
+def connection_parameters(settings: Settings, heartbeat: int | None = None,
+                          name: str = "queue-lab") -> pika.URLParameters:
+    """Connection settings shared by the publisher and the consumer: fail fast, never hang.
+    `name` is what the management UI's Connections tab shows for this connection."""
     params = pika.URLParameters(settings.rabbitmq_url)
+    params.client_properties = {"connection_name": name}
     params.connection_attempts = 1
     params.socket_timeout = settings.broker_timeout
     params.stack_timeout = settings.broker_timeout
@@ -47,7 +50,8 @@ class RawPublisher:
     def _channel(self):
         channel = getattr(self._local, "channel", None)
         if channel is None or not channel.is_open:
-            connection = pika.BlockingConnection(connection_parameters(self.settings))
+            connection = pika.BlockingConnection(
+                connection_parameters(self.settings, name=f"queue-lab api publisher {worker_id('')}"))
             channel = connection.channel()
             channel.confirm_delivery()  # basic_publish now waits for the broker's ack
             declare_work_queue(channel, self.settings.raw_queue)

@@ -27,7 +27,8 @@ MAX_BACKOFF_S = 30.0
 def consume(settings: Settings, jobs: JobThread, stop: dict) -> None:
     """One connection's life: returns when asked to stop, raises when the connection is lost."""
     connection = pika.BlockingConnection(
-        connection_parameters(settings, heartbeat=settings.consumer_heartbeat))
+        connection_parameters(settings, heartbeat=settings.consumer_heartbeat,
+                              name=f"queue-lab consumer {worker_id()}"))
     channel = connection.channel()
     declare_work_queue(channel, settings.raw_queue)  # durable: the queue survives a broker restart
     channel.basic_qos(prefetch_count=settings.consumer_prefetch)  # fair dispatch: N unacked at most

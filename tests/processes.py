@@ -112,7 +112,8 @@ class Stack:
 
     def start_celery_worker(self, name: str = "celery", **env) -> Service:
         worker = self.start(name, [str(BIN / "celery"), "-A", "celery_app", "worker",
-                                   "--loglevel=INFO", f"--hostname={name}@%h", "--without-gossip",
+                                   # unique node name: Celery 5.7's control queue is exclusive per name
+                                   "--loglevel=INFO", f"--hostname={name}-{self.port}@%h", "--without-gossip",
                                    "--without-mingle"], **env)
         wait_until(lambda: " ready." in worker.log(), 40,
                    what=f"{name} to be ready (log: {worker.log_path})")
