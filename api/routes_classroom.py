@@ -29,8 +29,8 @@ def worker_heartbeat():
 @classroom.get("/api/workers")
 def list_workers():
     registry = lab("workers")
-    return jsonify(workers=registry.listing(), offline_after_s=registry.offline_s,
-                   forget_after_s=registry.forget_s, now=time.time())
+    return jsonify(workers=registry.listing(), heartbeat_s=lab("settings").worker_heartbeat_s,
+                   offline_after_s=registry.offline_s, forget_after_s=registry.forget_s, now=time.time())
 
 
 @classroom.get("/api/queues")

@@ -1,5 +1,8 @@
 // Queue Lab page: send the same job three ways and watch every job in one live table.
-// Plain ES module, no dependencies. Text from the server only ever goes in via textContent.
+// Plain ES modules, no dependencies. Text from the server only ever goes in via textContent.
+
+import { startPanels } from "./panels.js";
+import { element, getJSON, setText, sleep } from "./shared.js";
 
 const MAX_ROWS = 2000;         // DOM cap: the newest rows stay, the oldest drop off the bottom
 const INITIAL_LIMIT = 500;     // rows fetched on page load
@@ -19,21 +22,6 @@ const rowCount = document.getElementById("row-count");
 const indicator = document.getElementById("connection");
 
 // ---------- small helpers
-
-const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
-
-// Children may be nodes or plain strings; strings become text nodes, never parsed as HTML.
-function element(tag, className, ...children) {
-  const node = document.createElement(tag);
-  if (className) node.className = className;
-  node.append(...children);
-  return node;
-}
-
-// Only write when the text really changed, so unchanged cells cost nothing.
-function setText(node, text) {
-  if (node.textContent !== text) node.textContent = text;
-}
 
 function formatSeconds(seconds) {
   if (seconds == null || !Number.isFinite(seconds)) return "—";
@@ -55,12 +43,6 @@ function describeTaskNums(nums) {
   return `${sorted.length} jobs, #${first} … #${last}`;
 }
 
-async function getJSON(url) {
-  const response = await fetch(url, { headers: { Accept: "application/json" } });
-  if (!response.ok) throw new Error(`HTTP ${response.status}`);
-  return response.json();
-}
-
 // Times are epoch seconds on the *server* clock; every answer carries the server's `now`, so
 // waited/ran of unfinished rows tick on that clock even if this browser's clock is off.
 let clockSkew = 0;
@@ -78,10 +60,13 @@ const cleared = new Map();  // task_num -> { status, seq } the student removed w
 const active = new Set();   // task_nums whose waited/ran still tick every second
 let latestSeq = 0;          // highest seq seen: where the stream or the poll continues from
 let frameRequested = false;
+let epoch = null;           // the server's reset counter as first seen (absent in an answer = no news)
+let generation = 0;         // bumped when the table starts over: older first loads are dropped
 
 // Feeds that continue from latestSeq (first load, SSE, polling) come through here. The sync answer
 // goes straight to mergeTasks: its seq must not move the cursor past changes we have not seen yet.
 function receive(body) {
+  if (isNewEpoch(body.epoch)) return startOver(body.epoch);
   if (Number.isFinite(body.seq)) latestSeq = Math.max(latestSeq, body.seq);
   noteServerClock(body.now);
   mergeTasks(body.tasks ?? []);
@@ -241,6 +226,28 @@ function clearFinished() {
   showRowCount();
 }
 
+// ---------- a reset by the instructor (POST /api/reset): the jobs on screen no longer exist
+
+function isNewEpoch(value) {
+  if (!Number.isInteger(value)) return false;
+  if (epoch === null) epoch = value;  // the first one seen is the baseline
+  return value !== epoch;
+}
+
+async function startOver(newEpoch) {
+  epoch = newEpoch;
+  const mine = ++generation;
+  stopFollowing();  // the stream and the poll were following the old table
+  tableBody.replaceChildren();
+  for (const memory of [rows, pending, cleared, active]) memory.clear();
+  latestSeq = 0;
+  emptyNote.textContent = `The lab was reset at ${clockTime.format(new Date())}: no jobs yet.`;
+  showRowCount();
+  requestSummary();
+  await loadFirstRows(mine);
+  if (mine === generation) openStream();
+}
+
 function showOnly(method) {
   tasksTable.dataset.filter = method;  // CSS hides the other methods' rows: no per-row work
   for (const button of document.querySelectorAll("button[data-filter]")) {
@@ -250,7 +257,7 @@ function showOnly(method) {
 
 // ---------- staying live: SSE first, polling when the stream is refused or keeps failing
 
-const connection = { failures: 0, polling: false, pollRound: 0, retryTimer: null };
+const connection = { source: null, failures: 0, polling: false, pollRound: 0, retryTimer: null };
 
 function showConnection(state) {
   if (indicator.dataset.state === state) return;
@@ -263,6 +270,7 @@ function openStream() {
   connection.retryTimer = null;
   if (!("EventSource" in window)) return fallBackToPolling();
   const source = new EventSource(`/api/events?since=${latestSeq}`);
+  connection.source = source;
   source.onopen = () => {
     connection.failures = 0;
     connection.polling = false;  // the stream carries on from latestSeq
@@ -290,11 +298,21 @@ function fallBackToPolling() {
   if (!connection.retryTimer) connection.retryTimer = setTimeout(openStream, SSE_RETRY_MS);
 }
 
+function stopFollowing() {
+  connection.source?.close();  // a closed EventSource delivers nothing more
+  connection.source = null;
+  clearTimeout(connection.retryTimer);
+  connection.retryTimer = null;
+  connection.polling = false;
+  connection.pollRound += 1;   // ends a running poll loop, and drops the answer it waits for
+}
+
 // `round` lets a loop notice it was replaced, so two loops never run side by side.
 async function pollLoop(round) {
   while (connection.polling && round === connection.pollRound) {
     try {
       const body = await getJSON(`/api/tasks?since=${latestSeq}`);  // only what changed
+      if (round !== connection.pollRound) return;  // replaced meanwhile, e.g. by a reset
       if (connection.polling) showConnection("polling");
       receive(body);
     } catch {
@@ -379,7 +397,8 @@ function wirePanel(form) {
       const body = await response.json().catch(() => ({}));  // e.g. an HTML error page
       clearInterval(ticker);
       showResult(resultLine, ...describeAnswer(response.status, body, elapsed()));
-      if (Array.isArray(body.tasks)) mergeTasks(body.tasks);  // sync rows, in case the stream is slow
+      if (isNewEpoch(body.epoch)) startOver(body.epoch);  // reset meanwhile: the fresh load has these rows
+      else if (Array.isArray(body.tasks)) mergeTasks(body.tasks);  // sync rows, in case the stream is slow
     } catch (error) {
       showResult(resultLine, `could not reach the server (${error.message})`, "error");
     } finally {
@@ -391,11 +410,14 @@ function wirePanel(form) {
 
 // ---------- start
 
-async function loadFirstRows() {
+// `mine`: the generation this load is for; a newer reset makes its answer worthless.
+async function loadFirstRows(mine) {
   for (;;) {
     try {
-      return receive(await getJSON(`/api/tasks?limit=${INITIAL_LIMIT}`));
+      const body = await getJSON(`/api/tasks?limit=${INITIAL_LIMIT}`);
+      return mine === generation ? receive(body) : undefined;
     } catch {
+      if (mine !== generation) return;
       showConnection("offline");  // e.g. the server is still starting: keep trying
       await sleep(2000);
     }
@@ -411,7 +433,8 @@ async function start() {
   setInterval(tickClocks, 1000);
   showRowCount();
   requestSummary();
-  await loadFirstRows();
+  startPanels();
+  await loadFirstRows(generation);
   openStream();
 }
 
