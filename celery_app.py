@@ -2,13 +2,18 @@
 
 Each setting below changes what a student sees; the comment says what. Compare them with the raw
 consumer's (consumer/__main__.py): the two paths are configured to behave alike, so a difference
-on the page comes from the tool, not from an accident of configuration.
+on the page comes from the tool, not from an accident of configuration. The fault lab switches two
+of them per worker with environment variables: CELERY_ACK_MODE and CELERY_PREFETCH_MULTIPLIER.
 """
+import os
+import tempfile
+
 from celery import Celery
 
 from api.settings import Settings
 
 settings = Settings.from_env()
+ACKS_LATE = settings.celery_ack_mode == "late"
 
 app = Celery("queue_lab", broker=settings.rabbitmq_url, include=["celery_tasks"])
 app.conf.update(
@@ -17,15 +22,19 @@ app.conf.update(
     accept_content=["json"],
     # No result backend: the status table is where results go, reported by the job itself.
     task_ignore_result=True,
-    task_default_queue=settings.celery_queue,
-    # Ack after the job, not on receipt: a worker killed mid-job leaves its message unacked, and
-    # RabbitMQ redelivers it (the row shows attempt 2) — the same promise the raw consumer makes.
-    task_acks_late=True,
+    # Each ack profile has its own queue, so a job sent "early ack" only reaches such a worker.
+    task_default_queue=settings.celery_queue if ACKS_LATE else settings.celery_early_queue,
+    # late (default): ack after the job, not on receipt: a worker killed mid-job leaves its message
+    # unacked and RabbitMQ redelivers it (the row shows attempt 2) — the raw consumer's promise.
+    # early (CELERY_ACK_MODE=early): acked when the job starts; kill the worker and the job is gone:
+    # only the sweeper notices, and the row ends LOST.
+    task_acks_late=ACKS_LATE,
     # ...and if the pool process dies (SIGKILL, OOM), reject so the message is requeued, not dropped.
     task_reject_on_worker_lost=True,
-    # Each pool process reserves one task at a time (like the consumer's prefetch_count=1), so jobs
-    # spread evenly over workers and a long job does not hold shorter ones hostage.
-    worker_prefetch_multiplier=1,
+    # 1: each pool process reserves one task at a time (like the consumer's prefetch_count=1), so
+    # jobs spread evenly and a long job does not hold shorter ones hostage. The fault lab's
+    # fairness experiment sets 4: a worker then hoards 4 jobs while another one idles.
+    worker_prefetch_multiplier=settings.celery_prefetch_multiplier,
     # One job at a time per worker, like one consumer: scale by adding workers, not threads.
     worker_concurrency=1,
     # delay() must not hang the web request when the broker is down: connect within a few seconds,
@@ -39,4 +48,13 @@ app.conf.update(
     # redelivers the message: at-least-once, like the consumer.
     worker_cancel_long_running_tasks_on_connection_loss=False,
     worker_hijack_root_logger=False,
+    # The sweeper (celery_tasks.sweep_lost_jobs) runs on its own queue, consumed only by the
+    # celery_beat process, so it never waits behind a student's 300 s job.
+    task_routes={"sweep_lost_jobs": {"queue": settings.maintenance_queue}},
+    beat_schedule={
+        "sweep-lost-jobs": {"task": "sweep_lost_jobs",
+                            "schedule": float(os.environ.get("SWEEP_EVERY_S", "5"))},
+    },
+    # Beat remembers when it last ran each entry; the app folder may be read-only (the image).
+    beat_schedule_filename=os.path.join(tempfile.gettempdir(), "queue-lab-celerybeat-schedule"),
 )

@@ -1,31 +1,48 @@
-"""Celery's side of the comparison: a thin task around the same timed job the consumer runs."""
+"""Celery's side of the comparison: thin tasks around the same timed job the consumer runs.
+
+Retries are declared, not written: `autoretry_for` + `retry_backoff` + `retry_jitter` +
+`max_retries` on the task (compare consumer/retries.py, which does the same by hand). Two signal
+handlers tell the status table what Celery decided: `task_retry` (RETRYING, and when) and
+`task_failure` for a hard time limit, which kills the pool process before the job can say anything.
+"""
+import datetime
 import os
+import socket
 
-from celery.signals import worker_process_init, worker_process_shutdown
+from celery.exceptions import TimeLimitExceeded
+from celery.signals import task_failure, task_retry, worker_process_init, worker_process_shutdown
+from celery.worker import state as worker_state
 
+from api.job_states import ERROR, RETRYING
+from api.maintenance import SWEEP_PATH
 from api.settings import Settings, worker_id
 from api.status_reporter import StatusReporter
-from api.timed_job import JobFailed, JobSpec, run_timed_job
+from api.timed_job import FlakyFailure, JobFailed, JobSpec, run_timed_job
 from api.worker_heartbeat import WorkerHeartbeat
-from celery_app import app
+from celery_app import ACKS_LATE, app, settings
 
 _reporters: dict[int, StatusReporter] = {}
 _heartbeats: dict[int, WorkerHeartbeat] = {}
 
 
 def _reporter() -> StatusReporter:
-    """One reporter (one kept-alive HTTP session) per pool process; its id is `hostname-pid`."""
+    """One reporter (one kept-alive HTTP session) per process; its id is `hostname-pid`."""
     pid = os.getpid()
     if pid not in _reporters:
         _reporters[pid] = StatusReporter(Settings.from_env(), worker_id())
     return _reporters[pid]
 
 
+def _profile() -> str:
+    """What the workers panel shows about this worker's settings."""
+    return (f"{'late' if ACKS_LATE else 'early'} ack · prefetch ×{settings.celery_prefetch_multiplier}")
+
+
 @worker_process_init.connect
 def announce_pool_process(**_):
     """Each pool process runs jobs under its own id, so each announces itself (workers panel)."""
-    settings = Settings.from_env()
-    heartbeat = WorkerHeartbeat(_reporter(), "celery", settings.celery_queue, settings.worker_heartbeat_s)
+    queue = app.conf.task_default_queue
+    heartbeat = WorkerHeartbeat(_reporter(), "celery", queue, settings.worker_heartbeat_s, _profile())
     _heartbeats[os.getpid()] = heartbeat.start()
 
 
@@ -36,6 +53,48 @@ def say_goodbye(**_):
         heartbeat.stop()
 
 
-@app.task(name="process_task", throws=(JobFailed,))
-def process_task(task_num: int, seconds: float, fail: bool = False) -> None:
-    run_timed_job(JobSpec(task_num, seconds, fail), _reporter())
+@app.task(name="process_task", bind=True, throws=(JobFailed,),
+          autoretry_for=(FlakyFailure,),  # a flaky failure is retried by Celery...
+          retry_backoff=settings.retry_delay_s,  # ...after 2 s, 4 s, 8 s... (exponential)
+          retry_jitter=True,  # ...each drawn at random below that, so retries don't stampede
+          max_retries=settings.max_attempts - 1)  # ...and MAX_ATTEMPTS runs in all
+def process_task(self, task_num: int, seconds: float, fail: bool = False, flaky: int = 0) -> None:
+    attempt = self.request.retries + 1
+    try:
+        run_timed_job(JobSpec(task_num, seconds, fail, flaky), _reporter(), attempt=attempt)
+    except FlakyFailure as exc:
+        if self.request.retries >= self.max_retries:
+            _reporter()(task_num, ERROR, message=f"gave up after {attempt} attempts: {exc}")
+        raise  # autoretry_for turns this into a retry while attempts remain
+
+
+@task_retry.connect
+def report_retrying(request=None, reason=None, **_):
+    """Celery scheduled the next attempt: RETRYING, with when it is due."""
+    when = getattr(reason, "when", None) or 0
+    if isinstance(when, datetime.datetime):
+        when = (when - datetime.datetime.now(when.tzinfo)).total_seconds()
+    task_num = request.args[0] if request.args else request.kwargs["task_num"]
+    _reporter()(task_num, RETRYING, retry_in_s=max(0.0, float(when)),
+                message=f"attempt {request.retries + 1} failed: {reason.exc}; Celery retries in "
+                        f"{float(when):.1f} s (retry_backoff with jitter)")
+
+
+@task_failure.connect
+def report_hard_time_limit(task_id=None, exception=None, args=None, **_):
+    """A hard time limit kills the pool process mid-job, so the worker's main process reports —
+    in the name of the pool process that ran the job (the row belongs to that run)."""
+    if not isinstance(exception, TimeLimitExceeded) or not args:
+        return
+    request = next((r for r in worker_state.active_requests if r.id == task_id), None)
+    pool_pid = getattr(request, "worker_pid", None) or os.getpid()
+    reporter = StatusReporter(settings, f"{socket.gethostname()}-{pool_pid}")
+    reporter(args[0], ERROR, message=f"hard time limit exceeded ({exception}): "
+                                     "Celery killed the pool process that ran it")
+
+
+@app.task(name="sweep_lost_jobs")
+def sweep_lost_jobs() -> None:
+    """Every SWEEP_EVERY_S (celery beat): ask the API to mark silent running jobs LOST and to prune
+    old history. The API owns the database; this task only knocks on its door."""
+    _reporter().post(SWEEP_PATH, {}, "sweep of lost jobs")

@@ -14,6 +14,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     from api.change_feed import ChangeFeed
     from api.errors import register_error_handlers
     from api.job_store import JobStore
+    from api.maintenance import maintenance
     from api.queue_stats import QueueStats
     from api.routes_classroom import classroom
     from api.worker_registry import WorkerRegistry
@@ -55,6 +56,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.register_blueprint(tasks_api)
     app.register_blueprint(status_api)
     app.register_blueprint(classroom)
+    app.register_blueprint(maintenance)
     register_error_handlers(app)
     return app
 

@@ -3,13 +3,21 @@
 Workers report over HTTP, so reports can arrive late, twice, or from a worker whose attempt was
 superseded by a redelivery. The table in the README ("What the status API answers") is this
 function, case by case. Keeping it pure (no database, no clock) lets the tests walk every cell.
+
+Statuses: PENDING and SCHEDULED wait to start (SCHEDULED has a due time); IN_PROGRESS runs;
+RETRYING waits for its next attempt (due time); DONE and ERROR are final; LOST is what the sweeper
+calls a running job whose worker went silent — any later report from it or a redelivery revives it.
+Workers report PENDING, IN_PROGRESS, RETRYING, DONE and ERROR; SCHEDULED and LOST come from the API.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-PENDING, IN_PROGRESS, DONE, ERROR = "PENDING", "IN_PROGRESS", "DONE", "ERROR"
-STATUSES = (PENDING, IN_PROGRESS, DONE, ERROR)
+PENDING, SCHEDULED, IN_PROGRESS, RETRYING = "PENDING", "SCHEDULED", "IN_PROGRESS", "RETRYING"
+DONE, ERROR, LOST = "DONE", "ERROR", "LOST"
+STATUSES = (PENDING, SCHEDULED, IN_PROGRESS, RETRYING, DONE, ERROR, LOST)
+REPORTABLE = (PENDING, IN_PROGRESS, RETRYING, DONE, ERROR)
+WAITING = frozenset({PENDING, SCHEDULED})
 FINAL = frozenset({DONE, ERROR})
 
 APPLIED, DUPLICATE, REFUSED = "applied", "duplicate", "refused"
@@ -25,6 +33,7 @@ class Report:
     message: str | None = None
     starting: bool = False  # the first report of a run: a redelivered job starts a new attempt
     run_id: str | None = None  # one execution of the job; tells a retried report from a new run
+    retry_in_s: float | None = None  # RETRYING: when the next attempt is due, relative to now
 
 
 @dataclass(frozen=True)
@@ -51,12 +60,16 @@ def _start_attempt(row: dict, report: Report, now: float) -> Decision:
             "progress": report.progress or 0.0,
             "started_at": now,
             "finished_at": None,
+            "due_at": None,
+            "error": None,
+            "updated_at": now,
         },
     )
 
 
 def _finish(row: dict, report: Report, now: float, status: str) -> Decision:
-    changes = {"task_status": status, "worker_id": report.worker_id, "finished_at": now}
+    changes = {"task_status": status, "worker_id": report.worker_id, "finished_at": now,
+               "due_at": None, "updated_at": now}
     if report.run_id:
         changes["run_id"] = report.run_id
     if row["started_at"] is None:  # the start report was lost or the job took no time
@@ -71,6 +84,16 @@ def _finish(row: dict, report: Report, now: float, status: str) -> Decision:
         if report.progress is not None:
             changes["progress"] = report.progress
     return Decision(APPLIED, f"{status} reported by {report.worker_id}", changes)
+
+
+def _retry_later(row: dict, report: Report, now: float) -> Decision:
+    due = now + (report.retry_in_s or 0.0)
+    changes = {"task_status": RETRYING, "worker_id": report.worker_id, "due_at": due,
+               "error": report.message or "the attempt failed; retrying", "updated_at": now}
+    if report.progress is not None:
+        changes["progress"] = report.progress
+    return Decision(APPLIED, f"attempt {row['attempt']} failed; next try due in "
+                             f"{report.retry_in_s or 0:g} s", changes)
 
 
 def decide(row: dict, report: Report, now: float) -> Decision:
@@ -91,28 +114,46 @@ def decide(row: dict, report: Report, now: float) -> Decision:
         # DONE is a fact whichever attempt reports it: the work was done.
         return _finish(row, report, now, DONE)
 
+    if current in WAITING:  # not started yet: whatever the worker says, it has started
+        if wanted == IN_PROGRESS:
+            return _start_attempt(row, report, now)
+        return _finish(row, report, now, ERROR) if wanted == ERROR else _retry_later(row, report, now)
+
     # Which run is this? By run_id when the worker sends one, else by worker id.
     same_run = (
         report.run_id == row["run_id"] if report.run_id else report.worker_id == row["worker_id"]
     )
-    if current == IN_PROGRESS and report.starting and report.run_id and same_run:
-        return Decision(DUPLICATE, f"attempt {row['attempt']} already started")
-    if current == IN_PROGRESS and not report.starting and not same_run:
+    if report.starting and wanted == IN_PROGRESS:
+        if current == IN_PROGRESS and report.run_id and same_run:
+            return Decision(DUPLICATE, f"attempt {row['attempt']} already started")
+        return _start_attempt(row, report, now)  # a redelivery or the next retry: a new attempt
+
+    if not same_run:
         return _refuse(
             f"attempt {row['attempt']} is run by {row['worker_id']}; "
             f"this report from {report.worker_id} belongs to an earlier attempt"
         )
 
+    if current == RETRYING:
+        if wanted == RETRYING:
+            return Decision(DUPLICATE, "already RETRYING")
+        return _refuse(f"attempt {row['attempt']} already failed and is waiting to retry; "
+                       f"a late {wanted} report from it changes nothing")
+
+    # current is IN_PROGRESS or LOST, and this is its own run speaking.
     if wanted == ERROR:
         return _finish(row, report, now, ERROR)
-
-    # wanted == IN_PROGRESS
-    if current == PENDING or report.starting:
-        return _start_attempt(row, report, now)
-    if report.progress is None or report.progress == row["progress"]:
-        return Decision(DUPLICATE, f"still IN_PROGRESS at {row['progress']:g}%")
-    if report.progress < row["progress"]:
+    if wanted == RETRYING:
+        return _retry_later(row, report, now)
+    if report.progress is not None and report.progress < row["progress"]:
         return _refuse(
             f"progress never goes back within an attempt ({row['progress']:g}% → {report.progress:g}%)"
         )
-    return Decision(APPLIED, f"progress {report.progress:g}%", {"progress": report.progress})
+    if current == LOST:
+        return Decision(APPLIED, f"{report.worker_id} reported again: not lost after all", {
+            "task_status": IN_PROGRESS, "progress": max(report.progress or 0.0, row["progress"]),
+            "error": None, "updated_at": now})
+    if report.progress is None or report.progress == row["progress"]:
+        return Decision(DUPLICATE, f"still IN_PROGRESS at {row['progress']:g}%")
+    return Decision(APPLIED, f"progress {report.progress:g}%",
+                    {"progress": report.progress, "updated_at": now})

@@ -11,12 +11,15 @@ import time
 from contextlib import contextmanager
 from typing import Iterable, Iterator
 
-from api.job_states import DONE, ERROR, IN_PROGRESS, PENDING, Decision, Report, decide
+from api.job_states import (
+    DONE, ERROR, IN_PROGRESS, LOST, PENDING, RETRYING, SCHEDULED, Decision, Report, decide,
+)
 from api.sqlite_db import Database
 
 COLUMNS = (
     "task_num", "method", "seconds", "fail", "task_status", "progress", "worker_id", "run_id",
-    "attempt", "celery_id", "error", "created_at", "started_at", "finished_at", "seq",
+    "attempt", "celery_id", "error", "created_at", "started_at", "finished_at", "due_at", "updated_at",
+    "seq",
 )
 
 SCHEMA = """
@@ -35,9 +38,12 @@ CREATE TABLE IF NOT EXISTS jobs (
     created_at  REAL    NOT NULL,
     started_at  REAL,
     finished_at REAL,
+    due_at      REAL,
+    updated_at  REAL,
     seq         INTEGER NOT NULL
 );
 CREATE INDEX IF NOT EXISTS jobs_by_seq ON jobs (seq);
+CREATE INDEX IF NOT EXISTS jobs_by_status ON jobs (task_status, updated_at);
 CREATE TABLE IF NOT EXISTS counters (name TEXT PRIMARY KEY, value INTEGER NOT NULL);
 INSERT OR IGNORE INTO counters (name, value) VALUES ('seq', 0);
 INSERT OR IGNORE INTO counters (name, value) VALUES ('epoch', 0);
@@ -60,6 +66,14 @@ class JobStore:
         self.db = Database(path, SCHEMA)
         self._connection = self.db.connection
         self._snapshot = self.db.snapshot
+        self._add_missing_columns()
+
+    def _add_missing_columns(self) -> None:
+        """A database made by an earlier version gains the newer columns (all nullable)."""
+        have = {row[1] for row in self._connection().execute("PRAGMA table_info(jobs)")}
+        for column in ("due_at", "updated_at"):
+            if column not in have:
+                self._connection().execute(f"ALTER TABLE jobs ADD COLUMN {column} REAL")
 
     @contextmanager
     def _write(self) -> Iterator[tuple[sqlite3.Connection, int]]:
@@ -72,15 +86,17 @@ class JobStore:
 
     # -- writes --------------------------------------------------------------------------------
 
-    def create(self, method: str, seconds: float, fail: bool, count: int) -> list[int]:
-        """Write `count` PENDING jobs (before anything is sent) and return their numbers."""
+    def create(self, method: str, seconds: float, fail: bool, count: int,
+               delay_s: float = 0.0) -> list[int]:
+        """Write `count` jobs before anything is sent: PENDING, or SCHEDULED with a due time."""
         now = time.time()
+        status, due = (SCHEDULED, now + delay_s) if delay_s > 0 else (PENDING, None)
         with self._write() as (conn, seq):
             return [
                 conn.execute(
-                    "INSERT INTO jobs (method, seconds, fail, task_status, created_at, seq)"
-                    " VALUES (?, ?, ?, ?, ?, ?) RETURNING task_num",
-                    (method, seconds, int(fail), PENDING, now, seq),
+                    "INSERT INTO jobs (method, seconds, fail, task_status, created_at, due_at,"
+                    " updated_at, seq) VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING task_num",
+                    (method, seconds, int(fail), status, now, due, now, seq),
                 ).fetchone()[0]
                 for _ in range(count)
             ]
@@ -97,10 +113,29 @@ class JobStore:
         now = time.time()
         with self._write() as (conn, seq):
             conn.executemany(
-                "UPDATE jobs SET task_status = ?, error = ?, finished_at = ?, seq = ?"
-                " WHERE task_num = ? AND task_status = ?",
-                [(ERROR, reason, now, seq, num, PENDING) for num in task_nums],
+                "UPDATE jobs SET task_status = ?, error = ?, finished_at = ?, due_at = NULL, seq = ?"
+                " WHERE task_num = ? AND task_status IN (?, ?)",
+                [(ERROR, reason, now, seq, num, PENDING, SCHEDULED) for num in task_nums],
             )
+
+    def sweep_lost(self, silent_for_s: float) -> list[int]:
+        """Running jobs whose worker has not reported for `silent_for_s`: LOST, with the reason.
+        A later report from that run, or a redelivery, revives the row (api/job_states.py)."""
+        now = time.time()
+        with self._write() as (conn, seq):
+            return [num for (num,) in conn.execute(
+                "UPDATE jobs SET task_status = ?, seq = ?, error = 'no report from ' || worker_id"
+                " || ' for ' || ? || ' s: the worker died or lost its connection. Acked early, the"
+                " message is gone; acked late, RabbitMQ redelivers it and this row comes back.'"
+                " WHERE task_status = ? AND updated_at < ? RETURNING task_num",
+                (LOST, seq, f"{silent_for_s:g}", IN_PROGRESS, now - silent_for_s))]
+
+    def prune(self, older_than_s: float) -> int:
+        """Forget finished jobs older than `older_than_s` (history must not grow for ever)."""
+        with self._write() as (conn, _seq):
+            return conn.execute(
+                "DELETE FROM jobs WHERE task_status IN (?, ?, ?) AND created_at < ?",
+                (DONE, ERROR, LOST, time.time() - older_than_s)).rowcount
 
     def reset(self) -> int:
         """The instructor's class reset: delete every job and start a new epoch, so every open page
@@ -189,12 +224,12 @@ class JobStore:
         for method, sent, done, failed, active, mean_wait, mean_run in self._connection().execute(
             """
             SELECT method, COUNT(*),
-                   SUM(task_status = ?), SUM(task_status = ?), SUM(task_status IN (?, ?)),
+                   SUM(task_status = ?), SUM(task_status IN (?, ?)), SUM(task_status IN (?, ?, ?, ?)),
                    AVG(started_at - created_at),
                    AVG(CASE WHEN task_status = ? THEN finished_at - started_at END)
             FROM jobs GROUP BY method
             """,
-            (DONE, ERROR, PENDING, IN_PROGRESS, DONE),
+            (DONE, ERROR, LOST, PENDING, SCHEDULED, IN_PROGRESS, RETRYING, DONE),
         ):
             result[method] = {
                 "sent": sent, "done": done, "failed": failed, "active": active,

@@ -12,6 +12,7 @@ import threading
 import pika
 import pika.exceptions
 
+from api.raw_topology import declare_topology, delay_queue
 from api.settings import Settings, worker_id
 from api.timed_job import JobSpec
 
@@ -37,25 +38,23 @@ def connection_parameters(settings: Settings, heartbeat: int | None = None,
     return params
 
 
-def declare_work_queue(channel, queue: str) -> None:
-    """Both sides declare the same durable queue, so either may start first."""
-    channel.queue_declare(queue=queue, durable=True)
-
-
 class RawPublisher:
     def __init__(self, settings: Settings):
         self.settings = settings
         self._local = threading.local()
 
-    def _channel(self):
+    def _channel(self, queue: str):
+        declared = getattr(self._local, "declared", set())
         channel = getattr(self._local, "channel", None)
         if channel is None or not channel.is_open:
             connection = pika.BlockingConnection(
                 connection_parameters(self.settings, name=f"queue-lab api publisher {worker_id('')}"))
             channel = connection.channel()
             channel.confirm_delivery()  # basic_publish now waits for the broker's ack
-            declare_work_queue(channel, self.settings.raw_queue)
-            self._local.channel = channel
+            self._local.channel, declared = channel, set()
+        if queue not in declared:  # both sides declare the same queues, so either may start first
+            declare_topology(channel, queue, self.settings)
+            self._local.declared = declared | {queue}
         return channel
 
     def _forget_channel(self) -> None:
@@ -67,25 +66,28 @@ class RawPublisher:
             except Exception:  # already dead: nothing to close
                 pass
 
-    def publish_jobs(self, jobs: list[JobSpec]) -> list[int]:
-        """Publish each job, confirmed one by one; returns the task numbers sent.
+    def publish_jobs(self, jobs: list[JobSpec], queue: str | None = None,
+                     delay_s: float = 0.0) -> list[int]:
+        """Publish each job to `queue` (default RAW_QUEUE), confirmed one by one; with `delay_s`,
+        through the delay queue. Returns the task numbers sent.
 
         Raises BrokerUnavailable carrying `.sent`, so the caller marks only the rest as ERROR.
         """
+        queue = queue or self.settings.raw_queue
         sent: list[int] = []
         try:
             for job in jobs:
-                self._publish_reconnecting_once(job)
+                self._publish_reconnecting_once(job, queue, delay_s)
                 sent.append(job.task_num)
         except BrokerUnavailable as exc:
             exc.sent = sent
             raise
         return sent
 
-    def _publish_reconnecting_once(self, job: JobSpec) -> None:
+    def _publish_reconnecting_once(self, job: JobSpec, queue: str, delay_s: float) -> None:
         reused = getattr(self._local, "channel", None) is not None
         try:
-            self._publish(job)
+            self._publish(job, queue, delay_s)
         except (pika.exceptions.NackError, pika.exceptions.UnroutableError) as exc:
             raise BrokerUnavailable(f"RabbitMQ refused job {job.task_num}: {exc!r}") from exc
         except (pika.exceptions.AMQPError, OSError) as exc:
@@ -94,16 +96,20 @@ class RawPublisher:
                 raise BrokerUnavailable(self.settings.broker_hint) from exc
             # The broker may have closed our idle connection (missed heartbeats): one fresh try.
             try:
-                self._publish(job)
+                self._publish(job, queue, delay_s)
             except (pika.exceptions.AMQPError, OSError) as again:
                 self._forget_channel()
                 raise BrokerUnavailable(self.settings.broker_hint) from again
 
-    def _publish(self, job: JobSpec) -> None:
-        self._channel().basic_publish(
+    def _publish(self, job: JobSpec, queue: str, delay_s: float) -> None:
+        delayed = delay_s > 0
+        self._channel(queue).basic_publish(
             exchange="",
-            routing_key=self.settings.raw_queue,
+            routing_key=delay_queue(queue) if delayed else queue,
             body=json.dumps(job.to_message()).encode(),
-            properties=pika.BasicProperties(delivery_mode=PERSISTENT, content_type="application/json"),
+            properties=pika.BasicProperties(
+                delivery_mode=PERSISTENT, content_type="application/json",
+                expiration=str(int(delay_s * 1000)) if delayed else None,  # per-message TTL, in ms
+            ),
             mandatory=True,  # an unroutable message raises instead of vanishing
         )

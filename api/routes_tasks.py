@@ -33,7 +33,8 @@ def submit_tasks():
             send_by_rabbitmq(specs, store, lab("publisher"))
         else:
             run_synchronously(specs, store)
-            return jsonify({**answer, "tasks": [store.get(num) for num in task_nums]}), 200
+            return jsonify({**answer, "tasks": [store.get(num) for num in task_nums],
+                            "epoch": store.epoch()}), 200
     except BrokerUnavailable as exc:  # the senders already marked the unsent rows ERROR
         return jsonify(error=str(exc), task_nums=task_nums, method=method), 503
     except Exception as exc:  # the unexpected: still never leave a row PENDING with nothing queued

@@ -29,6 +29,13 @@ def _int(name: str, default: int) -> int:
     return int(value)
 
 
+def _choice(name: str, allowed: tuple[str, ...], default: str) -> str:
+    value = os.environ.get(name) or default
+    if value not in allowed:
+        raise SystemExit(f"{name} must be one of {', '.join(allowed)}, got {value!r}")
+    return value
+
+
 def _read_token_file() -> str:
     """STATUS_API_TOKEN_FILE: how compose shares a token generated once (api/make_token.py)."""
     path = os.environ.get("STATUS_API_TOKEN_FILE", "")
@@ -73,6 +80,13 @@ class Settings:
     worker_heartbeat_s: float
     worker_offline_s: float
     worker_forget_s: float
+    max_attempts: int
+    retry_delay_s: float
+    lost_after_s: float
+    history_max_age_s: float
+    celery_ack_mode: str
+    celery_prefetch_multiplier: int
+    consumer_mode: str
 
     @classmethod
     def from_env(cls) -> "Settings":
@@ -100,7 +114,34 @@ class Settings:
             worker_heartbeat_s=_float("WORKER_HEARTBEAT_S", 5.0),
             worker_offline_s=_float("WORKER_OFFLINE_S", 30.0),
             worker_forget_s=_float("WORKER_FORGET_S", 300.0),
+            # Fault lab (README "Try this"): retries, the lost-job sweeper, worker profiles.
+            max_attempts=_int("MAX_ATTEMPTS", 3),
+            retry_delay_s=_float("RETRY_DELAY_S", 2.0),
+            lost_after_s=_float("LOST_AFTER_S", 10.0),
+            history_max_age_s=_float("HISTORY_MAX_AGE_S", 7 * 24 * 3600.0),
+            celery_ack_mode=_choice("CELERY_ACK_MODE", ("late", "early"), "late"),
+            celery_prefetch_multiplier=_int("CELERY_PREFETCH_MULTIPLIER", 1),
+            consumer_mode=_choice("CONSUMER_MODE", ("threaded", "naive"), "threaded"),
         )
+
+    @property
+    def naive_queue(self) -> str:
+        """The naive consumer's own queue, so the heartbeat-starvation experiment is opt-in."""
+        return self.raw_queue + ".naive"
+
+    @property
+    def consumer_queue(self) -> str:
+        return self.naive_queue if self.consumer_mode == "naive" else self.raw_queue
+
+    @property
+    def celery_early_queue(self) -> str:
+        """Where jobs for the early-ack Celery profile go (a worker with CELERY_ACK_MODE=early)."""
+        return self.celery_queue + ".early"
+
+    @property
+    def maintenance_queue(self) -> str:
+        """The sweeper's queue, consumed by the celery_beat process only: never behind a job."""
+        return self.celery_queue + ".maintenance"
 
     @property
     def broker_hint(self) -> str:

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from api.job_states import STATUSES, Report
+from api.job_states import REPORTABLE, Report
 from api.timed_job import MAX_SECONDS
 
 METHODS = ("celery", "rabbitmq", "sync")
@@ -93,11 +93,11 @@ def parse_submission(body: Any) -> tuple[str, float, int, bool]:
 def parse_report(body: Any) -> tuple[int, Report]:
     """`POST /update_task_status_api/` → (task_num, Report)."""
     body = _object(body, {"task_num", "task_status", "worker_id", "progress", "message",
-                          "starting", "run_id"})
+                          "starting", "run_id", "retry_in_s"})
     task_num = _whole(body, "task_num", 1, 2**63 - 1)
     status = body.get("task_status")
-    if status not in STATUSES:
-        raise BadField("task_status", f"task_status must be one of {', '.join(STATUSES)}, got {status!r}")
+    if status not in REPORTABLE:
+        raise BadField("task_status", f"task_status must be one of {', '.join(REPORTABLE)}, got {status!r}")
     worker_id = _text(body, "worker_id", required=True, max_len=200)
     progress = _number(body, "progress", 0, 100, required=False)
     return task_num, Report(
@@ -107,6 +107,7 @@ def parse_report(body: Any) -> tuple[int, Report]:
         message=_text(body, "message", required=False),
         starting=_flag(body, "starting"),
         run_id=_text(body, "run_id", required=False, max_len=100),
+        retry_in_s=_number(body, "retry_in_s", 0, 86400, required=False),
     )
 
 
@@ -115,7 +116,7 @@ WORKER_KINDS = ("consumer", "celery")
 
 def parse_heartbeat(body: Any) -> dict:
     """`POST /api/workers/heartbeat` → keyword arguments for WorkerRegistry.heartbeat."""
-    body = _object(body, {"worker_id", "kind", "hostname", "pid", "queue", "leaving"})
+    body = _object(body, {"worker_id", "kind", "hostname", "pid", "queue", "profile", "leaving"})
     kind = body.get("kind")
     if kind not in WORKER_KINDS:
         raise BadField("kind", f"kind must be one of {', '.join(WORKER_KINDS)}, got {kind!r}")
@@ -125,5 +126,6 @@ def parse_heartbeat(body: Any) -> dict:
         "hostname": _text(body, "hostname", required=True, max_len=200),
         "pid": _whole(body, "pid", 1, 2**31),
         "queue": _text(body, "queue", required=False, max_len=200),
+        "profile": _text(body, "profile", required=False, max_len=200) or "",
         "leaving": _flag(body, "leaving"),
     }

@@ -15,17 +15,19 @@ HEARTBEAT_PATH = "/api/workers/heartbeat"
 
 
 class WorkerHeartbeat:
-    def __init__(self, reporter: StatusReporter, kind: str, queue: str, interval_s: float):
+    def __init__(self, reporter: StatusReporter, kind: str, queue: str, interval_s: float,
+                 profile: str = ""):
         self.reporter = reporter
         self.kind = kind
         self.queue = queue
+        self.profile = profile  # the settings that make this worker behave as it does
         self.interval_s = interval_s
         self._stopped = threading.Event()
 
     def _send(self, leaving: bool = False) -> None:
         self.reporter.post(HEARTBEAT_PATH, {
             "worker_id": self.reporter.worker_id, "kind": self.kind, "hostname": socket.gethostname(),
-            "pid": os.getpid(), "queue": self.queue, "leaving": leaving,
+            "pid": os.getpid(), "queue": self.queue, "profile": self.profile, "leaving": leaving,
         }, f"heartbeat of {self.reporter.worker_id}")
 
     def start(self) -> "WorkerHeartbeat":

@@ -18,6 +18,7 @@ CREATE TABLE IF NOT EXISTS workers (
     hostname   TEXT NOT NULL,
     pid        INTEGER NOT NULL,
     queue      TEXT,
+    profile    TEXT NOT NULL DEFAULT '',
     first_seen REAL NOT NULL,
     last_seen  REAL NOT NULL,
     left_at    REAL
@@ -32,18 +33,23 @@ class WorkerRegistry:
         self.offline_s = offline_s
         self.forget_s = forget_s
         db.connection().executescript(SCHEMA)
+        columns = {row[1] for row in db.connection().execute("PRAGMA table_info(workers)")}
+        if "profile" not in columns:  # made by an earlier version
+            db.connection().execute("ALTER TABLE workers ADD COLUMN profile TEXT NOT NULL DEFAULT ''")
 
     def heartbeat(self, worker_id: str, kind: str, hostname: str, pid: int, queue: str | None,
-                  leaving: bool = False) -> None:
+                  profile: str = "", leaving: bool = False) -> None:
         now = time.time()
         with self.db.write() as conn:
             conn.execute(
-                """INSERT INTO workers (worker_id, kind, hostname, pid, queue, first_seen, last_seen, left_at)
-                   VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+                """INSERT INTO workers (worker_id, kind, hostname, pid, queue, profile, first_seen,
+                                        last_seen, left_at)
+                   VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
                    ON CONFLICT (worker_id) DO UPDATE SET kind = excluded.kind,
                        hostname = excluded.hostname, pid = excluded.pid, queue = excluded.queue,
-                       last_seen = excluded.last_seen, left_at = excluded.left_at""",
-                (worker_id, kind, hostname, pid, queue, now, now, now if leaving else None),
+                       profile = excluded.profile, last_seen = excluded.last_seen,
+                       left_at = excluded.left_at""",
+                (worker_id, kind, hostname, pid, queue, profile, now, now, now if leaving else None),
             )
             conn.execute("DELETE FROM workers WHERE last_seen < ?", (now - self.forget_s,))
 
@@ -52,10 +58,10 @@ class WorkerRegistry:
         now = time.time()
         with self.db.snapshot() as conn:
             workers = [
-                dict(zip(("worker_id", "kind", "hostname", "pid", "queue", "first_seen", "last_seen",
-                          "left_at"), row))
+                dict(zip(("worker_id", "kind", "hostname", "pid", "queue", "profile", "first_seen",
+                          "last_seen", "left_at"), row))
                 for row in conn.execute(
-                    "SELECT worker_id, kind, hostname, pid, queue, first_seen, last_seen, left_at"
+                    "SELECT worker_id, kind, hostname, pid, queue, profile, first_seen, last_seen, left_at"
                     " FROM workers WHERE last_seen >= ? ORDER BY kind, first_seen",
                     (now - self.forget_s,),
                 )

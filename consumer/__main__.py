@@ -1,10 +1,12 @@
 """The raw consumer, written like RabbitMQ's work-queue tutorial: connect, declare, qos, consume.
 
-    python -m consumer        (RABBITMQ_URL, RAW_QUEUE, CONSUMER_PREFETCH, CONSUMER_HEARTBEAT)
+    python -m consumer        (RABBITMQ_URL, RAW_QUEUE, CONSUMER_PREFETCH, CONSUMER_HEARTBEAT,
+                               CONSUMER_MODE=threaded|naive)
 
-What to look for, one line each below: the durable queue, `basic_qos(prefetch_count=1)` for fair
+What to look for, one line each below: the durable queues, `basic_qos(prefetch_count=1)` for fair
 dispatch, manual ack only after the job (never auto_ack), the job in its own thread so heartbeats
-flow, reconnecting with backoff, and a clean stop on Ctrl-C/SIGTERM.
+flow, reconnecting with backoff, and a clean stop on Ctrl-C/SIGTERM. CONSUMER_MODE=naive runs the
+job inside the callback instead — the heartbeat-starvation trap the fault lab demonstrates.
 """
 from __future__ import annotations
 
@@ -15,7 +17,8 @@ import time
 import pika
 import pika.exceptions
 
-from api.raw_publisher import connection_parameters, declare_work_queue
+from api.raw_publisher import connection_parameters
+from api.raw_topology import declare_topology
 from api.settings import Settings, worker_id
 from api.status_reporter import StatusReporter
 from api.worker_heartbeat import WorkerHeartbeat
@@ -30,20 +33,32 @@ def consume(settings: Settings, jobs: JobThread, stop: dict) -> None:
         connection_parameters(settings, heartbeat=settings.consumer_heartbeat,
                               name=f"queue-lab consumer {worker_id()}"))
     channel = connection.channel()
-    declare_work_queue(channel, settings.raw_queue)  # durable: the queue survives a broker restart
+    queue = settings.consumer_queue
+    declare_topology(channel, queue, settings)  # durable queues: they survive a broker restart
     channel.basic_qos(prefetch_count=settings.consumer_prefetch)  # fair dispatch: N unacked at most
+    channel.confirm_delivery()  # a job moved to the dead-letter queue is confirmed before its ack
 
     def on_message(ch, method, properties, body):
         print(f" [x] Received {body.decode(errors='replace')}", flush=True)
-        jobs.submit(connection, ch, method.delivery_tag, body)  # the ack comes later, from the job
+        jobs.submit(connection, ch, method.delivery_tag, properties, body)  # acked later, by the job
 
-    channel.basic_consume(queue=settings.raw_queue, on_message_callback=on_message)  # manual ack
+    def on_message_naive(ch, method, properties, body):
+        # The trap: the job runs right here, inside pika's callback. Until it returns, pika sends
+        # no heartbeats; past 2 heartbeats the broker closes the connection, the ack below fails,
+        # and RabbitMQ redelivers the job — which starts again, and again.
+        print(f" [x] Received {body.decode(errors='replace')} (naive: running it in the callback)",
+              flush=True)
+        settle = jobs.run_one(ch, method.delivery_tag, properties, body)
+        if settle is not None:
+            settle()
+
+    naive = settings.consumer_mode == "naive"
+    channel.basic_consume(queue=queue, on_message_callback=on_message_naive if naive else on_message)
     stop["connection"], stop["channel"] = connection, channel
     if stop["requested"]:  # the signal came while we were connecting
         connection.close()
         return
-    print(f" [*] {worker_id()} waiting for messages on {settings.raw_queue!r}. "
-          "To exit press CTRL+C", flush=True)
+    print(f" [*] {worker_id()} waiting for messages on {queue!r}. To exit press CTRL+C", flush=True)
     channel.start_consuming()  # returns after stop_consuming (our signal handler)
 
     finish_running_job(connection, jobs)
@@ -78,13 +93,20 @@ def install_stop_handlers(jobs: JobThread, stop: dict) -> None:
     signal.signal(signal.SIGINT, on_signal)
 
 
+def profile(settings: Settings) -> str:
+    """What the workers panel shows about this consumer's settings."""
+    return (f"{settings.consumer_mode} · prefetch {settings.consumer_prefetch} · "
+            f"heartbeat {settings.consumer_heartbeat} s")
+
+
 def main() -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     logging.getLogger("pika").setLevel(logging.WARNING)  # keep the tutorial-style lines readable
     settings = Settings.from_env()
     reporter = StatusReporter(settings, worker_id())
-    jobs = JobThread(reporter)
-    heartbeat = WorkerHeartbeat(reporter, "consumer", settings.raw_queue, settings.worker_heartbeat_s)
+    jobs = JobThread(reporter, settings)
+    heartbeat = WorkerHeartbeat(reporter, "consumer", settings.consumer_queue,
+                                settings.worker_heartbeat_s, profile(settings))
     heartbeat.start()  # the workers panel: "I am alive" every few seconds
     stop = {"requested": False}
     install_stop_handlers(jobs, stop)
@@ -93,6 +115,13 @@ def main() -> None:
         started = time.monotonic()
         try:
             consume(settings, jobs, stop)
+        except pika.exceptions.ChannelClosedByBroker as exc:
+            if exc.reply_code == 406:  # PRECONDITION_FAILED: the queue exists with other arguments
+                print(f" [!] {exc.reply_text}\n [!] An older Queue Lab declared {settings.consumer_queue!r}"
+                      " differently: delete it (`rabbitmqctl delete_queue "
+                      f"{settings.consumer_queue}` or the management UI) and start again.", flush=True)
+                raise SystemExit(2) from exc
+            raise
         except pika.exceptions.AMQPError as exc:
             if stop["requested"]:
                 break

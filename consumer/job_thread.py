@@ -4,6 +4,13 @@ pika's BlockingConnection only talks to the broker while its own thread is insid
 sleeps in the message callback starves the heartbeat and the broker drops the connection. So the
 callback only hands the message to this one worker thread, and the ack comes back through
 `connection.add_callback_threadsafe` — the one pika call that is safe from another thread.
+
+What happens to a message after its job, decided in `run_one`:
+    done, or failed for good (`fail`)   ack                 (the row says DONE / ERROR)
+    flaky, attempts left                nack, no requeue     → Q.wait → back to Q after the delay
+    flaky, attempts used up             copy to Q.dead, ack  (ERROR "gave up after N attempts")
+    not a job at all                    copy to Q.dead, ack
+    abandoned on shutdown               nothing: unacked, RabbitMQ redelivers it
 """
 from __future__ import annotations
 
@@ -13,7 +20,14 @@ import logging
 import queue
 import threading
 
-from api.timed_job import JobFailed, JobInterrupted, JobSpec, ReportStatus, run_timed_job
+import pika
+
+from api.job_states import ERROR, RETRYING
+from api.raw_topology import attempt_number, dead_queue
+from api.settings import Settings
+from api.timed_job import (
+    FlakyFailure, JobFailed, JobInterrupted, JobSpec, ReportStatus, run_timed_job,
+)
 
 log = logging.getLogger("queue_lab.consumer")
 
@@ -26,24 +40,39 @@ def _ack(channel, delivery_tag: int) -> None:
               flush=True)
 
 
-def _reject(channel, delivery_tag: int) -> None:
+def _retry_later(channel, delivery_tag: int) -> None:
+    """nack without requeue: the work queue dead-letters it to its wait queue (x-message-ttl)."""
     if channel.is_open:
         channel.basic_nack(delivery_tag=delivery_tag, requeue=False)
+
+
+def _bury(channel, delivery_tag: int, queue_name: str, body: bytes, properties, reason: str) -> None:
+    """Copy the message to the dead-letter queue (confirmed), then ack the original."""
+    if not channel.is_open:
+        return
+    headers = {k: v for k, v in (properties.headers or {}).items() if not k.startswith("x-")}
+    channel.basic_publish(exchange="", routing_key=dead_queue(queue_name), body=body,
+                          properties=pika.BasicProperties(
+                              delivery_mode=pika.DeliveryMode.Persistent,
+                              content_type=properties.content_type,
+                              headers={**headers, "queue-lab-reason": reason}))
+    channel.basic_ack(delivery_tag=delivery_tag)
 
 
 class JobThread:
     """One job at a time, in order of arrival, like a single worker in the tutorial."""
 
-    def __init__(self, report: ReportStatus):
+    def __init__(self, report: ReportStatus, settings: Settings):
         self.report = report
+        self.settings = settings
         self.abandon = threading.Event()  # set on a second Ctrl-C: stop the running job, don't ack
         self._inbox: queue.Queue = queue.Queue()
         self._busy = threading.Event()
         threading.Thread(target=self._run_forever, name="job-thread", daemon=True).start()
 
-    def submit(self, connection, channel, delivery_tag: int, body: bytes) -> None:
+    def submit(self, connection, channel, delivery_tag: int, properties, body: bytes) -> None:
         self._busy.set()
-        self._inbox.put((connection, channel, delivery_tag, body))
+        self._inbox.put((connection, channel, delivery_tag, properties, body))
 
     def drop_waiting(self) -> int:
         """Forget prefetched messages not started yet; unacked, they go back to the queue on close."""
@@ -60,9 +89,9 @@ class JobThread:
 
     def _run_forever(self) -> None:
         while True:
-            connection, channel, delivery_tag, body = self._inbox.get()
+            connection, channel, delivery_tag, properties, body = self._inbox.get()
             try:
-                settle = self._run_one(channel, delivery_tag, body)
+                settle = self.run_one(channel, delivery_tag, properties, body)
                 if settle is not None:
                     try:
                         connection.add_callback_threadsafe(settle)
@@ -73,21 +102,42 @@ class JobThread:
                 if self._inbox.empty():
                     self._busy.clear()
 
-    def _run_one(self, channel, delivery_tag: int, body: bytes):
-        """Run the job; return the ack (or reject) to schedule on the pika thread, or None."""
+    def run_one(self, channel, delivery_tag: int, properties, body: bytes):
+        """Run the job; return how to settle its message (to run on the pika thread), or None."""
+        work_queue = self.settings.consumer_queue
         try:
             job = JobSpec.from_message(json.loads(body))
         except (ValueError, KeyError, TypeError) as exc:
-            print(f" [!] Rejected a message that is not a job ({exc!r}): {body[:100]!r}", flush=True)
-            return functools.partial(_reject, channel, delivery_tag)
+            print(f" [!] Not a job ({exc!r}): moved to {dead_queue(work_queue)}: {body[:100]!r}", flush=True)
+            return functools.partial(_bury, channel, delivery_tag, work_queue, body, properties,
+                                     f"not a job: {exc!r}")
+        attempt = attempt_number(properties.headers, work_queue)  # counted by the broker: x-death
         try:
-            run_timed_job(job, self.report, stop=self.abandon)
+            run_timed_job(job, self.report, stop=self.abandon, attempt=attempt,
+                          deadline_s=job.time_limit_s)
             print(f" [x] Done #{job.task_num}", flush=True)
+        except FlakyFailure as exc:
+            return self._retry_or_give_up(job, attempt, exc, channel, delivery_tag, properties, body)
         except JobFailed as exc:
             print(f" [x] Failed #{job.task_num}: {exc}", flush=True)  # reported ERROR; acked, not retried
         except JobInterrupted:
             print(f" [!] Abandoned #{job.task_num}: not acked, RabbitMQ will redeliver it", flush=True)
             return None
-        except Exception:
-            log.exception("job %s crashed; reported ERROR and acked", job.task_num)
+        except Exception as exc:  # DeadlineExceeded or a bug: reported ERROR by the job; acked
+            print(f" [x] Failed #{job.task_num}: {exc}", flush=True)
         return functools.partial(_ack, channel, delivery_tag)
+
+    def _retry_or_give_up(self, job, attempt, exc, channel, delivery_tag, properties, body):
+        """The hand-written retry: compare `autoretry_for` + `max_retries` in celery_tasks.py."""
+        work_queue = self.settings.consumer_queue
+        if attempt < self.settings.max_attempts:
+            delay = self.settings.retry_delay_s
+            self.report(job.task_num, RETRYING, retry_in_s=delay,
+                        message=f"{exc}; retry in {delay:g} s via {work_queue}.wait (TTL)")
+            print(f" [x] Retry #{job.task_num}: attempt {attempt} failed, next in {delay:g} s", flush=True)
+            return functools.partial(_retry_later, channel, delivery_tag)
+        reason = f"gave up after {attempt} attempts: {exc}"
+        self.report(job.task_num, ERROR, message=f"{reason}; message moved to {dead_queue(work_queue)}")
+        print(f" [x] Gave up #{job.task_num} after {attempt} attempts: moved to {dead_queue(work_queue)}",
+              flush=True)
+        return functools.partial(_bury, channel, delivery_tag, work_queue, body, properties, reason)
