@@ -5,13 +5,15 @@ Retries are declared, not written: `autoretry_for` + `retry_backoff` + `retry_ji
 handlers tell the status table what Celery decided: `task_retry` (RETRYING, and when) and
 `task_failure` for a hard time limit, which kills the pool process before the job can say anything.
 """
+import collections
 import datetime
 import os
 import socket
 
 from celery.exceptions import TimeLimitExceeded
-from celery.signals import task_failure, task_retry, worker_process_init, worker_process_shutdown
-from celery.worker import state as worker_state
+from celery.signals import (
+    task_failure, task_received, task_retry, worker_process_init, worker_process_shutdown,
+)
 
 from api.job_states import ERROR, RETRYING
 from api.maintenance import SWEEP_PATH
@@ -54,20 +56,25 @@ def say_goodbye(**_):
 
 
 @app.task(name="process_task", bind=True, throws=(JobFailed,),
+          # [retries: begin] (counted on the page: lines each method needs for retries)
           autoretry_for=(FlakyFailure,),  # a flaky failure is retried by Celery...
           retry_backoff=settings.retry_delay_s,  # ...after 2 s, 4 s, 8 s... (exponential)
           retry_jitter=True,  # ...each drawn at random below that, so retries don't stampede
           max_retries=settings.max_attempts - 1)  # ...and MAX_ATTEMPTS runs in all
+          # [retries: end]
 def process_task(self, task_num: int, seconds: float, fail: bool = False, flaky: int = 0) -> None:
     attempt = self.request.retries + 1
     try:
         run_timed_job(JobSpec(task_num, seconds, fail, flaky), _reporter(), attempt=attempt)
+    # [retries: begin]
     except FlakyFailure as exc:
         if self.request.retries >= self.max_retries:
             _reporter()(task_num, ERROR, message=f"gave up after {attempt} attempts: {exc}")
         raise  # autoretry_for turns this into a retry while attempts remain
+    # [retries: end]
 
 
+# [retries: begin]
 @task_retry.connect
 def report_retrying(request=None, reason=None, **_):
     """Celery scheduled the next attempt: RETRYING, with when it is due."""
@@ -78,6 +85,19 @@ def report_retrying(request=None, reason=None, **_):
     _reporter()(task_num, RETRYING, retry_in_s=max(0.0, float(when)),
                 message=f"attempt {request.retries + 1} failed: {reason.exc}; Celery retries in "
                         f"{float(when):.1f} s (retry_backoff with jitter)")
+# [retries: end]
+
+
+_received: collections.OrderedDict = collections.OrderedDict()  # main process: task id → request
+
+
+@task_received.connect
+def remember_request(request=None, **_):
+    """Celery forgets a timed-out request before telling us about it; we keep a note of the last
+    few, to know which pool process ran it."""
+    _received[request.id] = request
+    while len(_received) > 1000:
+        _received.popitem(last=False)
 
 
 @task_failure.connect
@@ -86,7 +106,7 @@ def report_hard_time_limit(task_id=None, exception=None, args=None, **_):
     in the name of the pool process that ran the job (the row belongs to that run)."""
     if not isinstance(exception, TimeLimitExceeded) or not args:
         return
-    request = next((r for r in worker_state.active_requests if r.id == task_id), None)
+    request = _received.pop(task_id, None)
     pool_pid = getattr(request, "worker_pid", None) or os.getpid()
     reporter = StatusReporter(settings, f"{socket.gethostname()}-{pool_pid}")
     reporter(args[0], ERROR, message=f"hard time limit exceeded ({exception}): "

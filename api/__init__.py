@@ -15,6 +15,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     from api.errors import register_error_handlers
     from api.job_store import JobStore
     from api.maintenance import maintenance
+    from api.routes_fault_lab import fault_lab
     from api.queue_stats import QueueStats
     from api.routes_classroom import classroom
     from api.worker_registry import WorkerRegistry
@@ -57,6 +58,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.register_blueprint(status_api)
     app.register_blueprint(classroom)
     app.register_blueprint(maintenance)
+    app.register_blueprint(fault_lab)
     register_error_handlers(app)
     return app
 

@@ -14,17 +14,37 @@ from api.job_store import JobStore
 from api.raw_publisher import BrokerUnavailable, RawPublisher
 from api.settings import Settings, worker_id
 from api.timed_job import JobFailed, JobSpec, run_timed_job
+from api.validation import Submission
 
 log = logging.getLogger("queue_lab.dispatch")
 
 
-def send_by_celery(specs: list[JobSpec], store: JobStore, settings: Settings) -> None:
+def celery_options(order: Submission, settings: Settings) -> dict:
+    """apply_async options for the fault lab; none for a plain job, which goes by delay()."""
+    options = {}
+    if order.delay_s:
+        options["countdown"] = order.delay_s  # the worker holds it, unacked, until it is due
+    if order.celery_ack == "early":
+        options["queue"] = settings.celery_early_queue
+    if order.time_limit_s is not None:
+        if order.time_limit_kind == "soft":  # SoftTimeLimitExceeded inside the job: it reports
+            options.update(soft_time_limit=order.time_limit_s, time_limit=order.time_limit_s + 5)
+        else:  # the pool process is killed at the limit; the main process reports
+            options["time_limit"] = order.time_limit_s
+    return options
+
+
+def send_by_celery(specs: list[JobSpec], order: Submission, store: JobStore,
+                   settings: Settings) -> None:
     from celery_tasks import process_task  # imported here: the page works even if Celery is absent
 
+    options = celery_options(order, settings)
     sent: list[tuple[int, str]] = []
     try:
         for spec in specs:
-            result = process_task.delay(spec.task_num, spec.seconds, spec.fail)
+            args = (spec.task_num, spec.seconds, spec.fail, spec.flaky)
+            # delay(*args) is apply_async(args) without options: the lesson's one-liner.
+            result = process_task.apply_async(args, **options) if options else process_task.delay(*args)
             sent.append((spec.task_num, result.id))
     except (kombu.exceptions.OperationalError, OSError) as exc:
         log.warning("celery publish failed after %d of %d jobs: %s", len(sent), len(specs), exc)
@@ -35,9 +55,11 @@ def send_by_celery(specs: list[JobSpec], store: JobStore, settings: Settings) ->
             store.set_celery_ids(sent)
 
 
-def send_by_rabbitmq(specs: list[JobSpec], store: JobStore, publisher: RawPublisher) -> None:
+def send_by_rabbitmq(specs: list[JobSpec], order: Submission, store: JobStore,
+                     publisher: RawPublisher) -> None:
+    queue = publisher.settings.naive_queue if order.consumer == "naive" else None
     try:
-        publisher.publish_jobs(specs)
+        publisher.publish_jobs(specs, queue=queue, delay_s=order.delay_s)
     except BrokerUnavailable as exc:
         log.warning("raw publish failed after %d of %d jobs: %s", len(exc.sent), len(specs), exc)
         _give_up_on_unsent(specs, set(exc.sent), store, str(exc))
@@ -49,8 +71,9 @@ def run_synchronously(specs: list[JobSpec], store: JobStore) -> None:
     (a request calling its own server could wait on itself when every web thread is busy)."""
     me = worker_id("api-")
 
-    def report(task_num, task_status, *, progress=None, message=None, starting=False, run_id=None):
-        store.advance(task_num, Report(task_status, me, progress, message, starting, run_id))
+    def report(task_num, task_status, *, progress=None, message=None, starting=False, run_id=None,
+               retry_in_s=None):
+        store.advance(task_num, Report(task_status, me, progress, message, starting, run_id, retry_in_s))
 
     for spec in specs:
         try:

@@ -12,14 +12,14 @@ from contextlib import contextmanager
 from typing import Iterable, Iterator
 
 from api.job_states import (
-    DONE, ERROR, IN_PROGRESS, LOST, PENDING, RETRYING, SCHEDULED, Decision, Report, decide,
+    DONE, ERROR, FINAL, IN_PROGRESS, LOST, PENDING, RETRYING, SCHEDULED, Decision, Report, decide,
 )
 from api.sqlite_db import Database
 
 COLUMNS = (
     "task_num", "method", "seconds", "fail", "task_status", "progress", "worker_id", "run_id",
     "attempt", "celery_id", "error", "created_at", "started_at", "finished_at", "due_at", "updated_at",
-    "seq",
+    "reruns", "seq",
 )
 
 SCHEMA = """
@@ -40,10 +40,20 @@ CREATE TABLE IF NOT EXISTS jobs (
     finished_at REAL,
     due_at      REAL,
     updated_at  REAL,
+    reruns      INTEGER NOT NULL DEFAULT 0,
     seq         INTEGER NOT NULL
 );
 CREATE INDEX IF NOT EXISTS jobs_by_seq ON jobs (seq);
 CREATE INDEX IF NOT EXISTS jobs_by_status ON jobs (task_status, updated_at);
+CREATE TABLE IF NOT EXISTS job_events (
+    task_num    INTEGER NOT NULL,
+    at          REAL    NOT NULL,
+    task_status TEXT    NOT NULL,
+    attempt     INTEGER NOT NULL,
+    worker_id   TEXT,
+    detail      TEXT
+);
+CREATE INDEX IF NOT EXISTS job_events_by_task ON job_events (task_num, at);
 CREATE TABLE IF NOT EXISTS counters (name TEXT PRIMARY KEY, value INTEGER NOT NULL);
 INSERT OR IGNORE INTO counters (name, value) VALUES ('seq', 0);
 INSERT OR IGNORE INTO counters (name, value) VALUES ('epoch', 0);
@@ -71,9 +81,10 @@ class JobStore:
     def _add_missing_columns(self) -> None:
         """A database made by an earlier version gains the newer columns (all nullable)."""
         have = {row[1] for row in self._connection().execute("PRAGMA table_info(jobs)")}
-        for column in ("due_at", "updated_at"):
+        for column, kind in (("due_at", "REAL"), ("updated_at", "REAL"),
+                             ("reruns", "INTEGER NOT NULL DEFAULT 0")):
             if column not in have:
-                self._connection().execute(f"ALTER TABLE jobs ADD COLUMN {column} REAL")
+                self._connection().execute(f"ALTER TABLE jobs ADD COLUMN {column} {kind}")
 
     @contextmanager
     def _write(self) -> Iterator[tuple[sqlite3.Connection, int]]:
@@ -92,7 +103,7 @@ class JobStore:
         now = time.time()
         status, due = (SCHEDULED, now + delay_s) if delay_s > 0 else (PENDING, None)
         with self._write() as (conn, seq):
-            return [
+            nums = [
                 conn.execute(
                     "INSERT INTO jobs (method, seconds, fail, task_status, created_at, due_at,"
                     " updated_at, seq) VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING task_num",
@@ -100,6 +111,10 @@ class JobStore:
                 ).fetchone()[0]
                 for _ in range(count)
             ]
+            conn.executemany(
+                "INSERT INTO job_events (task_num, at, task_status, attempt, detail) VALUES (?, ?, ?, 0, ?)",
+                [(num, now, status, f"sent by {method}") for num in nums])
+            return nums
 
     def set_celery_ids(self, pairs: Iterable[tuple[int, str]]) -> None:
         with self._write() as (conn, seq):
@@ -112,36 +127,46 @@ class JobStore:
         """Jobs that never reached the queue: ERROR with the reason, never PENDING forever."""
         now = time.time()
         with self._write() as (conn, seq):
-            conn.executemany(
-                "UPDATE jobs SET task_status = ?, error = ?, finished_at = ?, due_at = NULL, seq = ?"
-                " WHERE task_num = ? AND task_status IN (?, ?)",
-                [(ERROR, reason, now, seq, num, PENDING, SCHEDULED) for num in task_nums],
-            )
+            for num in task_nums:
+                changed = conn.execute(
+                    "UPDATE jobs SET task_status = ?, error = ?, finished_at = ?, due_at = NULL,"
+                    " seq = ? WHERE task_num = ? AND task_status IN (?, ?)",
+                    (ERROR, reason, now, seq, num, PENDING, SCHEDULED)).rowcount
+                if changed:
+                    self._record(conn, num, now, ERROR, 0, None, reason)
 
     def sweep_lost(self, silent_for_s: float) -> list[int]:
         """Running jobs whose worker has not reported for `silent_for_s`: LOST, with the reason.
         A later report from that run, or a redelivery, revives the row (api/job_states.py)."""
         now = time.time()
         with self._write() as (conn, seq):
-            return [num for (num,) in conn.execute(
+            lost = conn.execute(
                 "UPDATE jobs SET task_status = ?, seq = ?, error = 'no report from ' || worker_id"
                 " || ' for ' || ? || ' s: the worker died or lost its connection. Acked early, the"
                 " message is gone; acked late, RabbitMQ redelivers it and this row comes back.'"
-                " WHERE task_status = ? AND updated_at < ? RETURNING task_num",
-                (LOST, seq, f"{silent_for_s:g}", IN_PROGRESS, now - silent_for_s))]
+                " WHERE task_status = ? AND updated_at < ?"
+                " RETURNING task_num, attempt, worker_id, error",
+                (LOST, seq, f"{silent_for_s:g}", IN_PROGRESS, now - silent_for_s)).fetchall()
+            for num, attempt, worker, error in lost:
+                self._record(conn, num, now, LOST, attempt, worker, error)
+            return [num for num, *_ in lost]
 
     def prune(self, older_than_s: float) -> int:
         """Forget finished jobs older than `older_than_s` (history must not grow for ever)."""
         with self._write() as (conn, _seq):
+            cutoff = time.time() - older_than_s
+            conn.execute("DELETE FROM job_events WHERE task_num IN (SELECT task_num FROM jobs"
+                         " WHERE task_status IN (?, ?, ?) AND created_at < ?)", (DONE, ERROR, LOST, cutoff))
             return conn.execute(
                 "DELETE FROM jobs WHERE task_status IN (?, ?, ?) AND created_at < ?",
-                (DONE, ERROR, LOST, time.time() - older_than_s)).rowcount
+                (DONE, ERROR, LOST, cutoff)).rowcount
 
     def reset(self) -> int:
         """The instructor's class reset: delete every job and start a new epoch, so every open page
         (which only ever receives changes) knows to clear its table. seq keeps counting up."""
         with self._write() as (conn, _seq):
             deleted = conn.execute("DELETE FROM jobs").rowcount
+            conn.execute("DELETE FROM job_events")
             conn.execute("UPDATE counters SET value = value + 1 WHERE name = 'epoch'")
         return deleted
 
@@ -162,8 +187,34 @@ class JobStore:
                     f"UPDATE jobs SET {assignments} WHERE task_num = ?",
                     (*changes.values(), task_num),
                 )
+                before = (row["task_status"], row["attempt"])
                 row.update(changes)
+                if (row["task_status"], row["attempt"]) != before:  # a step in the job's story
+                    self._record(conn, task_num, time.time(), row["task_status"], row["attempt"],
+                                 report.worker_id, decision.reason if row["error"] is None else row["error"])
+            elif report.starting and row["task_status"] in FINAL:
+                # The job started again after it finished: a duplicate delivery (at-least-once,
+                # e.g. an ack lost with its connection). The row keeps its result; we count it.
+                row["reruns"], row["seq"] = row["reruns"] + 1, seq
+                conn.execute("UPDATE jobs SET reruns = ?, seq = ? WHERE task_num = ?",
+                             (row["reruns"], seq, task_num))
+                self._record(conn, task_num, time.time(), row["task_status"], row["attempt"],
+                             report.worker_id, f"ran again after {row['task_status']} (rerun "
+                             f"{row['reruns']}): a duplicate delivery, e.g. an ack lost with its connection")
             return decision, row
+
+    @staticmethod
+    def _record(conn, task_num, at, status, attempt, worker_id, detail) -> None:
+        conn.execute("INSERT INTO job_events (task_num, at, task_status, attempt, worker_id, detail)"
+                     " VALUES (?, ?, ?, ?, ?, ?)", (task_num, at, status, attempt, worker_id, detail))
+
+    def history(self, task_num: int) -> list[dict]:
+        """Every status change of one job, oldest first: its story, attempt by attempt."""
+        self.get(task_num)  # UnknownTask for a number we never had
+        return [dict(zip(("at", "task_status", "attempt", "worker_id", "detail"), r))
+                for r in self._connection().execute(
+                    "SELECT at, task_status, attempt, worker_id, detail FROM job_events"
+                    " WHERE task_num = ? ORDER BY at, rowid", (task_num,))]
 
     # -- reads ---------------------------------------------------------------------------------
 

@@ -21,16 +21,17 @@ DEFAULT_LIMIT, MAX_LIMIT = 500, 2000
 @tasks_api.post("/api/tasks")
 def submit_tasks():
     """Write every job PENDING first, then send it: 202 queued, 200 when sync has finished."""
-    method, seconds, count, fail = parse_submission(json_body())
-    store = lab("store")
-    task_nums = store.create(method, seconds, fail, count)
-    specs = [JobSpec(num, seconds, fail) for num in task_nums]
+    order = parse_submission(json_body())
+    method, store = order.method, lab("store")
+    task_nums = store.create(method, order.seconds, order.fail, order.count, order.delay_s)
+    specs = [JobSpec(num, order.seconds, order.fail, order.flaky, order.time_limit_s)
+             for num in task_nums]
     answer = {"task_nums": task_nums, "method": method}
     try:
         if method == "celery":
-            send_by_celery(specs, store, lab("settings"))
+            send_by_celery(specs, order, store, lab("settings"))
         elif method == "rabbitmq":
-            send_by_rabbitmq(specs, store, lab("publisher"))
+            send_by_rabbitmq(specs, order, store, lab("publisher"))
         else:
             run_synchronously(specs, store)
             return jsonify({**answer, "tasks": [store.get(num) for num in task_nums],
@@ -67,6 +68,12 @@ def list_tasks():
         rows, seq = lab("store").newest(limit)
     # `now`: the page times rows on our clock; `epoch`: changes after a class reset.
     return jsonify(tasks=rows, seq=seq, now=time.time(), epoch=lab("store").epoch())
+
+
+@tasks_api.get("/api/tasks/<int:task_num>/history")
+def task_history(task_num: int):
+    """A job's story: every status it went through, with attempt, worker and reason."""
+    return jsonify(task_num=task_num, history=lab("store").history(task_num))
 
 
 @tasks_api.get("/api/summary")

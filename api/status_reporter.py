@@ -51,7 +51,7 @@ class StatusReporter:
             return self._session
 
     def __call__(self, task_num, task_status, *, progress=None, message=None, starting=False,
-                 run_id=None) -> dict | None:
+                 run_id=None, retry_in_s=None) -> dict | None:
         payload = {"task_num": task_num, "task_status": task_status, "worker_id": self.worker_id}
         if progress is not None:
             payload["progress"] = progress
@@ -61,6 +61,8 @@ class StatusReporter:
             payload["starting"] = True
         if run_id:
             payload["run_id"] = run_id
+        if retry_in_s is not None:
+            payload["retry_in_s"] = round(retry_in_s, 3)
         return self.post(STATUS_PATH, payload, f"{task_status} of task {task_num}")
 
     def post(self, path: str, payload: dict, what: str) -> dict | None:

@@ -19,7 +19,7 @@ STEP_S = 0.5  # a progress report every half second: "at least once a second", w
 class ReportStatus(Protocol):
     def __call__(self, task_num: int, task_status: str, *, progress: float | None = None,
                  message: str | None = None, starting: bool = False,
-                 run_id: str | None = None) -> object: ...
+                 run_id: str | None = None, retry_in_s: float | None = None) -> object: ...
 
 
 class JobFailed(Exception):

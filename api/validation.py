@@ -5,6 +5,7 @@ Every 400 the API sends comes from here, so every message has the same shape:
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from api.job_states import REPORTABLE, Report
@@ -72,22 +73,71 @@ def _object(body: Any, allowed: set[str]) -> dict:
     return body
 
 
-def parse_submission(body: Any) -> tuple[str, float, int, bool]:
-    """`POST /api/tasks` → (method, seconds, count, fail)."""
-    body = _object(body, {"method", "seconds", "count", "fail"})
+MAX_FLAKY = 5
+MAX_DELAY_S = 3600
+
+
+@dataclass(frozen=True)
+class Submission:
+    """One `POST /api/tasks`: `count` identical jobs, and how the fault lab wants them sent."""
+
+    method: str
+    seconds: float
+    count: int = 1
+    fail: bool = False
+    flaky: int = 0  # fail the first N attempts, then succeed (retries)
+    delay_s: float = 0.0  # start no earlier than this (SCHEDULED)
+    time_limit_s: float | None = None
+    time_limit_kind: str = "soft"  # Celery only: soft (the task stops itself) or hard (killed)
+    celery_ack: str = "late"  # Celery only: which worker profile's queue
+    consumer: str = "threaded"  # RabbitMQ only: the threaded consumer or the naive one
+
+
+# Which options make sense for which method; anything else is a 400 naming the field.
+ONLY_FOR = {"celery_ack": ("celery",), "time_limit_kind": ("celery",), "consumer": ("rabbitmq",),
+            "flaky": ("celery", "rabbitmq"), "delay_s": ("celery", "rabbitmq"),
+            "time_limit_s": ("celery", "rabbitmq")}
+WHY_NOT = {"flaky": "retries need a queue", "delay_s": "a synchronous job runs inside this request",
+           "time_limit_s": "a synchronous job is limited by the request itself"}
+
+
+def _one_of(body: dict, name: str, allowed: tuple[str, ...], default: str) -> str:
+    value = body.get(name, default)
+    if value not in allowed:
+        raise BadField(name, f"{name} must be one of {', '.join(allowed)}, got {value!r}")
+    return value
+
+
+def parse_submission(body: Any) -> Submission:
+    """`POST /api/tasks` → Submission."""
+    body = _object(body, {"method", "seconds", "count", "fail", *ONLY_FOR})
     method = body.get("method")
     if method not in METHODS:
         raise BadField("method", f"method must be one of {', '.join(METHODS)}, got {method!r}")
+    for name, methods in ONLY_FOR.items():
+        if name in body and body[name] is not None and method not in methods:
+            why = f" ({WHY_NOT[name]})" if name in WHY_NOT else ""
+            raise BadField(name, f"{name} applies to method {' or '.join(methods)} only{why}")
     seconds = float(_number(body, "seconds", 0, MAX_SECONDS))
     count = _whole(body, "count", 1, MAX_COUNT, required=False, default=1)
-    fail = _flag(body, "fail")
     if method == "sync" and seconds * count > MAX_SYNC_TOTAL_S:
         raise BadField(
             "count",
             f"a synchronous request runs its jobs one after another inside the request: "
             f"seconds × count must be at most {MAX_SYNC_TOTAL_S}, got {seconds * count:g}",
         )
-    return method, seconds, count, fail
+    limit = _number(body, "time_limit_s", 0.1, MAX_SECONDS, required=False)
+    if "time_limit_kind" in body and limit is None:
+        raise BadField("time_limit_kind", "time_limit_kind needs time_limit_s (the limit in seconds)")
+    return Submission(
+        method=method, seconds=seconds, count=count, fail=_flag(body, "fail"),
+        flaky=_whole(body, "flaky", 0, MAX_FLAKY, required=False, default=0),
+        delay_s=float(_number(body, "delay_s", 0, MAX_DELAY_S, required=False, default=0)),
+        time_limit_s=None if limit is None else float(limit),
+        time_limit_kind=_one_of(body, "time_limit_kind", ("soft", "hard"), "soft"),
+        celery_ack=_one_of(body, "celery_ack", ("late", "early"), "late"),
+        consumer=_one_of(body, "consumer", ("threaded", "naive"), "threaded"),
+    )
 
 
 def parse_report(body: Any) -> tuple[int, Report]:

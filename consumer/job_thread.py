@@ -40,6 +40,7 @@ def _ack(channel, delivery_tag: int) -> None:
               flush=True)
 
 
+# [retries: begin] (counted on the page: lines each method needs for retries)
 def _retry_later(channel, delivery_tag: int) -> None:
     """nack without requeue: the work queue dead-letters it to its wait queue (x-message-ttl)."""
     if channel.is_open:
@@ -57,6 +58,7 @@ def _bury(channel, delivery_tag: int, queue_name: str, body: bytes, properties, 
                               content_type=properties.content_type,
                               headers={**headers, "queue-lab-reason": reason}))
     channel.basic_ack(delivery_tag=delivery_tag)
+# [retries: end]
 
 
 class JobThread:
@@ -91,7 +93,12 @@ class JobThread:
         while True:
             connection, channel, delivery_tag, properties, body = self._inbox.get()
             try:
-                settle = self.run_one(channel, delivery_tag, properties, body)
+                try:
+                    settle = self.run_one(channel, delivery_tag, properties, body)
+                except Exception as exc:  # a bug of ours: keep the thread, park the message
+                    log.exception("consumer crashed on message %s", delivery_tag)
+                    settle = functools.partial(_bury, channel, delivery_tag, self.settings.consumer_queue,
+                                               body, properties, f"the consumer crashed: {exc!r}")
                 if settle is not None:
                     try:
                         connection.add_callback_threadsafe(settle)
@@ -111,13 +118,17 @@ class JobThread:
             print(f" [!] Not a job ({exc!r}): moved to {dead_queue(work_queue)}: {body[:100]!r}", flush=True)
             return functools.partial(_bury, channel, delivery_tag, work_queue, body, properties,
                                      f"not a job: {exc!r}")
+        # [retries: begin]
         attempt = attempt_number(properties.headers, work_queue)  # counted by the broker: x-death
+        # [retries: end]
         try:
             run_timed_job(job, self.report, stop=self.abandon, attempt=attempt,
                           deadline_s=job.time_limit_s)
             print(f" [x] Done #{job.task_num}", flush=True)
+        # [retries: begin]
         except FlakyFailure as exc:
             return self._retry_or_give_up(job, attempt, exc, channel, delivery_tag, properties, body)
+        # [retries: end]
         except JobFailed as exc:
             print(f" [x] Failed #{job.task_num}: {exc}", flush=True)  # reported ERROR; acked, not retried
         except JobInterrupted:
@@ -127,6 +138,7 @@ class JobThread:
             print(f" [x] Failed #{job.task_num}: {exc}", flush=True)
         return functools.partial(_ack, channel, delivery_tag)
 
+    # [retries: begin]
     def _retry_or_give_up(self, job, attempt, exc, channel, delivery_tag, properties, body):
         """The hand-written retry: compare `autoretry_for` + `max_retries` in celery_tasks.py."""
         work_queue = self.settings.consumer_queue
@@ -141,3 +153,4 @@ class JobThread:
         print(f" [x] Gave up #{job.task_num} after {attempt} attempts: moved to {dead_queue(work_queue)}",
               flush=True)
         return functools.partial(_bury, channel, delivery_tag, work_queue, body, properties, reason)
+    # [retries: end]

@@ -1,8 +1,11 @@
 // Queue Lab page: send the same job three ways and watch every job in one live table.
 // Plain ES modules, no dependencies. Text from the server only ever goes in via textContent.
 
+import { killWorkerOf, startExperiments } from "./experiments.js";
 import { startPanels } from "./panels.js";
-import { element, getJSON, setText, sleep } from "./shared.js";
+import {
+  describeTaskNums, element, formatDuration, getJSON, postJSON, setText, setTextWithCode, sleep,
+} from "./shared.js";
 
 const MAX_ROWS = 2000;         // DOM cap: the newest rows stay, the oldest drop off the bottom
 const INITIAL_LIMIT = 500;     // rows fetched on page load
@@ -11,7 +14,18 @@ const SSE_RECONNECT_MS = 2000; // after the stream drops
 const SSE_MAX_FAILURES = 3;    // stream errors in a row before we fall back to polling
 const SSE_RETRY_MS = 15000;    // while polling, try the live stream again this often
 const SUMMARY_MIN_GAP_MS = 1000;
-const FINISHED = new Set(["DONE", "ERROR"]);
+// Nothing more happens to these rows by itself, so their clocks stop and "Clear finished" hides them.
+// LOST is final only until a redelivery revives the row: the feed then brings it back.
+const FINISHED = new Set(["DONE", "ERROR", "LOST"]);
+// Between attempts (RETRYING) and after going silent (LOST) the job is not running: "ran" stops at
+// the row's last change instead of ticking on.
+const NOT_RUNNING = new Set(["RETRYING", "LOST"]);
+// Rows with a due time: what the countdown says before it, and once it has passed with no start yet.
+const COUNTDOWNS = {
+  SCHEDULED: { before: "starts in", due: "starting…" },
+  RETRYING: { before: "retry in", due: "retrying…" },
+};
+const OVERDUE_AFTER_S = 3;  // past due by more than this: say so (e.g. no worker is running)
 const METHOD_LABELS = { celery: "Celery", rabbitmq: "RabbitMQ", sync: "Sync" };
 const CONNECTION_LABELS = { connecting: "connecting…", live: "live (SSE)", polling: "polling", offline: "offline" };
 
@@ -32,16 +46,6 @@ function formatSeconds(seconds) {
 }
 
 const clockTime = new Intl.DateTimeFormat(undefined, { hour: "2-digit", minute: "2-digit", second: "2-digit" });
-
-// "#12–#16" for a run, "#12" for one, and a short form when other tabs interleaved numbers.
-function describeTaskNums(nums) {
-  if (!nums || nums.length === 0) return "nothing";
-  const sorted = [...nums].sort((a, b) => a - b);
-  const first = sorted[0], last = sorted[sorted.length - 1];
-  if (sorted.length === 1) return `#${first}`;
-  if (last - first === sorted.length - 1) return `#${first}–#${last}`;
-  return `${sorted.length} jobs, #${first} … #${last}`;
-}
 
 // Times are epoch seconds on the *server* clock; every answer carries the server's `now`, so
 // waited/ran of unfinished rows tick on that clock even if this browser's clock is off.
@@ -113,9 +117,11 @@ function flushPending() {
 
 // Columns: # | method | status | progress | worker | waited | ran | created.
 // The cells that change later are kept in `cells`, so an update never has to search the row.
+// The status cell holds: pill, attempt, countdown, [kill worker], the error, and our own kill note.
 function buildRow(task) {
   const cells = {
-    status: element("span", "pill"), attempt: element("span", "attempt"), error: element("div", "row-error"),
+    status: element("span", "pill"), attempt: element("span", "attempt"), due: element("span", "due"),
+    error: element("div", "row-error"), note: element("div", "row-note"), statusCell: element("td", "status"),
     fill: element("div", "fill"), percent: element("span", "percent"), worker: element("td", "worker"),
     waited: element("td", "time"), ran: element("td", "time"), created: element("td", "time"),
   };
@@ -124,12 +130,24 @@ function buildRow(task) {
   const tr = element("tr", "",
     element("td", "num", String(task.task_num)),
     element("td", "", badge),
-    element("td", "status", cells.status, cells.attempt, cells.error),
+    cells.statusCell,
     element("td", "progress", element("div", "bar", cells.fill), cells.percent),
     cells.worker, cells.waited, cells.ran, cells.created);
+  cells.statusCell.append(cells.status, cells.attempt, cells.due, cells.error, cells.note);
   tr.dataset.taskNum = task.task_num;
   tr.dataset.method = task.method;
   return { tr, cells, task: {} };
+}
+
+// Made the first time a row runs (most rows never need one); CSS shows it only while IN_PROGRESS.
+// Sync jobs run inside the API itself: no worker to kill.
+function addKillButton(row) {
+  const button = element("button", "kill", "kill worker");
+  button.type = "button";
+  button.dataset.action = "kill";
+  button.title = "SIGKILL the worker process running this job, as if it crashed";
+  row.cells.due.after(button);
+  row.cells.kill = button;
 }
 
 // Compare with what is on screen and touch only the cells that changed.
@@ -138,6 +156,7 @@ function paintRow(row, task) {
   if (old.task_status !== task.task_status) {
     row.tr.dataset.status = task.task_status;  // CSS colours the pill and the bar from this
     cells.status.textContent = String(task.task_status).replace("_", " ");
+    if (task.task_status === "IN_PROGRESS" && !cells.kill && task.method !== "sync") addKillButton(row);
   }
   if (old.attempt !== task.attempt) cells.attempt.textContent = task.attempt > 1 ? `attempt ${task.attempt}` : "";
   if (old.error !== task.error) cells.error.textContent = task.error ?? "";
@@ -156,13 +175,25 @@ function paintRow(row, task) {
   paintTimes(row, serverNow());
 }
 
-// waited = time in the queue; ran = time on a worker. Both keep growing until the job finishes.
+// Everything on a row that ticks. waited = time in the queue; ran = time on a worker (this attempt);
+// both keep growing until the job finishes. SCHEDULED and RETRYING count down to their due time.
 function paintTimes(row, now) {
   const { task, cells } = row;
   const waitEnd = task.started_at ?? task.finished_at ?? now;  // a job can fail before it starts
   setText(cells.waited, formatSeconds(waitEnd - task.created_at));
-  const ran = task.started_at == null ? null : (task.finished_at ?? now) - task.started_at;
-  setText(cells.ran, formatSeconds(ran));
+  const runEnd = task.finished_at ?? (NOT_RUNNING.has(task.task_status) ? task.updated_at ?? now : now);
+  setText(cells.ran, formatSeconds(task.started_at == null ? null : runEnd - task.started_at));
+  setText(cells.due, describeDue(task, now));
+}
+
+// "starts in 7 s", "retry in 2 s"; the due time is on the server's clock, like every row time.
+function describeDue(task, now) {
+  const words = COUNTDOWNS[task.task_status];
+  if (!words || !Number.isFinite(task.due_at)) return "";
+  const left = task.due_at - now;
+  if (left > 0) return `${words.before} ${formatDuration(Math.ceil(left))}`;
+  if (-left <= OVERDUE_AFTER_S) return words.due;
+  return `due ${formatDuration(-left)} ago`;  // nobody has taken it: is a worker running?
 }
 
 function tickClocks() {
@@ -224,6 +255,27 @@ function clearFinished() {
     cleared.set(num, { status: row.task.task_status, seq: row.task.seq });
   }
   showRowCount();
+}
+
+// One listener for every row's "kill worker" button: rows come and go by the thousand.
+async function onTableClick(event) {
+  const button = event.target.closest('button[data-action="kill"]');
+  if (!button) return;
+  const row = rows.get(Number(button.closest("tr").dataset.taskNum));
+  if (!row) return;
+  button.disabled = true;
+  showRowNote(row, "killing…", "waiting");
+  try {
+    showRowNote(row, ...(await killWorkerOf(row.task.task_num)));
+  } finally {
+    button.disabled = false;
+  }
+}
+
+// Our own message on the row (what the kill did), apart from the job's `error` from the server.
+function showRowNote(row, text, kind) {
+  setTextWithCode(row.cells.note, text);  // a 409 names a command like `docker kill <host>`
+  row.cells.note.dataset.kind = kind;
 }
 
 // ---------- a reset by the instructor (POST /api/reset): the jobs on screen no longer exist
@@ -352,6 +404,38 @@ async function refreshSummary() {
 
 // ---------- the three submit panels
 
+// What the API assumes for a field that is left out (api/validation.py, Submission). Only fields
+// that differ are sent: a plain job stays the plain JSON of the lesson, and the API answers 400 for
+// an option that does not apply to the method (the sync panel has none of these inputs).
+const FAULT_DEFAULTS = {
+  flaky: 0, delay_s: 0, time_limit_s: null, time_limit_kind: "soft", celery_ack: "late", consumer: "threaded",
+};
+
+function readFaultOptions(form) {
+  const options = {};
+  for (const [name, fallback] of Object.entries(FAULT_DEFAULTS)) {
+    const control = form.elements[name];
+    if (!control) continue;
+    const value = control.type === "number" ? (control.value === "" ? null : control.valueAsNumber) : control.value;
+    if (value !== fallback) options[name] = value;
+  }
+  return options;
+}
+
+// Shown on the <details> summary, so a forgotten "fail first 2" can't surprise anyone when it is closed.
+function describeFaultOptions(form) {
+  const options = readFaultOptions(form);
+  const kind = form.elements.time_limit_kind?.value;  // soft or hard: Celery's panel only
+  const parts = [];
+  if (options.flaky) parts.push(`fail first ${options.flaky}`);
+  if (options.delay_s) parts.push(`start in ${formatDuration(options.delay_s)}`);
+  if (options.time_limit_s != null) parts.push(`limit ${options.time_limit_s} s${kind ? ` ${kind}` : ""}`);
+  else if (options.time_limit_kind) parts.push(`${options.time_limit_kind} limit (no time set)`);
+  if (options.celery_ack) parts.push(`ack ${options.celery_ack}`);
+  if (options.consumer) parts.push(`${options.consumer} consumer`);
+  return parts.length ? `· ${parts.join(", ")}` : "";
+}
+
 function showResult(resultLine, text, kind) {
   resultLine.textContent = text;
   resultLine.dataset.kind = kind;  // ok | waiting | error
@@ -371,11 +455,20 @@ function wirePanel(form) {
   const method = form.dataset.method;
   const button = form.querySelector('button[type="submit"]');
   const resultLine = form.querySelector('[data-role="result"]');
+  const faultSummary = form.querySelector('[data-role="fault-summary"]');
+  if (faultSummary) {
+    const showFaultSummary = () => setText(faultSummary, describeFaultOptions(form));
+    form.addEventListener("input", showFaultSummary);
+    form.addEventListener("change", showFaultSummary);
+    showFaultSummary();  // a reload may keep the inputs' values
+  }
 
   form.addEventListener("submit", async (event) => {
     event.preventDefault();
     const { seconds, count, fail } = form.elements;
-    const job = { method, seconds: seconds.valueAsNumber, count: count.valueAsNumber, fail: fail.checked };
+    const job = {
+      method, seconds: seconds.valueAsNumber, count: count.valueAsNumber, fail: fail.checked, ...readFaultOptions(form),
+    };
     const startedAt = performance.now();
     const elapsed = () => (performance.now() - startedAt) / 1000;
     let ticker = null;
@@ -389,14 +482,9 @@ function wirePanel(form) {
       showResult(resultLine, "sending…", "waiting");
     }
     try {
-      const response = await fetch("/api/tasks", {
-        method: "POST",
-        headers: { "Content-Type": "application/json", Accept: "application/json" },
-        body: JSON.stringify(job),
-      });
-      const body = await response.json().catch(() => ({}));  // e.g. an HTML error page
+      const { status, body } = await postJSON("/api/tasks", job);
       clearInterval(ticker);
-      showResult(resultLine, ...describeAnswer(response.status, body, elapsed()));
+      showResult(resultLine, ...describeAnswer(status, body, elapsed()));
       if (isNewEpoch(body.epoch)) startOver(body.epoch);  // reset meanwhile: the fresh load has these rows
       else if (Array.isArray(body.tasks)) mergeTasks(body.tasks);  // sync rows, in case the stream is slow
     } catch (error) {
@@ -430,10 +518,12 @@ async function start() {
     button.addEventListener("click", () => showOnly(button.dataset.filter));
   }
   document.getElementById("clear-finished").addEventListener("click", clearFinished);
+  tableBody.addEventListener("click", onTableClick);
   setInterval(tickClocks, 1000);
   showRowCount();
   requestSummary();
   startPanels();
+  startExperiments();
   await loadFirstRows(generation);
   openStream();
 }

@@ -1,7 +1,7 @@
 // The workers and queues panels: who is working, how the done jobs were shared out, and what is
 // waiting in RabbitMQ. Both poll the API. Text from workers and the broker only goes in via textContent.
 
-import { element, getJSON, setText, sleep } from "./shared.js";
+import { element, formatDuration, getJSON, setText, setTextWithCode, sleep } from "./shared.js";
 
 const POLL_MS = 2000;  // the broker refreshes its queue stats every 5 s; workers announce every 5 s
 const KINDS = {        // label, the badge colour of the method it serves, and the order on screen
@@ -9,15 +9,6 @@ const KINDS = {        // label, the badge colour of the method it serves, and t
   consumer: { label: "consumer", method: "rabbitmq", order: 1 },
 };
 const kindOf = (worker) => (Object.hasOwn(KINDS, worker.kind) ? KINDS[worker.kind] : null);
-
-// "42 s", "5 min", "1 min 30 s"
-function formatDuration(seconds) {
-  const s = Math.max(0, Math.round(seconds));
-  if (s < 60) return `${s} s`;
-  const minutes = Math.floor(s / 60), rest = s % 60;
-  if (minutes >= 60) return `${Math.floor(minutes / 60)} h ${minutes % 60} min`;
-  return rest ? `${minutes} min ${rest} s` : `${minutes} min`;
-}
 
 // Ages are counted on the server's clock: the answer's `now` plus the time since it arrived, so
 // "last seen 3 s ago" keeps ticking between polls and a wrong clock in this browser changes nothing.
@@ -39,11 +30,6 @@ async function pollForever(url, show, showFailure) {
     }
     await sleep(POLL_MS);
   }
-}
-
-// The API's messages name commands in `backticks`: show those as code, still as plain text nodes.
-function setTextWithCode(node, text) {
-  node.replaceChildren(...String(text).split("`").map((part, i) => (i % 2 ? element("code", "", part) : part)));
 }
 
 // ---------- workers

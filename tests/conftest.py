@@ -63,16 +63,26 @@ def broker():
     connection.close()
 
 
+RAW_SIDE_QUEUES = ("", ".wait", ".dead", ".delay")  # api/raw_topology.py
+
+
 @pytest.fixture
 def queues(broker, request):
-    """Queue names unique to this test; deleted afterwards (only ours — the broker is shared)."""
+    """Queue names unique to this test; deleted afterwards with every queue derived from them
+    (only ours — the broker is shared)."""
     base = f"ql.test.{RUN_ID}.{request.node.name[:40]}"
     names = {"RAW_QUEUE": f"{base}.jobs", "CELERY_QUEUE": f"{base}.celery"}
     yield names
-    channel = broker.channel()
-    for name in names.values():
-        channel.queue_delete(queue=name)
-    channel.close()
+    raw, celery = names["RAW_QUEUE"], names["CELERY_QUEUE"]
+    derived = [raw + s for s in RAW_SIDE_QUEUES] + [raw + ".naive" + s for s in RAW_SIDE_QUEUES] + [
+        celery, celery + ".early", celery + ".maintenance"]
+    for name in derived:
+        channel = broker.channel()  # a fresh one each time: deleting can close a channel
+        try:
+            channel.queue_delete(queue=name)
+            channel.close()
+        except pika.exceptions.AMQPError:
+            pass
 
 
 @pytest.fixture
@@ -126,3 +136,17 @@ def management_api(broker):
         from tests.processes import wait_until
         wait_until(answers, 60, 0.5, what=f"the management API at {MANAGEMENT_URL}")
     return MANAGEMENT_URL
+
+
+@pytest.fixture
+def private_vhost(broker):
+    """A vhost of this test's own, for experiments that close every connection: on the shared
+    broker, closing connections in "/" would hit everyone else's."""
+    import subprocess
+    from urllib.parse import quote
+
+    name = f"ql-test-{RUN_ID}-{uuid.uuid4().hex[:6]}"
+    for argv in (["add_vhost", name], ["set_permissions", "-p", name, "guest", ".*", ".*", ".*"]):
+        subprocess.run(["rabbitmqctl", *argv], check=True, capture_output=True, timeout=60)
+    yield name, RABBITMQ_URL.rstrip("/") + "/" + quote(name, safe="")
+    subprocess.run(["rabbitmqctl", "delete_vhost", name], capture_output=True, timeout=60)

@@ -110,11 +110,16 @@ class Stack:
                    what=f"{name} to consume (log: {consumer.log_path})")
         return consumer
 
-    def start_celery_worker(self, name: str = "celery", **env) -> Service:
-        worker = self.start(name, [str(BIN / "celery"), "-A", "celery_app", "worker",
-                                   # unique node name: Celery 5.7's control queue is exclusive per name
-                                   "--loglevel=INFO", f"--hostname={name}-{self.port}@%h", "--without-gossip",
-                                   "--without-mingle"], **env)
+    def start_celery_worker(self, name: str = "celery", beat: bool = False, queue: str | None = None,
+                            **env) -> Service:
+        argv = [str(BIN / "celery"), "-A", "celery_app", "worker", "--loglevel=INFO",
+                # unique node name: Celery 5.7's control queue is exclusive per name
+                f"--hostname={name}-{self.port}@%h", "--without-gossip", "--without-mingle"]
+        if beat:  # the celery_beat process: embedded beat, on the maintenance queue
+            argv += ["--beat", "-s", str(self.tmp / f"{name}-schedule")]
+        if queue:
+            argv += ["-Q", queue]
+        worker = self.start(name, argv, **env)
         wait_until(lambda: " ready." in worker.log(), 40,
                    what=f"{name} to be ready (log: {worker.log_path})")
         return worker
@@ -129,11 +134,17 @@ class Stack:
         rows = self.session.get(self.base_url + "/api/tasks?limit=2000", timeout=5).json()["tasks"]
         return {row["task_num"]: row for row in rows if row["task_num"] in set(nums)}
 
+    def history(self, num: int) -> list[dict]:
+        return self.session.get(f"{self.base_url}/api/tasks/{num}/history", timeout=5).json()["history"]
+
+    def post(self, path: str, **json):
+        return self.session.post(self.base_url + path, json=json, timeout=30)
+
     def wait_finished(self, nums, timeout: float) -> dict[int, dict]:
         def finished():
             rows = self.tasks(nums)
             done = len(rows) == len(nums) and all(
-                r["task_status"] in ("DONE", "ERROR") for r in rows.values())
+                r["task_status"] in ("DONE", "ERROR", "LOST") for r in rows.values())
             return rows if done else None
         return wait_until(finished, timeout, 0.2, what=f"tasks {list(nums)[:10]} to finish")
 

@@ -34,8 +34,13 @@ COMPOSE_FILE = PROJECT / "docker-compose.yml"
 DOCKERFILE = PROJECT / "Dockerfile"
 COMPOSE_SCHEMA = PROJECT.parent / "shared" / "reference" / "compose-spec.json"
 
-APP_SERVICES = ("api", "consumer", "celery_worker")  # long-running services built from our image
-WORKERS = ("consumer", "celery_worker")
+WORKERS = ("consumer", "celery_worker", "celery_worker_early", "celery_beat", "naive_consumer")
+APP_SERVICES = ("api", *WORKERS)  # long-running services built from our image
+# The fault lab's worker profiles: the only settings a service may set differently from the rest.
+PROFILE_OVERRIDES = {
+    "celery_worker_early": {"CELERY_ACK_MODE": "early"},
+    "naive_consumer": {"CONSUMER_MODE": "naive", "CONSUMER_HEARTBEAT": "5"},
+}
 API_PORT = 8080  # inside the api container
 
 
@@ -283,9 +288,12 @@ def test_every_service_reads_the_token_the_token_service_writes(services, name):
     assert (token_volume, token_dir, True) in volume_mounts(services[name])  # read-only
 
 
-def test_every_service_gets_the_same_settings(services):
-    first, *others = [environment_of(services[name]) for name in (*APP_SERVICES, "token")]
-    assert all(env == first for env in others)
+def test_every_service_gets_the_same_settings_but_its_profile(services):
+    first = environment_of(services["api"])
+    for name in (*APP_SERVICES, "token"):
+        overrides = PROFILE_OVERRIDES.get(name, {})
+        assert environment_of(services[name]) == {**first, **overrides}, name
+        assert all(first[key] != value for key, value in overrides.items()), name
 
 
 def test_the_scan_finds_the_variables_we_know():

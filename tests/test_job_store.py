@@ -112,3 +112,33 @@ def test_several_processes_writing_at_once_lose_nothing(tmp_path):
     assert {r["progress"] for r in rows} == {20.0}
     # Every applied write took its own seq: 4 workers × 5 jobs × 20 steps, no seq reused or lost.
     assert store.current_seq() - seq_before == workers * 5 * 20
+
+
+def test_a_job_that_starts_again_after_done_keeps_its_result_and_counts_the_rerun(store):
+    (num,) = store.create("rabbitmq", 1, False, 1)
+    store.advance(num, Report(IN_PROGRESS, "w1", 0, starting=True, run_id="a"))
+    store.advance(num, Report(DONE, "w1", run_id="a"))
+    decision, row = store.advance(num, Report(IN_PROGRESS, "w1", 0, starting=True, run_id="b"))
+    assert decision.outcome == REFUSED
+    assert (row["task_status"], row["attempt"], row["reruns"]) == (DONE, 1, 1)
+    assert "ran again after DONE" in store.history(num)[-1]["detail"]
+
+
+def test_sweeper_marks_silent_running_jobs_lost_and_a_redelivery_revives_them(store):
+    (num,) = store.create("celery", 1, False, 1)
+    store.advance(num, Report(IN_PROGRESS, "w1", 10, starting=True, run_id="a"))
+    assert store.sweep_lost(silent_for_s=0) == [num]
+    assert store.get(num)["task_status"] == "LOST" and "no report from w1" in store.get(num)["error"]
+    _, row = store.advance(num, Report(IN_PROGRESS, "w2", 0, starting=True, run_id="b"))
+    assert (row["task_status"], row["attempt"], row["error"]) == (IN_PROGRESS, 2, None)
+    assert [e["task_status"] for e in store.history(num)] == ["PENDING", "IN_PROGRESS", "LOST", "IN_PROGRESS"]
+
+
+def test_prune_forgets_only_old_finished_jobs(store):
+    done, running = store.create("celery", 1, False, 2)
+    store.advance(done, Report(DONE, "w1"))
+    store.advance(running, Report(IN_PROGRESS, "w1", 1))
+    assert store.prune(older_than_s=-1) == 1
+    assert store.get(running)["task_status"] == IN_PROGRESS
+    with pytest.raises(UnknownTask):
+        store.get(done)

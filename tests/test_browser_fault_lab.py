@@ -1,0 +1,243 @@
+"""The fault lab's page half in a real headless Chromium on the real stack: the experiment cards and
+their presets, the new statuses in the live table, the fault options, and the per-row kill button.
+Leaves a screenshot in test-artifacts/ (git-ignored)."""
+import json
+import re
+import time
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import sync_playwright
+
+from tests.conftest import TOKEN
+from tests.processes import wait_until
+
+pytestmark = [pytest.mark.broker, pytest.mark.browser]
+
+ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
+FAST_RETRIES = {"RETRY_DELAY_S": "1"}  # every process declaring the .wait queue must agree on its TTL
+
+
+@pytest.fixture
+def page(chromium_path):
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=chromium_path, args=CHROMIUM_ARGS)
+        page = browser.new_page(viewport={"width": 1400, "height": 1000})
+        errors = []
+        page.on("pageerror", lambda exc: errors.append(str(exc)))
+        page.errors = errors
+        yield page
+        browser.close()
+
+
+def record_posts(page) -> list[dict]:
+    """Every JSON body the page POSTs to /api/tasks, in order."""
+    bodies = []
+    page.on("request", lambda request: bodies.append(json.loads(request.post_data))
+            if request.method == "POST" and request.url.endswith("/api/tasks") else None)
+    return bodies
+
+
+def watch_statuses(page) -> None:
+    """Record every status each row shows, with its countdown and reason at that moment: a
+    RETRYING row lasts about a second, too short to catch by polling the page."""
+    page.evaluate("""() => {
+        window.__seen = [];
+        new MutationObserver((changes) => {
+            for (const change of changes) {
+                const tr = change.target;
+                window.__seen.push({num: Number(tr.dataset.taskNum), status: tr.dataset.status,
+                    pill: tr.querySelector(".pill").textContent, due: tr.querySelector(".due").textContent,
+                    error: tr.querySelector(".row-error").textContent});
+            }
+        }).observe(document.getElementById("task-rows"),
+                   {subtree: true, attributes: true, attributeFilter: ["data-status"]});
+    }""")
+
+
+def open_fault_lab(page):
+    page.locator("#experiments-drawer > summary").click()
+    page.wait_for_function("document.querySelectorAll('#experiments [data-experiment]').length === 8",
+                           timeout=10_000)
+
+
+def test_retries_preset_shows_retrying_then_done_on_attempt_3(stack, page):
+    stack.start_api(**FAST_RETRIES)
+    stack.start_consumer(**FAST_RETRIES)
+    stack.start_celery_worker(**FAST_RETRIES)
+    posts = record_posts(page)
+    page.goto(stack.base_url + "/")
+    page.wait_for_function("document.body.innerText.includes('live (SSE)')", timeout=10_000)
+
+    open_fault_lab(page)
+    ids = page.locator("#experiments [data-experiment]").evaluate_all("cards => cards.map(c => c.dataset.experiment)")
+    assert ids == ["kill", "lost", "retries", "delayed", "time-limits", "prefetch", "heartbeat", "outage"]
+    retries = page.locator('[data-experiment="retries"]')
+    assert re.fullmatch(r"Celery: \d+ lines · RabbitMQ by hand: \d+ lines",
+                        retries.locator('[data-role="line-counts"]').inner_text())
+    for heading in ("TRY", "WATCH"):  # dt text is upper-cased by CSS
+        assert heading in retries.inner_text()
+    retries.locator('[data-role="because"] > summary').click()  # the explanation folds out
+    assert "autoretry_for" in retries.locator('[data-role="because"]').inner_text()
+
+    watch_statuses(page)
+    retries.locator('button[data-preset="flaky-2"]').click()
+    result = retries.locator('[data-role="result"]')
+    page.wait_for_function("""() => /^Celery: queued #\\d+ · RabbitMQ: queued #\\d+$/.test(
+        document.querySelector('[data-experiment="retries"] [data-role="result"]').textContent)""", timeout=10_000)
+    assert result.get_attribute("data-kind") == "ok"
+    assert [{k: v for k, v in body.items() if k != "count"} for body in posts] == [
+        {"method": "celery", "seconds": 2, "flaky": 2}, {"method": "rabbitmq", "seconds": 2, "flaky": 2}]
+
+    # The raw retry waits RETRY_DELAY_S in the .wait queue: long enough to see it live.
+    page.locator('tr[data-method="rabbitmq"][data-status="RETRYING"]').wait_for(timeout=20_000)
+    page.wait_for_function(
+        "document.querySelectorAll('tr[data-task-num][data-status=\"DONE\"]').length === 2", timeout=60_000)
+    for method in ("celery", "rabbitmq"):
+        row = page.locator(f'tr[data-task-num][data-method="{method}"]')
+        assert row.locator(".attempt").inner_text() == "attempt 3"
+        assert row.locator(".row-error").inner_text() == ""  # DONE clears the failed attempts' reason
+        assert row.locator(".due").inner_text() == ""
+
+    seen = page.evaluate("window.__seen")
+    raw_num = int(page.locator('tr[data-task-num][data-method="rabbitmq"]').get_attribute("data-task-num"))
+    retrying = [s for s in seen if s["num"] == raw_num and s["status"] == "RETRYING"]
+    assert retrying, seen
+    assert retrying[0]["pill"] == "RETRYING"
+    assert re.fullmatch(r"retry in 1 s|retrying…", retrying[0]["due"]), retrying[0]
+    assert "failed on purpose" in retrying[0]["error"]
+    page.wait_for_function("""() => ["celery", "rabbitmq"].every((method) => document.querySelector(
+        `#summary tr[data-method="${method}"] td[data-stat="done"]`).textContent === "1")""",
+                           timeout=10_000)  # the summary is refreshed at most once a second
+
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "fault-lab.png"), full_page=True)
+    assert page.errors == []
+
+
+def test_fault_options_send_only_what_differs_and_scheduled_counts_down(stack, page):
+    stack.start_api()
+    stack.start_consumer()
+    posts = record_posts(page)
+    page.goto(stack.base_url + "/")
+    form = page.locator('form[data-method="rabbitmq"]')
+    form.locator('input[name="seconds"]').fill("0.5")
+    form.locator("details.fault-options > summary").click()
+    form.locator('input[name="delay_s"]').fill("3")
+    assert form.locator('[data-role="fault-summary"]').inner_text() == "· start in 3 s"
+    form.locator('button[type="submit"]').click()
+    row = page.locator('tr[data-method="rabbitmq"][data-status="SCHEDULED"]')
+    row.wait_for(timeout=10_000)
+    assert re.fullmatch(r"starts in [123] s", row.locator(".due").inner_text())
+    page.locator('tr[data-method="rabbitmq"][data-status="DONE"]').wait_for(timeout=20_000)
+
+    form.locator('input[name="delay_s"]').fill("0")  # back to the default: not sent at all
+    form.locator('button[type="submit"]').click()
+    page.wait_for_function("document.querySelectorAll('tr[data-status=\"DONE\"]').length === 2", timeout=20_000)
+    assert posts == [{"method": "rabbitmq", "seconds": 0.5, "count": 1, "fail": False, "delay_s": 3},
+                     {"method": "rabbitmq", "seconds": 0.5, "count": 1, "fail": False}]
+    # "Clear finished" hides DONE (and ERROR and LOST) rows
+    page.locator("#clear-finished").click()
+    assert page.locator("tr[data-task-num]").count() == 0
+    assert page.errors == []
+
+
+def test_the_row_kill_button_kills_its_worker_and_the_job_comes_back_as_attempt_2(stack, page):
+    stack.start_api()
+    stack.start_consumer("consumer1")
+    stack.start_consumer("consumer2")
+    page.goto(stack.base_url + "/")
+    (num,) = stack.submit("rabbitmq", seconds=20).json()["task_nums"]
+    row = page.locator(f'tr[data-task-num="{num}"]')
+    kill = row.locator('button[data-action="kill"]')
+    page.locator(f'tr[data-task-num="{num}"][data-status="IN_PROGRESS"]').wait_for(timeout=15_000)
+    first_worker = row.locator("td.worker").inner_text()
+    # The API needs the worker's pid from its heartbeat, sent when it starts.
+    wait_until(lambda: any(w["worker_id"] == first_worker for w in
+                           stack.session.get(stack.base_url + "/api/workers").json()["workers"]),
+               10, what=f"{first_worker} to announce itself")
+    kill.click()
+    note = row.locator(".row-note")
+    page.wait_for_function(f"""() => document.querySelector('tr[data-task-num="{num}"] .row-note')
+        ?.textContent.startsWith('killed')""", timeout=10_000)
+    assert re.fullmatch(rf"killed consumer {re.escape(first_worker)} \(pid \d+\)", note.inner_text())
+
+    page.wait_for_function(f"""() => document.querySelector('tr[data-task-num="{num}"] .attempt')
+        ?.textContent === 'attempt 2'""", timeout=20_000)
+    assert row.get_attribute("data-status") == "IN_PROGRESS"
+    assert row.locator("td.worker").inner_text() != first_worker  # the other consumer took it
+    assert kill.is_visible()  # still running: it could be killed again
+
+    # A job that is not running has nothing to kill: the API's reason shows on the kill card.
+    page.locator("#experiments-drawer > summary").click()
+    card = page.locator('[data-experiment="kill"]')
+    card.locator('input[name="task_num"]').fill("999")
+    card.locator('form[data-role="kill-form"] button').click()
+    page.wait_for_function("""() => document.querySelector('[data-experiment="kill"] [data-role="result"]')
+        ?.dataset.kind === 'error'""", timeout=10_000)
+    assert card.locator('[data-role="result"]').inner_text() != ""
+    assert page.errors == []
+
+
+def report(stack, num, status, **fields):
+    answer = stack.session.post(stack.base_url + "/update_task_status_api/", headers={"Authorization": f"Bearer {TOKEN}"},
+                                json={"task_num": num, "task_status": status, "worker_id": "w1", **fields})
+    assert answer.status_code == 200, answer.text
+
+
+def test_every_status_has_its_pill_countdown_and_reason(stack, page):
+    """No worker: the rows are driven by reports to the status API, one row per status."""
+    stack.start_api(LOST_AFTER_S="1")
+    page.goto(stack.base_url + "/")
+    pending, running, retrying, done, failed, lost = stack.submit("celery", seconds=10, count=6).json()["task_nums"]
+    (scheduled,) = stack.session.post(stack.base_url + "/api/tasks", json={
+        "method": "celery", "seconds": 1, "delay_s": 30}).json()["task_nums"]
+    for num in (running, retrying, done, failed, lost):
+        report(stack, num, "IN_PROGRESS", starting=True, run_id=f"run-{num}", progress=40)
+    report(stack, retrying, "RETRYING", run_id=f"run-{retrying}", retry_in_s=30,
+           message="attempt 1 failed: <b>flaky</b>")
+    report(stack, done, "DONE", run_id=f"run-{done}")
+    report(stack, failed, "ERROR", run_id=f"run-{failed}", message="failed on purpose")
+    time.sleep(1.5)  # longer than LOST_AFTER_S without a report; then what celery_beat would ask for
+    report(stack, running, "IN_PROGRESS", run_id=f"run-{running}", progress=60)  # this one is alive
+    sweep = stack.session.post(stack.base_url + "/api/maintenance/sweep", headers={"Authorization": f"Bearer {TOKEN}"})
+    assert sweep.json()["lost"] == [lost]
+
+    expected = {pending: "PENDING", scheduled: "SCHEDULED", running: "IN PROGRESS", retrying: "RETRYING",
+                done: "DONE", failed: "ERROR", lost: "LOST"}
+    page.wait_for_function(f"document.querySelector('tr[data-task-num=\"{lost}\"][data-status=\"LOST\"]')",
+                           timeout=10_000)
+    row = lambda num: page.locator(f'tr[data-task-num="{num}"]')
+    assert {num: row(num).locator(".pill").inner_text() for num in expected} == expected
+    colours = {num: row(num).locator(".pill").evaluate("pill => getComputedStyle(pill).backgroundColor")
+               for num in expected}
+    assert len(set(colours.values())) == 7, colours
+
+    assert re.fullmatch(r"starts in (29|30) s", row(scheduled).locator(".due").inner_text())
+    assert re.fullmatch(r"retry in (29|30) s", row(retrying).locator(".due").inner_text())
+    assert row(retrying).locator(".row-error").inner_text() == "attempt 1 failed: <b>flaky</b>"  # as text
+    assert page.locator("#tasks .row-error b").count() == 0
+    assert "no report from w1" in row(lost).locator(".row-error").inner_text()
+    for num in (pending, done, failed, lost):
+        assert row(num).locator(".due").inner_text() == ""
+    # The kill button: only on the running row.
+    assert [num for num in expected if row(num).locator('button[data-action="kill"]').is_visible()] == [running]
+    page.wait_for_function("""() => {
+        const stat = (name) => document.querySelector(`#summary tr[data-method="celery"] td[data-stat="${name}"]`).textContent;
+        return stat("failed") === "2" && stat("active") === "4";
+    }""", timeout=10_000)  # failed = ERROR + LOST; active = PENDING, SCHEDULED, IN_PROGRESS, RETRYING
+
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.locator("section.jobs").screenshot(path=str(ARTIFACTS / "fault-lab-statuses.png"))
+
+    # w1 never announced itself: the API says why it cannot kill it, on the row.
+    row(running).locator('button[data-action="kill"]').click()
+    page.wait_for_function(f"""() => document.querySelector('tr[data-task-num="{running}"] .row-note')
+        ?.dataset.kind === 'error'""", timeout=10_000)
+    assert "has not announced itself" in row(running).locator(".row-note").inner_text()
+
+    page.locator("#clear-finished").click()  # DONE, ERROR and LOST go; the rest are still going
+    shown = page.locator("tr[data-task-num]").evaluate_all("rows => rows.map(r => Number(r.dataset.taskNum))")
+    assert sorted(shown) == sorted([pending, scheduled, running, retrying])
+    assert page.errors == []
