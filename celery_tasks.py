@@ -43,8 +43,10 @@ def _profile() -> str:
 @worker_process_init.connect
 def announce_pool_process(**_):
     """Each pool process runs jobs under its own id, so each announces itself (workers panel)."""
-    queue = app.conf.task_default_queue
-    heartbeat = WorkerHeartbeat(_reporter(), "celery", queue, settings.worker_heartbeat_s, _profile())
+    consumed = sorted(app.amqp.queues.consume_from or [app.conf.task_default_queue])  # -Q, if given
+    sweeper = consumed == [settings.maintenance_queue]
+    heartbeat = WorkerHeartbeat(_reporter(), "celery", ",".join(consumed), settings.worker_heartbeat_s,
+                                "sweeper (celery beat)" if sweeper else _profile())
     _heartbeats[os.getpid()] = heartbeat.start()
 
 

@@ -44,7 +44,6 @@ CREATE TABLE IF NOT EXISTS jobs (
     seq         INTEGER NOT NULL
 );
 CREATE INDEX IF NOT EXISTS jobs_by_seq ON jobs (seq);
-CREATE INDEX IF NOT EXISTS jobs_by_status ON jobs (task_status, updated_at);
 CREATE TABLE IF NOT EXISTS job_events (
     task_num    INTEGER NOT NULL,
     at          REAL    NOT NULL,
@@ -85,6 +84,9 @@ class JobStore:
                              ("reruns", "INTEGER NOT NULL DEFAULT 0")):
             if column not in have:
                 self._connection().execute(f"ALTER TABLE jobs ADD COLUMN {column} {kind}")
+        # The sweeper's index; created here, after the columns it needs exist.
+        self._connection().execute(
+            "CREATE INDEX IF NOT EXISTS jobs_by_status ON jobs (task_status, updated_at)")
 
     @contextmanager
     def _write(self) -> Iterator[tuple[sqlite3.Connection, int]]:

@@ -88,11 +88,12 @@ function buildWorkerRow(worker) {
   badge.dataset.method = kind?.method ?? "";
   const cells = {
     id: element("div", "worker-id", String(worker.worker_id)), seen: element("div", "seen"),
+    profile: element("div", "profile"),
     fill: element("div", "fill"), done: element("span", "share-text"), current: element("td", "current"),
   };
   const tr = element("tr", "",
     element("td", "", badge),
-    element("td", "", cells.id, cells.seen),
+    element("td", "", cells.id, cells.profile, cells.seen),
     element("td", "", element("div", "share", element("div", "bar", cells.fill), cells.done)),
     cells.current);
   tr.dataset.workerId = worker.worker_id;
@@ -105,7 +106,9 @@ function paintWorker(row, worker, doneOfKind) {
   row.worker = worker;
   tr.dataset.online = worker.online ? "true" : "false";  // CSS greys offline rows
   cells.id.title = `${worker.worker_id}: host ${worker.hostname ?? "?"}, pid ${worker.pid ?? "?"}, queue ${worker.queue ?? "?"}`;
-
+  // The settings that make this worker behave as it does (ack mode, prefetch, naive…): the fault
+  // lab's experiments differ only in these.
+  setText(cells.profile, worker.profile ?? "");
   const done = Number(worker.jobs_done) || 0;
   const share = doneOfKind > 0 ? done / doneOfKind : 0;
   cells.fill.style.transform = `scaleX(${share})`;

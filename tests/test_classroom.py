@@ -32,6 +32,9 @@ def test_all_four_workers_are_listed_with_their_jobs_then_go_offline_and_disappe
     listed = wait_until(lambda: (w := workers(stack)) and len(w) == 4 and w, 15, what="4 workers listed")
     assert collections.Counter(w["kind"] for w in listed.values()) == {"consumer": 2, "celery": 2}
     assert all(w["online"] for w in listed.values())
+    profiles = {w["kind"]: w["profile"] for w in listed.values()}
+    assert profiles == {"consumer": "threaded · prefetch 1 · heartbeat 60 s",
+                        "celery": "late ack · prefetch ×1"}
     done_by = collections.Counter(r["worker_id"] for r in rows.values())
     assert {wid: w["jobs_done"] for wid, w in listed.items()} == dict(done_by)
 

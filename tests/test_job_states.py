@@ -1,13 +1,17 @@
 """Every cell of the state machine (api/job_states.py), including the refused regressions."""
 import pytest
 
-from api.job_states import APPLIED, DONE, DUPLICATE, ERROR, IN_PROGRESS, PENDING, REFUSED, Report, decide
+from api.job_states import (
+    APPLIED, DONE, DUPLICATE, ERROR, IN_PROGRESS, LOST, PENDING, REFUSED, RETRYING, SCHEDULED, Report,
+    decide,
+)
 
 
 def row(status=PENDING, progress=0.0, worker="w1", attempt=0, run_id=None, started_at=None):
-    if status != PENDING and attempt == 0:
+    waiting = status in (PENDING, SCHEDULED)
+    if not waiting and attempt == 0:
         attempt, started_at = 1, 100.0
-    return {"task_status": status, "progress": progress, "worker_id": worker if status != PENDING else None,
+    return {"task_status": status, "progress": progress, "worker_id": None if waiting else worker,
             "attempt": attempt, "run_id": run_id, "started_at": started_at}
 
 
@@ -37,6 +41,29 @@ def row(status=PENDING, progress=0.0, worker="w1", attempt=0, run_id=None, start
     (row(DONE, 100), Report(IN_PROGRESS, "w2", 0, starting=True), REFUSED, None),
     (row(DONE, 100), Report(DONE, "w1"), DUPLICATE, None),
     (row(DONE, 100), Report(ERROR, "w1", message="x"), REFUSED, None),
+    # from SCHEDULED: like PENDING, it has not started
+    (row(SCHEDULED), Report(PENDING, "w1"), REFUSED, None),
+    (row(SCHEDULED), Report(IN_PROGRESS, "w1", 0, starting=True), APPLIED, IN_PROGRESS),
+    (row(SCHEDULED), Report(DONE, "w1"), APPLIED, DONE),
+    (row(SCHEDULED), Report(RETRYING, "w1", retry_in_s=1), APPLIED, RETRYING),
+    # into and out of RETRYING
+    (row(IN_PROGRESS, 50), Report(RETRYING, "w1", message="flaky", retry_in_s=2), APPLIED, RETRYING),
+    (row(IN_PROGRESS, 50), Report(RETRYING, "w2", retry_in_s=2), REFUSED, None),  # stale run
+    (row(RETRYING, 50), Report(RETRYING, "w1", retry_in_s=2), DUPLICATE, None),
+    (row(RETRYING, 50), Report(IN_PROGRESS, "w1", 60), REFUSED, None),  # late progress of the failed run
+    (row(RETRYING, 50), Report(IN_PROGRESS, "w2", 0, starting=True), APPLIED, IN_PROGRESS),  # next attempt
+    (row(RETRYING, 50), Report(ERROR, "w1", message="gave up"), REFUSED, None),  # only a new run decides
+    (row(RETRYING, 50), Report(DONE, "w1"), APPLIED, DONE),
+    (row(RETRYING, 50), Report(PENDING, "w1"), REFUSED, None),
+    # from LOST: revived by its own run or by a redelivery; never by a stranger
+    (row(LOST, 40), Report(IN_PROGRESS, "w1", 60), APPLIED, IN_PROGRESS),
+    (row(LOST, 40), Report(IN_PROGRESS, "w1", 20), REFUSED, None),
+    (row(LOST, 40), Report(IN_PROGRESS, "w2", 0, starting=True), APPLIED, IN_PROGRESS),
+    (row(LOST, 40), Report(IN_PROGRESS, "w2", 60), REFUSED, None),
+    (row(LOST, 40), Report(DONE, "w1"), APPLIED, DONE),
+    (row(LOST, 40), Report(ERROR, "w1", message="x"), APPLIED, ERROR),
+    (row(LOST, 40), Report(RETRYING, "w1", retry_in_s=1), APPLIED, RETRYING),
+    (row(LOST, 40), Report(PENDING, "w1"), REFUSED, None),
     # from ERROR: final too
     (row(ERROR, 50), Report(PENDING, "w1"), REFUSED, None),
     (row(ERROR, 50), Report(IN_PROGRESS, "w1", 60), REFUSED, None),
@@ -91,3 +118,27 @@ def test_error_keeps_the_message_and_where_it_stopped():
 
 def test_error_without_message_still_says_something():
     assert decide(row(IN_PROGRESS, 40), Report(ERROR, "w1"), 1).changes["error"]
+
+
+def test_retrying_records_when_the_next_attempt_is_due():
+    changes = decide(row(IN_PROGRESS, 50), Report(RETRYING, "w1", message="flaky", retry_in_s=2.5), 100.0).changes
+    assert (changes["due_at"], changes["error"], changes["progress"] if "progress" in changes else 50) == (
+        102.5, "flaky", 50)
+
+
+def test_the_next_attempt_clears_the_due_time_and_the_old_reason():
+    current = {**row(RETRYING, 50), "due_at": 102.5}
+    changes = decide(current, Report(IN_PROGRESS, "w1", 0, starting=True, run_id="b"), 103.0).changes
+    assert (changes["attempt"], changes["due_at"], changes["error"]) == (2, None, None)
+
+
+def test_lost_revived_by_its_own_run_clears_the_sweepers_reason():
+    changes = decide(row(LOST, 40), Report(IN_PROGRESS, "w1", 60), 1).changes
+    assert (changes["task_status"], changes["error"], changes["progress"]) == (IN_PROGRESS, None, 60)
+
+
+def test_workers_cannot_report_api_only_statuses():
+    from api.validation import BadField, parse_report
+    for status in (SCHEDULED, LOST):
+        with pytest.raises(BadField):
+            parse_report({"task_num": 1, "task_status": status, "worker_id": "w"})

@@ -142,3 +142,24 @@ def test_prune_forgets_only_old_finished_jobs(store):
     assert store.get(running)["task_status"] == IN_PROGRESS
     with pytest.raises(UnknownTask):
         store.get(done)
+
+
+def test_a_database_from_the_first_version_opens_and_gains_the_new_columns(tmp_path):
+    import sqlite3
+    path = str(tmp_path / "old.sqlite3")
+    old = sqlite3.connect(path)
+    old.executescript("""
+        CREATE TABLE jobs (task_num INTEGER PRIMARY KEY AUTOINCREMENT, method TEXT NOT NULL,
+            seconds REAL NOT NULL, fail INTEGER NOT NULL DEFAULT 0, task_status TEXT NOT NULL,
+            progress REAL NOT NULL DEFAULT 0, worker_id TEXT, run_id TEXT,
+            attempt INTEGER NOT NULL DEFAULT 0, celery_id TEXT, error TEXT, created_at REAL NOT NULL,
+            started_at REAL, finished_at REAL, seq INTEGER NOT NULL);
+        CREATE TABLE counters (name TEXT PRIMARY KEY, value INTEGER NOT NULL);
+        INSERT INTO counters VALUES ('seq', 1);
+        INSERT INTO jobs (method, seconds, task_status, created_at, seq) VALUES ('celery', 1, 'DONE', 1, 1);
+    """)
+    old.close()
+    store = JobStore(path)
+    assert store.get(1)["task_status"] == DONE and store.get(1)["reruns"] == 0
+    (num,) = store.create("rabbitmq", 1, False, 1, delay_s=5)
+    assert store.get(num)["due_at"] is not None
