@@ -16,6 +16,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     from api.job_store import JobStore
     from api.maintenance import maintenance
     from api.routes_fault_lab import fault_lab
+    from api.routes_race import race
     from api.queue_stats import QueueStats
     from api.routes_classroom import classroom
     from api.worker_registry import WorkerRegistry
@@ -59,6 +60,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.register_blueprint(classroom)
     app.register_blueprint(maintenance)
     app.register_blueprint(fault_lab)
+    app.register_blueprint(race)
     register_error_handlers(app)
     return app
 

@@ -179,3 +179,15 @@ def parse_heartbeat(body: Any) -> dict:
         "profile": _text(body, "profile", required=False, max_len=200) or "",
         "leaving": _flag(body, "leaving"),
     }
+
+
+MAX_RACE = 500
+MAX_RACE_SECONDS = 5
+
+
+def parse_race(body: Any) -> tuple[int, float]:
+    """`POST /api/race` → (count, seconds)."""
+    body = _object(body, {"count", "seconds"})
+    count = _whole(body, "count", 1, MAX_RACE)
+    seconds = float(_number(body, "seconds", 0, MAX_RACE_SECONDS, required=False, default=0))
+    return count, seconds

@@ -111,8 +111,8 @@ class Stack:
         return consumer
 
     def start_celery_worker(self, name: str = "celery", beat: bool = False, queue: str | None = None,
-                            **env) -> Service:
-        argv = [str(BIN / "celery"), "-A", "celery_app", "worker", "--loglevel=INFO",
+                            app: str = "celery_app", **env) -> Service:
+        argv = [str(BIN / "celery"), "-A", app, "worker", "--loglevel=INFO",
                 # unique node name: Celery 5.7's control queue is exclusive per name
                 f"--hostname={name}-{self.port}@%h", "--without-gossip", "--without-mingle"]
         if beat:  # the celery_beat process: embedded beat, on the maintenance queue
@@ -133,6 +133,10 @@ class Stack:
     def tasks(self, nums) -> dict[int, dict]:
         rows = self.session.get(self.base_url + "/api/tasks?limit=2000", timeout=5).json()["tasks"]
         return {row["task_num"]: row for row in rows if row["task_num"] in set(nums)}
+
+    def new_session(self) -> requests.Session:
+        """A session of its own, for a client thread (sessions are not shared across threads)."""
+        return requests.Session()
 
     def history(self, num: int) -> list[dict]:
         return self.session.get(f"{self.base_url}/api/tasks/{num}/history", timeout=5).json()["history"]

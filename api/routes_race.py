@@ -1,0 +1,55 @@
+"""`POST /api/race`: the same batch sent by Celery and by raw RabbitMQ at the same moment.
+
+Each batch is sent from its own thread so neither method gets a head start, and the answer says
+what enqueueing cost each: the whole batch, and per job. The page then charts completions over
+time from the live table (synchronous jobs, for a small N, it sends itself: they block).
+"""
+from __future__ import annotations
+
+import threading
+import time
+
+from flask import Blueprint, jsonify
+
+from api import lab
+from api.job_dispatch import send_by_celery, send_by_rabbitmq
+from api.raw_publisher import BrokerUnavailable
+from api.request_body import json_body
+from api.timed_job import JobSpec
+from api.validation import Submission, parse_race
+
+race = Blueprint("race", __name__)
+
+
+@race.post("/api/race")
+def start_race():
+    count, seconds = parse_race(json_body())
+    store, settings, publisher = lab("store"), lab("settings"), lab("publisher")
+    senders = {
+        "celery": lambda specs, order: send_by_celery(specs, order, store, settings),
+        "rabbitmq": lambda specs, order: send_by_rabbitmq(specs, order, store, publisher),
+    }
+    batches = {method: store.create(method, seconds, False, count) for method in senders}
+    results: dict[str, dict] = {}
+
+    def send(method: str) -> None:
+        order = Submission(method=method, seconds=seconds, count=count)
+        specs = [JobSpec(num, seconds) for num in batches[method]]
+        started = time.perf_counter()
+        try:
+            senders[method](specs, order)
+            error = None
+        except BrokerUnavailable as exc:  # its rows are already ERROR with the reason
+            error = str(exc)
+        took = time.perf_counter() - started
+        results[method] = {"task_nums": batches[method], "enqueue_s": took,
+                           "enqueue_ms_per_job": 1000 * took / count, "error": error}
+
+    started_at = time.time()
+    threads = [threading.Thread(target=send, args=(method,)) for method in senders]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    failed = [m for m, r in results.items() if r["error"]]
+    return jsonify(started_at=started_at, count=count, seconds=seconds, **results), (503 if failed else 202)

@@ -1,0 +1,52 @@
+"""API memory with a long history: fill the database with finished jobs, start the API on it,
+use it as a page would, and add up the resident memory of gunicorn's processes."""
+from __future__ import annotations
+
+import os
+import subprocess
+import time
+
+from api.job_states import DONE, Report
+from api.job_store import JobStore
+
+
+def fill_history(database_path: str, jobs: int) -> None:
+    store = JobStore(database_path)
+    for start in range(0, jobs, 500):
+        for num in store.create("celery", 0, False, min(500, jobs - start)):
+            if num % 50 == 0:  # a sample of finished rows; the rest stay PENDING-shaped history
+                store.advance(num, Report(DONE, "bench"))
+    conn = store.db.connection()
+    conn.execute("UPDATE jobs SET task_status = 'DONE', progress = 100, started_at = created_at,"
+                 " finished_at = created_at, worker_id = 'bench', attempt = 1 WHERE task_status = 'PENDING'")
+
+
+def rss_kb(pid: int) -> int:
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    return 0
+
+
+def api_rss_mb(master_pid: int) -> dict:
+    children = [int(p) for p in subprocess.run(["pgrep", "-P", str(master_pid)], capture_output=True,
+                                               text=True).stdout.split()]
+    workers = {pid: rss_kb(pid) / 1024 for pid in children}
+    return {"total_mb": rss_kb(master_pid) / 1024 + sum(workers.values()),
+            "largest_worker_mb": max(workers.values(), default=0.0), "processes": 1 + len(children)}
+
+
+def measure_memory(stack, jobs: int) -> dict:
+    started = time.perf_counter()
+    fill_history(stack.env["DATABASE_PATH"], jobs)
+    fill_s = time.perf_counter() - started
+    api = stack.start_api()
+    for _ in range(20):  # a few page loads: newest rows, summary, deltas, workers
+        for path in ("/api/tasks", "/api/summary", "/api/tasks?since=0&limit=2000", "/api/workers", "/"):
+            stack.session.get(stack.base_url + path, timeout=60)
+    return {"history_jobs": jobs, "fill_s": fill_s, **api_rss_mb(api.pid)}
+
+
+def os_total_mb() -> float:
+    return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**20

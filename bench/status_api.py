@@ -1,0 +1,40 @@
+"""Our status API against the bare endpoint, with the same client and the same gunicorn config.
+
+Each status request is a real progress report that the state machine applies (progress climbs a
+little each time on one of `tasks` running jobs), so it pays for validation, BEGIN IMMEDIATE, the
+read-modify-write and the seq bump — everything a worker's report costs.
+"""
+from __future__ import annotations
+
+import itertools
+
+from bench.http_load import hammer
+from bench.probe import PROBE_JOB
+from bench.stats import rate, summary_ms
+
+
+def measure_status_api(stack, token: str, requests_total: int, concurrency: int, tasks: int = 200) -> dict:
+    nums = stack.session.post(stack.base_url + "/api/tasks", timeout=60, json={
+        **PROBE_JOB, "count": min(tasks, 500)}).json()["task_nums"]
+    auth = {"Authorization": f"Bearer {token}"}
+    for num in nums:  # each job "starts" on a bench worker, then only its progress moves
+        stack.session.post(stack.base_url + "/update_task_status_api/", headers=auth, timeout=30, json={
+            "task_num": num, "task_status": "IN_PROGRESS", "worker_id": "bench", "progress": 0,
+            "starting": True, "run_id": f"bench-{num}"})
+    step = itertools.count(1)
+
+    def report(i):
+        return {"task_num": nums[i % len(nums)], "task_status": "IN_PROGRESS", "worker_id": "bench",
+                "run_id": f"bench-{nums[i % len(nums)]}", "progress": min(99.0, next(step) * 1e-4)}
+
+    seconds, latencies, failures = hammer(stack.base_url + "/update_task_status_api/", report,
+                                          requests_total, concurrency, auth)
+    return {"requests_per_s": rate(requests_total - failures, seconds), "latency": summary_ms(latencies),
+            "failures": failures, "requests": requests_total}
+
+
+def measure_bare(base_url: str, requests_total: int, concurrency: int) -> dict:
+    seconds, latencies, failures = hammer(base_url + "/bare", lambda i: {"n": i, "status": "IN_PROGRESS"},
+                                          requests_total, concurrency)
+    return {"requests_per_s": rate(requests_total - failures, seconds), "latency": summary_ms(latencies),
+            "failures": failures, "requests": requests_total}
