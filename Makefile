@@ -3,7 +3,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 export PATH := $(abspath $(VENV))/bin:$(PATH)
 
-.PHONY: run consumer celery-worker reset test venv dev-venv browser clean
+.PHONY: run consumer celery-worker reset bench test venv dev-venv browser clean
 
 $(VENV)/.runtime: requirements.txt
 	@test -x $(PY) || python3 -m venv $(VENV) || \
@@ -45,6 +45,11 @@ browser:
 ## Unit, integration (real RabbitMQ, real processes) and browser tests.
 test: dev-venv browser
 	$(PY) -m pytest
+
+## What each path costs, against bare floors measured in the same run (table + bench/results/*.json).
+## Smaller: make bench BENCH_ARGS="--jobs 500 --viewers 20"
+bench: dev-venv browser
+	$(PY) -m bench $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) var test-artifacts

@@ -31,7 +31,7 @@ def _reporter() -> StatusReporter:
     """One reporter (one kept-alive HTTP session) per process; its id is `hostname-pid`."""
     pid = os.getpid()
     if pid not in _reporters:
-        _reporters[pid] = StatusReporter(Settings.from_env(), worker_id())
+        _reporters[pid] = StatusReporter(Settings.from_env(), worker_id(), batched=True)
     return _reporters[pid]
 
 
@@ -52,6 +52,7 @@ def announce_pool_process(**_):
 
 @worker_process_shutdown.connect
 def say_goodbye(**_):
+    _reporter().flush()  # the last reports leave before the process does
     heartbeat = _heartbeats.pop(os.getpid(), None)
     if heartbeat is not None:
         heartbeat.stop()

@@ -41,7 +41,7 @@ def create_app(test_config: dict | None = None) -> Flask:
             "one into .env; or export STATUS_API_TOKEN=<something secret> for the API and workers."
         )
     app.config.setdefault("SSE_KEEPALIVE_S", float(os.environ.get("SSE_KEEPALIVE_S", "15")))
-    app.config.setdefault("SSE_MAX_STREAMS", int(os.environ.get("SSE_MAX_STREAMS", "40")))
+    app.config.setdefault("SSE_MAX_STREAMS", int(os.environ.get("SSE_MAX_STREAMS", "112")))
 
     store = JobStore(settings.database_path)
     app.extensions["queue_lab"] = {

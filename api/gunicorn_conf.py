@@ -10,7 +10,7 @@ import os
 bind = os.environ.get("API_BIND", "0.0.0.0:8080")
 workers = int(os.environ.get("API_WORKERS", "2"))
 worker_class = "gthread"
-threads = int(os.environ.get("API_THREADS", "48"))
+threads = int(os.environ.get("API_THREADS", "128"))
 timeout = int(os.environ.get("API_TIMEOUT", "30"))
 graceful_timeout = 5  # open SSE streams never end by themselves; don't wait long for them on stop
 keepalive = 5  # workers keep one HTTP connection each: reuse it between reports

@@ -175,35 +175,49 @@ class JobStore:
     def advance(self, task_num: int, report: Report) -> tuple[Decision, dict]:
         """Apply one worker report through the state machine; returns the decision and the row."""
         with self._write() as (conn, seq):
-            found = conn.execute(
-                f"SELECT {', '.join(COLUMNS)} FROM jobs WHERE task_num = ?", (task_num,)
-            ).fetchone()
-            if found is None:
-                raise UnknownTask(task_num)
-            row = _as_dict(found)
-            decision = decide(row, report, time.time())
-            if decision.changes:
-                changes = {**decision.changes, "seq": seq}
-                assignments = ", ".join(f"{column} = ?" for column in changes)
-                conn.execute(
-                    f"UPDATE jobs SET {assignments} WHERE task_num = ?",
-                    (*changes.values(), task_num),
-                )
-                before = (row["task_status"], row["attempt"])
-                row.update(changes)
-                if (row["task_status"], row["attempt"]) != before:  # a step in the job's story
-                    self._record(conn, task_num, time.time(), row["task_status"], row["attempt"],
-                                 report.worker_id, decision.reason if row["error"] is None else row["error"])
-            elif report.starting and row["task_status"] in FINAL:
-                # The job started again after it finished: a duplicate delivery (at-least-once,
-                # e.g. an ack lost with its connection). The row keeps its result; we count it.
-                row["reruns"], row["seq"] = row["reruns"] + 1, seq
-                conn.execute("UPDATE jobs SET reruns = ?, seq = ? WHERE task_num = ?",
-                             (row["reruns"], seq, task_num))
+            return self._advance(conn, seq, task_num, report)
+
+    def advance_many(self, reports: list[tuple[int, Report]]) -> list[tuple[Decision, dict] | UnknownTask]:
+        """A batch of reports, in order, in one transaction: one lock and one commit for all."""
+        results: list = []
+        with self._write() as (conn, seq):
+            for task_num, report in reports:
+                try:
+                    results.append(self._advance(conn, seq, task_num, report))
+                except UnknownTask as exc:
+                    results.append(exc)
+        return results
+
+    def _advance(self, conn, seq: int, task_num: int, report: Report) -> tuple[Decision, dict]:
+        found = conn.execute(
+            f"SELECT {', '.join(COLUMNS)} FROM jobs WHERE task_num = ?", (task_num,)
+        ).fetchone()
+        if found is None:
+            raise UnknownTask(task_num)
+        row = _as_dict(found)
+        decision = decide(row, report, time.time())
+        if decision.changes:
+            changes = {**decision.changes, "seq": seq}
+            assignments = ", ".join(f"{column} = ?" for column in changes)
+            conn.execute(
+                f"UPDATE jobs SET {assignments} WHERE task_num = ?",
+                (*changes.values(), task_num),
+            )
+            before = (row["task_status"], row["attempt"])
+            row.update(changes)
+            if (row["task_status"], row["attempt"]) != before:  # a step in the job's story
                 self._record(conn, task_num, time.time(), row["task_status"], row["attempt"],
-                             report.worker_id, f"ran again after {row['task_status']} (rerun "
-                             f"{row['reruns']}): a duplicate delivery, e.g. an ack lost with its connection")
-            return decision, row
+                             report.worker_id, decision.reason if row["error"] is None else row["error"])
+        elif report.starting and row["task_status"] in FINAL:
+            # The job started again after it finished: a duplicate delivery (at-least-once,
+            # e.g. an ack lost with its connection). The row keeps its result; we count it.
+            row["reruns"], row["seq"] = row["reruns"] + 1, seq
+            conn.execute("UPDATE jobs SET reruns = ?, seq = ? WHERE task_num = ?",
+                         (row["reruns"], seq, task_num))
+            self._record(conn, task_num, time.time(), row["task_status"], row["attempt"],
+                         report.worker_id, f"ran again after {row['task_status']} (rerun "
+                         f"{row['reruns']}): a duplicate delivery, e.g. an ack lost with its connection")
+        return decision, row
 
     @staticmethod
     def _record(conn, task_num, at, status, attempt, worker_id, detail) -> None:

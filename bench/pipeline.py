@@ -52,15 +52,29 @@ def rows_of(stack, method: str) -> list[dict]:
     return [r for r in rows.values() if r["method"] == method]
 
 
-def measure_method(stack, method: str, jobs: int, clients: int = 4, timeout: float = 600) -> dict:
-    latencies = _submit_all(stack, method, jobs, clients)
+def _wait_finished(stack, method: str, total: int, timeout: float) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         done = stack.session.get(stack.base_url + "/api/summary", timeout=30).json()["methods"][method]
-        if done["done"] + done["failed"] >= jobs:
-            break
-        time.sleep(0.2)
-    rows = [r for r in rows_of(stack, method) if r["task_status"] == "DONE"]
+        if done["done"] + done["failed"] >= total:
+            return
+        time.sleep(0.1)
+
+
+def measure_method(stack, method: str, jobs: int, enqueue_samples: int = 200, clients: int = 4,
+                   timeout: float = 600) -> dict:
+    """Two runs: `enqueue_samples` one-job requests from `clients` threads (what one request costs),
+    then `jobs` sent in batches of 500 — like the floors, which publish in a loop — for
+    throughput and created→DONE latency under that load."""
+    latencies = _submit_all(stack, method, enqueue_samples, clients)
+    _wait_finished(stack, method, enqueue_samples, timeout)
+    before = {r["task_num"] for r in rows_of(stack, method)}
+    for start in range(0, jobs, 500):
+        answer = stack.session.post(stack.base_url + "/api/tasks", timeout=120, json={
+            "method": method, "seconds": 0, "count": min(500, jobs - start)})
+        answer.raise_for_status()
+    _wait_finished(stack, method, enqueue_samples + jobs, timeout)
+    rows = [r for r in rows_of(stack, method) if r["task_num"] not in before and r["task_status"] == "DONE"]
     first = min(r["created_at"] for r in rows)
     last = max(r["finished_at"] for r in rows)
     return {

@@ -103,7 +103,7 @@ def main() -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     logging.getLogger("pika").setLevel(logging.WARNING)  # keep the tutorial-style lines readable
     settings = Settings.from_env()
-    reporter = StatusReporter(settings, worker_id())
+    reporter = StatusReporter(settings, worker_id(), batched=True)  # the job never waits on HTTP
     jobs = JobThread(reporter, settings)
     heartbeat = WorkerHeartbeat(reporter, "consumer", settings.consumer_queue,
                                 settings.worker_heartbeat_s, profile(settings))
@@ -131,6 +131,7 @@ def main() -> None:
                   f"{backoff:g} s. If this repeats: {settings.broker_hint}", flush=True)
             time.sleep(backoff)
             backoff = min(backoff * 2, MAX_BACKOFF_S)
+    reporter.flush()  # the last reports leave before we do
     heartbeat.stop()  # says goodbye: the page shows this worker offline at once
     print(" [*] stopped", flush=True)
 

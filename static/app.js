@@ -3,6 +3,7 @@
 
 import { killWorkerOf, startExperiments } from "./experiments.js";
 import { startPanels } from "./panels.js";
+import { startRace } from "./race.js";
 import {
   describeTaskNums, element, formatDuration, getJSON, postJSON, setText, setTextWithCode, sleep,
 } from "./shared.js";
@@ -66,6 +67,11 @@ let latestSeq = 0;          // highest seq seen: where the stream or the poll co
 let frameRequested = false;
 let epoch = null;           // the server's reset counter as first seen (absent in an answer = no news)
 let generation = 0;         // bumped when the table starts over: older first loads are dropped
+const rowListeners = [];    // others who follow the rows too (the race chart): no second stream
+
+function onRowsReceived(listener) {
+  rowListeners.push(listener);
+}
 
 // Feeds that continue from latestSeq (first load, SSE, polling) come through here. The sync answer
 // goes straight to mergeTasks: its seq must not move the cursor past changes we have not seen yet.
@@ -77,6 +83,7 @@ function receive(body) {
 }
 
 function mergeTasks(tasks) {
+  for (const listener of rowListeners) listener(tasks);  // every row, even one this table has cleared
   for (const task of tasks) {
     const known = pending.get(task.task_num) ?? rows.get(task.task_num)?.task;
     if (known && known.seq >= task.seq) continue;  // an old or repeated event
@@ -524,6 +531,7 @@ async function start() {
   requestSummary();
   startPanels();
   startExperiments();
+  startRace({ onRowsReceived, now: serverNow, showRows: mergeTasks });
   await loadFirstRows(generation);
   openStream();
 }

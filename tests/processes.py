@@ -85,7 +85,7 @@ class Stack:
             **env,
         }
         self.services: list[Service] = []
-        self.session = requests.Session()
+        self.session = self.new_session()
 
     def start(self, name: str, argv: list[str], **env) -> Service:
         service = Service(name, argv, {**self.env, **env}, self.tmp)
@@ -135,8 +135,15 @@ class Stack:
         return {row["task_num"]: row for row in rows if row["task_num"] in set(nums)}
 
     def new_session(self) -> requests.Session:
-        """A session of its own, for a client thread (sessions are not shared across threads)."""
-        return requests.Session()
+        """A session of its own, for a client thread (sessions are not shared across threads).
+        A kept-alive connection the server closed as we reused it is retried, not a failure."""
+        from requests.adapters import HTTPAdapter
+        from urllib3.util.retry import Retry
+
+        session = requests.Session()
+        retry = Retry(total=3, connect=3, read=1, status=0, allowed_methods=None, backoff_factor=0.1)
+        session.mount("http://", HTTPAdapter(max_retries=retry))
+        return session
 
     def history(self, num: int) -> list[dict]:
         return self.session.get(f"{self.base_url}/api/tasks/{num}/history", timeout=5).json()["history"]

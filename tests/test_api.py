@@ -223,3 +223,31 @@ def test_summary_lists_every_method_even_before_any_job(client):
     assert set(methods) == {"celery", "rabbitmq", "sync"}
     assert methods["celery"] == {"sent": 0, "done": 0, "failed": 0, "active": 0, "mean_wait": None,
                                  "mean_run": None}
+
+
+def test_a_batch_of_reports_is_applied_in_order_with_one_result_each(app, client, auth):
+    a, b = _pending(app, 2)
+    batch = [
+        {"task_num": a, "task_status": "IN_PROGRESS", "worker_id": "w", "progress": 0, "starting": True},
+        {"task_num": a, "task_status": "IN_PROGRESS", "worker_id": "w", "progress": 50},
+        {"task_num": a, "task_status": "DONE", "worker_id": "w"},
+        {"task_num": a, "task_status": "IN_PROGRESS", "worker_id": "w", "progress": 10},  # late
+        {"task_num": b, "task_status": "done", "worker_id": "w"},  # bad field
+        {"task_num": 99999, "task_status": "DONE", "worker_id": "w"},  # unknown
+    ]
+    response = client.post("/update_task_status_api/", json=batch, headers=auth)
+    assert response.status_code == 200
+    results = response.json["results"]
+    assert [r["status"] for r in results] == [200, 200, 200, 409, 400, 404]
+    assert results[4]["field"] == "task_status" and results[5]["field"] == "task_num"
+    assert client.get("/api/tasks").json["tasks"][-1]["task_status"] in ("DONE", "PENDING")
+    rows = {r["task_num"]: r for r in client.get("/api/tasks").json["tasks"]}
+    assert rows[a]["task_status"] == "DONE" and rows[b]["task_status"] == "PENDING"
+
+
+def test_a_batch_needs_the_token_and_has_a_size_limit(client, auth):
+    assert client.post("/update_task_status_api/", json=[]).status_code == 401
+    assert client.post("/update_task_status_api/", json=[], headers=auth).json == {"results": []}
+    too_many = [{"task_num": 1, "task_status": "DONE", "worker_id": "w"}] * 501
+    response = client.post("/update_task_status_api/", json=too_many, headers=auth)
+    assert (response.status_code, response.json["field"]) == (400, "body")

@@ -209,18 +209,18 @@ def test_every_status_has_its_pill_countdown_and_reason(stack, page):
     page.wait_for_function(f"document.querySelector('tr[data-task-num=\"{lost}\"][data-status=\"LOST\"]')",
                            timeout=10_000)
     row = lambda num: page.locator(f'tr[data-task-num="{num}"]')
-    assert {num: row(num).locator(".pill").inner_text() for num in expected} == expected
+    assert {num: row(num).locator(".pill").text_content() for num in expected} == expected
     colours = {num: row(num).locator(".pill").evaluate("pill => getComputedStyle(pill).backgroundColor")
                for num in expected}
     assert len(set(colours.values())) == 7, colours
 
-    assert re.fullmatch(r"starts in (29|30) s", row(scheduled).locator(".due").inner_text())
-    assert re.fullmatch(r"retry in (29|30) s", row(retrying).locator(".due").inner_text())
-    assert row(retrying).locator(".row-error").inner_text() == "attempt 1 failed: <b>flaky</b>"  # as text
+    assert re.fullmatch(r"starts in (29|30) s", row(scheduled).locator(".due").text_content())
+    assert re.fullmatch(r"retry in (29|30) s", row(retrying).locator(".due").text_content())
+    assert row(retrying).locator(".row-error").text_content() == "attempt 1 failed: <b>flaky</b>"  # as text
     assert page.locator("#tasks .row-error b").count() == 0
-    assert "no report from w1" in row(lost).locator(".row-error").inner_text()
+    assert "no report from w1" in row(lost).locator(".row-error").text_content()
     for num in (pending, done, failed, lost):
-        assert row(num).locator(".due").inner_text() == ""
+        assert row(num).locator(".due").text_content() == ""
     # The kill button: only on the running row.
     assert [num for num in expected if row(num).locator('button[data-action="kill"]').is_visible()] == [running]
     page.wait_for_function("""() => {
@@ -235,7 +235,7 @@ def test_every_status_has_its_pill_countdown_and_reason(stack, page):
     row(running).locator('button[data-action="kill"]').click()
     page.wait_for_function(f"""() => document.querySelector('tr[data-task-num="{running}"] .row-note')
         ?.dataset.kind === 'error'""", timeout=10_000)
-    assert "has not announced itself" in row(running).locator(".row-note").inner_text()
+    assert "has not announced itself" in row(running).locator(".row-note").text_content()
 
     page.locator("#clear-finished").click()  # DONE, ERROR and LOST go; the rest are still going
     shown = page.locator("tr[data-task-num]").evaluate_all("rows => rows.map(r => Number(r.dataset.taskNum))")
