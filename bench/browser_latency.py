@@ -9,8 +9,8 @@ import time
 
 from bench.probe import PROBE_JOB
 from bench.stats import summary_ms
+from tests.processes import CHROMIUM_ARGS
 
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
 
 WATCH_ROW = """num => {
   window.__seen = {};

@@ -13,7 +13,7 @@ import pika.exceptions
 import pytest
 
 from api import create_app
-from tests.processes import Stack
+from tests.processes import CHROMIUM_ARGS, Stack
 
 TOKEN = "test-token"
 RABBITMQ_URL = os.environ.get("RABBITMQ_URL", "amqp://guest:guest@127.0.0.1:5672/")
@@ -150,3 +150,28 @@ def private_vhost(broker):
         subprocess.run(["rabbitmqctl", *argv], check=True, capture_output=True, timeout=60)
     yield name, RABBITMQ_URL.rstrip("/") + "/" + quote(name, safe="")
     subprocess.run(["rabbitmqctl", "delete_vhost", name], capture_output=True, timeout=60)
+
+
+@pytest.fixture
+def page(chromium_path):
+    """A headless Chromium page (Playwright driving Debian's chromium); `page.errors` collects
+    uncaught page errors, which every browser test asserts are none."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=chromium_path, args=CHROMIUM_ARGS)
+        page = browser.new_page(viewport={"width": 1400, "height": 1000})
+        errors = []
+        page.on("pageerror", lambda exc: errors.append(str(exc)))
+        page.errors = errors
+        yield page
+        browser.close()
+
+
+def send(page, method: str, seconds: float, count: int = 1):
+    """Fill a method's panel on the page and press Send; returns the panel's form."""
+    form = page.locator(f'form[data-method="{method}"]')
+    form.locator('input[name="seconds"]').fill(str(seconds))
+    form.locator('input[name="count"]').fill(str(count))
+    form.locator('button[type="submit"]').click()
+    return form

@@ -16,6 +16,8 @@ from pathlib import Path
 import requests
 
 ROOT = Path(__file__).resolve().parent.parent
+# Debian's Chromium, headless, never phoning home (this machine's network is closed).
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
 BIN = Path(sys.executable).parent
 
 

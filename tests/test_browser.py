@@ -3,32 +3,14 @@ without reloading. Leaves a screenshot in test-artifacts/ (git-ignored)."""
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import sync_playwright
+
+from tests.conftest import send
 
 pytestmark = [pytest.mark.broker, pytest.mark.browser]
 
 ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
 
 
-@pytest.fixture
-def page(chromium_path):
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=chromium_path, args=CHROMIUM_ARGS)
-        page = browser.new_page(viewport={"width": 1400, "height": 1000})
-        errors = []
-        page.on("pageerror", lambda exc: errors.append(str(exc)))
-        page.errors = errors
-        yield page
-        browser.close()
-
-
-def send(page, method, seconds):
-    form = page.locator(f'form[data-method="{method}"]')
-    form.locator('input[name="seconds"]').fill(str(seconds))
-    form.locator('input[name="count"]').fill("1")
-    form.locator('button[type="submit"]').click()
-    return form
 
 
 def test_one_job_by_each_method_reaches_done_live(stack, page):

@@ -7,7 +7,6 @@ import time
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import sync_playwright
 
 from tests.conftest import TOKEN
 from tests.processes import wait_until
@@ -15,20 +14,9 @@ from tests.processes import wait_until
 pytestmark = [pytest.mark.broker, pytest.mark.browser]
 
 ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
 FAST_RETRIES = {"RETRY_DELAY_S": "1"}  # every process declaring the .wait queue must agree on its TTL
 
 
-@pytest.fixture
-def page(chromium_path):
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=chromium_path, args=CHROMIUM_ARGS)
-        page = browser.new_page(viewport={"width": 1400, "height": 1000})
-        errors = []
-        page.on("pageerror", lambda exc: errors.append(str(exc)))
-        page.errors = errors
-        yield page
-        browser.close()
 
 
 def record_posts(page) -> list[dict]:

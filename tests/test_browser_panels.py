@@ -4,34 +4,17 @@ import re
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import sync_playwright
+
+from tests.conftest import send
 
 from tests.processes import free_port
 
 pytestmark = [pytest.mark.broker, pytest.mark.browser]
 
 ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
 INSTRUCTOR_TOKEN = "test-instructor-token"
 
 
-@pytest.fixture
-def page(chromium_path):
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=chromium_path, args=CHROMIUM_ARGS)
-        page = browser.new_page(viewport={"width": 1400, "height": 1000})
-        errors = []
-        page.on("pageerror", lambda exc: errors.append(str(exc)))
-        page.errors = errors
-        yield page
-        browser.close()
-
-
-def send(page, method, seconds, count=1):
-    form = page.locator(f'form[data-method="{method}"]')
-    form.locator('input[name="seconds"]').fill(str(seconds))
-    form.locator('input[name="count"]').fill(str(count))
-    form.locator('button[type="submit"]').click()
 
 
 def wait_for_rows(page, count, status=None, timeout=30_000):

@@ -5,12 +5,10 @@ import re
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import sync_playwright
 
 pytestmark = [pytest.mark.broker, pytest.mark.browser]
 
 ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
 METHODS = ("celery", "rabbitmq", "sync")
 NUMBER = re.compile(r"^\d+(\.\d+)?\s*(ms|s)$")  # "3.4 ms", "0.42 ms", "1.25 s"
 
@@ -39,16 +37,6 @@ COUNT_IN_COLOUR = """(method) => {
 }"""
 
 
-@pytest.fixture
-def page(chromium_path):
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=chromium_path, args=CHROMIUM_ARGS)
-        page = browser.new_page(viewport={"width": 1400, "height": 1000})
-        errors = []
-        page.on("pageerror", lambda exc: errors.append(str(exc)))
-        page.errors = errors
-        yield page
-        browser.close()
 
 
 def figure(page, method, stat):
