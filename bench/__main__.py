@@ -20,7 +20,7 @@ QUEUES = {"RAW_QUEUE": f"ql.bench.{RUN}.jobs", "CELERY_QUEUE": f"ql.bench.{RUN}.
 os.environ.update(QUEUES)  # before celery_app is imported: delay() must use this run's queue
 os.environ.setdefault("RABBITMQ_URL", "amqp://guest:guest@127.0.0.1:5672/")
 
-from bench.browser_latency import measure_browser_latency  # noqa: E402
+from bench.browser_latency import measure_browser_latency, measure_page_with_many_rows  # noqa: E402
 from bench.floors import celery_floor, pika_floors  # noqa: E402
 from bench.memory import measure_memory  # noqa: E402
 from bench.pipeline import measure_method  # noqa: E402
@@ -41,6 +41,7 @@ def arguments(argv):
     parser.add_argument("--status-requests", type=int, default=4000, help="requests per HTTP load run")
     parser.add_argument("--browser-updates", type=int, default=40)
     parser.add_argument("--history", type=int, default=100_000, help="jobs of history for the memory figure")
+    parser.add_argument("--page-rows", type=int, default=10_000, help="jobs in the table for the page's smoothness")
     parser.add_argument("--out", default=None, help="results directory (default bench/results)")
     return parser.parse_args(argv)
 
@@ -111,6 +112,8 @@ def run(args) -> dict:
                     results["methods"][method] = measure_method(main, method, jobs, samples)
                 step("update → browser latency (headless Chromium)")
                 results["browser"] = measure_browser_latency(main, TOKEN, args.browser_updates)
+                step(f"the page with {args.page_rows} jobs in the table, updates flowing")
+                results["page"] = measure_page_with_many_rows(main, TOKEN, args.page_rows)
                 step(f"{args.viewers} SSE viewers at {args.updates_per_s} updates/s")
                 results["viewers"] = measure_viewers(main, TOKEN, args.viewers, args.updates_per_s,
                                                      args.viewer_seconds)
@@ -186,6 +189,9 @@ def rows_for(r: dict) -> list[tuple]:
         (f"{v['viewers']} viewers: all converged", None if v["all_converged_s"] is None else v["all_converged_s"] * 1000,
          " ms", f"goal ≤ 1000; {v['fell_back_to_polling']} polled; {v['updates_per_s_sent']:.0f} updates/s"),
         ("submit p95 while watched", v["submit_latency"]["p95_ms"], " ms", "goal < 100"),
+        (f"page, {r['page']['jobs_in_table']} jobs: frame p50 / p95", _pair(r["page"]["frame_gap"]["p50_ms"],
+         r["page"]["frame_gap"]["p95_ms"]), " ms", f"{r['page']['rows_in_page']} rows in the DOM; "
+         f"{r['page']['long_frames_over_50ms']} frames > 50 ms; loaded in {r['page']['load_s']:.1f} s"),
         (f"API RSS, {mem['history_jobs']} jobs", mem["total_mb"], " MB", f"goal < 150; {mem['processes']} processes"),
         ("Celery delay() cost vs pika publish", q["delay_cost_vs_pika_publish"], "×", "how many raw publishes one delay() costs"),
     ]

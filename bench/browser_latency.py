@@ -53,3 +53,58 @@ def measure_browser_latency(stack, token: str, updates: int, chromium: str = "/u
         browser.close()
     delays = [(seen[text] - at) / 1000 for text, at in sent.items() if text in seen]
     return {**summary_ms(delays), "missed": updates - len(delays)}
+
+
+FRAME_TIMES = """seconds => new Promise(resolve => {
+  const gaps = []; let last = performance.now(); const end = last + seconds * 1000;
+  const tick = now => { gaps.push(now - last); last = now; now < end ? requestAnimationFrame(tick) : resolve(gaps); };
+  requestAnimationFrame(tick);
+})"""
+
+
+def measure_page_with_many_rows(stack, token: str, rows: int, updates_per_s: int = 100,
+                                seconds: float = 3, chromium: str = "/usr/bin/chromium") -> dict:
+    """Is the page still smooth with `rows` jobs in the table and updates arriving? Frame gaps
+    (requestAnimationFrame) while `updates_per_s` progress reports flow."""
+    import threading
+
+    import requests
+
+    from playwright.sync_api import sync_playwright
+
+    nums = []
+    for start in range(0, rows, 500):
+        nums += stack.session.post(stack.base_url + "/api/tasks", timeout=120,
+                                   json={**PROBE_JOB, "count": min(500, rows - start)}).json()["task_nums"]
+    auth = {"Authorization": f"Bearer {token}"}
+    url = stack.base_url + "/update_task_status_api/"
+    live = nums[-20:]  # the newest rows, the ones on screen
+    stack.session.post(url, headers=auth, timeout=30, json=[
+        {"task_num": n, "task_status": "IN_PROGRESS", "worker_id": "bench", "progress": 0, "starting": True}
+        for n in live])
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
+        page = browser.new_page(viewport={"width": 1400, "height": 1000})
+        started = time.perf_counter()
+        page.goto(stack.base_url + "/")
+        page.wait_for_function("document.querySelectorAll('tr[data-task-num]').length >= 500", timeout=60_000)
+        loaded_s = time.perf_counter() - started
+        stop = threading.Event()
+
+        def updates():
+            session, i = requests.Session(), 0
+            while not stop.is_set():
+                i += 1
+                session.post(url, headers=auth, timeout=30, json={
+                    "task_num": live[i % len(live)], "task_status": "IN_PROGRESS", "worker_id": "bench",
+                    "progress": min(99.0, i * 0.05)})
+                time.sleep(1 / updates_per_s)
+
+        sender = threading.Thread(target=updates, daemon=True)
+        sender.start()
+        gaps = page.evaluate(FRAME_TIMES, seconds)
+        stop.set()
+        in_dom = page.evaluate("document.querySelectorAll('tr[data-task-num]').length")
+        browser.close()
+    return {"jobs_in_table": rows, "rows_in_page": in_dom, "load_s": loaded_s,
+            "frame_gap": summary_ms([g / 1000 for g in gaps]), "long_frames_over_50ms": sum(g > 50 for g in gaps)}

@@ -16,7 +16,7 @@ def test_the_bench_measures_every_figure(tmp_path, broker, chromium_path):
     result = subprocess.run(
         [sys.executable, "-m", "bench", "--jobs", "50", "--workers", "2", "--viewers", "5",
          "--updates-per-s", "100", "--viewer-seconds", "1", "--status-requests", "300",
-         "--browser-updates", "5", "--history", "2000", "--out", str(tmp_path)],
+         "--browser-updates", "5", "--history", "2000", "--page-rows", "600", "--out", str(tmp_path)],
         cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr[-3000:]
     assert "status API req/s" in result.stdout and "update→browser" in result.stdout
@@ -32,5 +32,6 @@ def test_the_bench_measures_every_figure(tmp_path, broker, chromium_path):
     assert r["browser"]["missed"] == 0 and r["browser"]["p50_ms"] is not None
     assert r["viewers"]["converged"] == 5 and r["viewers"]["all_converged_s"] is not None
     assert r["memory"]["history_jobs"] == 2000 and r["memory"]["total_mb"] > 0
+    assert r["page"]["rows_in_page"] >= 500 and r["page"]["frame_gap"]["p50_ms"] is not None
     for floor in ("floor_pika", "floor_celery", "bare_endpoint"):
         assert all(v is not None for v in r[floor].values()), r[floor]
