@@ -3,7 +3,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 export PATH := $(abspath $(VENV))/bin:$(PATH)
 
-.PHONY: run consumer celery-worker reset bench test venv dev-venv browser clean
+.PHONY: run consumer celery-worker reset kill-worker bench test venv dev-venv browser clean
 
 $(VENV)/.runtime: requirements.txt
 	@test -x $(PY) || python3 -m venv $(VENV) || \
@@ -36,6 +36,11 @@ celery-worker: venv
 reset: venv
 	@$(PY) -m api.preflight >/dev/null
 	honcho run -e var/run.env flask --app api reset
+
+## Fault lab: SIGKILL the worker running job TASK (e.g. make kill-worker TASK=12).
+kill-worker: venv
+	@$(PY) -m api.preflight >/dev/null
+	honcho run -e var/run.env flask --app api kill-worker $(TASK)
 
 ## Debian's Chromium for the browser tests (Playwright drives it; it never downloads a browser).
 browser:
