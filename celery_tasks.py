@@ -17,7 +17,7 @@ from celery.signals import (
 
 from api.job_states import ERROR, RETRYING
 from api.maintenance import SWEEP_PATH
-from api.settings import Settings, worker_id
+from api.settings import worker_id
 from api.status_reporter import StatusReporter
 from api.timed_job import FlakyFailure, JobFailed, JobSpec, run_timed_job
 from api.worker_heartbeat import WorkerHeartbeat
@@ -31,7 +31,7 @@ def _reporter() -> StatusReporter:
     """One reporter (one kept-alive HTTP session) per process; its id is `hostname-pid`."""
     pid = os.getpid()
     if pid not in _reporters:
-        _reporters[pid] = StatusReporter(Settings.from_env(), worker_id(), batched=True)
+        _reporters[pid] = StatusReporter(settings, worker_id(), batched=True)
     return _reporters[pid]
 
 

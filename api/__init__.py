@@ -1,6 +1,7 @@
 """Queue Lab's web API: `create_app()` builds it (gunicorn: `api:create_app()`)."""
 from __future__ import annotations
 
+import dataclasses
 import os
 import threading
 
@@ -33,7 +34,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     )
     settings = Settings.from_env()
     if test_config:
-        settings = settings.__class__(**{**settings.__dict__, **test_config.get("SETTINGS", {})})
+        settings = dataclasses.replace(settings, **test_config.get("SETTINGS", {}))
         app.config.update({k: v for k, v in test_config.items() if k != "SETTINGS"})
     if not settings.status_api_token:
         raise RuntimeError(

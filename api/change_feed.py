@@ -11,6 +11,7 @@ from __future__ import annotations
 import collections
 import os
 import threading
+import time
 
 from api.job_store import JobStore
 
@@ -55,7 +56,7 @@ class ChangeFeed:
             if version != conn_version:
                 conn_version = version
                 self._pull()
-            threading.Event().wait(self.poll_s)
+            time.sleep(self.poll_s)
 
     def _pull(self) -> None:
         rows, seq = self.store.changed_since(self._seq, self._buffer_rows)

@@ -30,13 +30,7 @@ def main(argv: list[str]) -> int:
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
     while True:
-        child = subprocess.Popen(argv)
-        while True:
-            try:
-                returncode = child.wait()
-                break
-            except InterruptedError:  # pragma: no cover - wait() retries EINTR itself on 3.11
-                continue
+        returncode = subprocess.Popen(argv).wait()
         if stopping or returncode == 0:
             return returncode
         print(f"[keep_running] {' '.join(argv)} {describe(returncode)}; starting it again in 1 s",
