@@ -20,26 +20,26 @@ dev-venv: $(VENV)/.dev
 
 ## The demo on http://localhost:8080: API (gunicorn), one raw consumer, one Celery worker.
 run: venv
-	@$(PY) -m api.preflight
+	@$(PY) -m ops.preflight
 	honcho start -e var/run.env
 
 ## One more worker beside `make run` (another terminal), with the same settings: scale out by hand.
 consumer: venv
-	@$(PY) -m api.preflight >/dev/null
+	@$(PY) -m ops.preflight >/dev/null
 	honcho run -e var/run.env python -m consumer
 
 celery-worker: venv
-	@$(PY) -m api.preflight >/dev/null
+	@$(PY) -m ops.preflight >/dev/null
 	honcho run -e var/run.env celery -A celery_app worker --loglevel=INFO --hostname=celery-$$$$@%h
 
 ## Class reset: purge Queue Lab's queues and clear the status table.
 reset: venv
-	@$(PY) -m api.preflight >/dev/null
+	@$(PY) -m ops.preflight >/dev/null
 	honcho run -e var/run.env flask --app api reset
 
 ## Fault lab: SIGKILL the worker running job TASK (e.g. make kill-worker TASK=12).
 kill-worker: venv
-	@$(PY) -m api.preflight >/dev/null
+	@$(PY) -m ops.preflight >/dev/null
 	honcho run -e var/run.env flask --app api kill-worker $(TASK)
 
 ## Debian's Chromium for the browser tests (Playwright drives it; it never downloads a browser).

@@ -10,7 +10,7 @@ import tempfile
 
 from celery import Celery
 
-from api.settings import Settings
+from queue_lab.settings import Settings
 
 settings = Settings.from_env()
 ACKS_LATE = settings.celery_ack_mode == "late"
@@ -23,7 +23,7 @@ app.conf.update(
     # No result backend: the status table is where results go, reported by the job itself.
     task_ignore_result=True,
     # Each ack profile has its own queue, so a job sent "early ack" only reaches such a worker.
-    task_default_queue=settings.celery_queue if ACKS_LATE else settings.celery_early_queue,
+    task_default_queue=settings.queues.celery if ACKS_LATE else settings.queues.celery_early,
     # late (default): ack after the job, not on receipt: a worker killed mid-job leaves its message
     # unacked and RabbitMQ redelivers it (the row shows attempt 2) — the raw consumer's promise.
     # early (CELERY_ACK_MODE=early): acked when the job starts; kill the worker and the job is gone:
@@ -50,10 +50,10 @@ app.conf.update(
     worker_hijack_root_logger=False,
     # The sweeper (celery_tasks.sweep_lost_jobs) runs on its own queue, consumed only by the
     # celery_beat process, so it never waits behind a student's 300 s job.
-    task_routes={"sweep_lost_jobs": {"queue": settings.maintenance_queue}},
+    task_routes={"sweep_lost_jobs": {"queue": settings.queues.maintenance}},
     beat_schedule={
         "sweep-lost-jobs": {"task": "sweep_lost_jobs",
-                            "schedule": float(os.environ.get("SWEEP_EVERY_S", "5"))},
+                            "schedule": settings.sweep_every_s},
     },
     # Beat remembers when it last ran each entry; the app folder may be read-only (the image).
     beat_schedule_filename=os.path.join(tempfile.gettempdir(), "queue-lab-celerybeat-schedule"),

@@ -1,7 +1,7 @@
 """Celery's side of the comparison: thin tasks around the same timed job the consumer runs.
 
 Retries are declared, not written: `autoretry_for` + `retry_backoff` + `retry_jitter` +
-`max_retries` on the task (compare consumer/retries.py, which does the same by hand). Two signal
+`max_retries` on the task (compare consumer/job_thread.py, which does the same by hand). Two signal
 handlers tell the status table what Celery decided: `task_retry` (RETRYING, and when) and
 `task_failure` for a hard time limit, which kills the pool process before the job can say anything.
 """
@@ -15,13 +15,13 @@ from celery.signals import (
     task_failure, task_received, task_retry, worker_process_init, worker_process_shutdown,
 )
 
-from api.job_states import ERROR, RETRYING
-from api.maintenance import SWEEP_PATH
-from api.settings import worker_id
-from api.status_reporter import StatusReporter
-from api.timed_job import FlakyFailure, JobFailed, JobSpec, run_timed_job
-from api.worker_heartbeat import WorkerHeartbeat
 from celery_app import ACKS_LATE, app, settings
+from queue_lab import api_paths
+from queue_lab.job_states import ERROR, RETRYING
+from queue_lab.settings import worker_id
+from queue_lab.status_reporter import StatusReporter
+from queue_lab.timed_job import FlakyFailure, JobFailed, JobSpec, run_timed_job
+from queue_lab.worker_heartbeat import WorkerHeartbeat
 
 _reporters: dict[int, StatusReporter] = {}
 _heartbeats: dict[int, WorkerHeartbeat] = {}
@@ -44,7 +44,7 @@ def _profile() -> str:
 def announce_pool_process(**_):
     """Each pool process runs jobs under its own id, so each announces itself (workers panel)."""
     consumed = sorted(app.amqp.queues.consume_from or [app.conf.task_default_queue])  # -Q, if given
-    sweeper = consumed == [settings.maintenance_queue]
+    sweeper = consumed == [settings.queues.maintenance]
     heartbeat = WorkerHeartbeat(_reporter(), "celery", ",".join(consumed), settings.worker_heartbeat_s,
                                 "sweeper (celery beat)" if sweeper else _profile())
     _heartbeats[os.getpid()] = heartbeat.start()
@@ -120,4 +120,4 @@ def report_hard_time_limit(task_id=None, exception=None, args=None, **_):
 def sweep_lost_jobs() -> None:
     """Every SWEEP_EVERY_S (celery beat): ask the API to mark silent running jobs LOST and to prune
     old history. The API owns the database; this task only knocks on its door."""
-    _reporter().post(SWEEP_PATH, {}, "sweep of lost jobs")
+    _reporter().post(api_paths.SWEEP, {}, "sweep of lost jobs")

@@ -5,9 +5,10 @@ import pika
 import pika.exceptions
 
 from api.job_store import JobStore
-from api.raw_publisher import BrokerUnavailable, connection_parameters
-from api.settings import Settings
+from api.raw_publisher import BrokerUnavailable
 from api.worker_registry import WorkerRegistry
+from queue_lab.broker_connection import connection_parameters
+from queue_lab.settings import Settings
 
 
 def purge_our_queues(settings: Settings) -> dict[str, int]:
@@ -18,7 +19,7 @@ def purge_our_queues(settings: Settings) -> dict[str, int]:
     except (pika.exceptions.AMQPError, OSError) as exc:
         raise BrokerUnavailable(settings.broker_hint) from exc
     try:
-        for name in (settings.raw_queue, settings.celery_queue):
+        for name in (settings.queues.raw.work, settings.queues.celery):
             channel = connection.channel()
             try:
                 purged[name] = channel.queue_purge(queue=name).method.message_count

@@ -4,14 +4,17 @@ Why gthread: each Server-Sent Events stream holds one thread for as long as a pa
 threads, a stream never blocks other requests (and `SSE_MAX_STREAMS` per process, below the thread
 count, always leaves threads free). And for gthread workers `timeout` is a liveness heartbeat sent
 by the worker's main loop, not a request deadline — so streams are not killed after `timeout` s.
+The values come from the environment through queue_lab.settings, like every other setting.
 """
-import os
+from queue_lab.settings import Settings
 
-bind = os.environ.get("API_BIND", "0.0.0.0:8080")
-workers = int(os.environ.get("API_WORKERS", "2"))
+_settings = Settings.from_env()
+
+bind = _settings.api_bind
+workers = _settings.api_workers
 worker_class = "gthread"
-threads = int(os.environ.get("API_THREADS", "128"))
-timeout = int(os.environ.get("API_TIMEOUT", "30"))
+threads = _settings.api_threads
+timeout = _settings.api_timeout
 graceful_timeout = 5  # open SSE streams never end by themselves; don't wait long for them on stop
 keepalive = 5  # workers keep one HTTP connection each: reuse it between reports
-accesslog = os.environ.get("API_ACCESS_LOG") or None  # "-" to log every request (noisy under load)
+accesslog = _settings.api_access_log or None  # "-" to log every request (noisy under load)

@@ -10,10 +10,9 @@ import pika
 import pika.exceptions
 
 from api.job_store import JobStore
-from api.raw_publisher import connection_parameters
-from api.settings import Settings, redact_url
 from api.worker_registry import WorkerRegistry
-
+from queue_lab.broker_connection import connection_parameters
+from queue_lab.settings import Settings, redact_url
 
 BROKER_CHECK_CACHE_S = 10.0
 _last_broker_check: dict = {}

@@ -9,12 +9,12 @@ import logging
 
 import kombu.exceptions
 
-from api.job_states import Report
 from api.job_store import JobStore
 from api.raw_publisher import BrokerUnavailable, RawPublisher
-from api.settings import Settings, worker_id
-from api.timed_job import JobFailed, JobSpec, run_timed_job
 from api.validation import Submission
+from queue_lab.job_states import Report
+from queue_lab.settings import Settings, worker_id
+from queue_lab.timed_job import JobFailed, JobSpec, run_timed_job
 
 log = logging.getLogger("queue_lab.dispatch")
 
@@ -25,7 +25,7 @@ def celery_options(order: Submission, settings: Settings) -> dict:
     if order.delay_s:
         options["countdown"] = order.delay_s  # the worker holds it, unacked, until it is due
     if order.celery_ack == "early":
-        options["queue"] = settings.celery_early_queue
+        options["queue"] = settings.queues.celery_early
     if order.time_limit_s is not None:
         if order.time_limit_kind == "soft":  # SoftTimeLimitExceeded inside the job: it reports
             options.update(soft_time_limit=order.time_limit_s, time_limit=order.time_limit_s + 5)
@@ -57,9 +57,10 @@ def send_by_celery(specs: list[JobSpec], order: Submission, store: JobStore,
 
 def send_by_rabbitmq(specs: list[JobSpec], order: Submission, store: JobStore,
                      publisher: RawPublisher) -> None:
-    queue = publisher.settings.naive_queue if order.consumer == "naive" else None
+    layout = publisher.settings.queues
+    queues = layout.naive if order.consumer == "naive" else layout.raw
     try:
-        publisher.publish_jobs(specs, queue=queue, delay_s=order.delay_s)
+        publisher.publish_jobs(specs, queues=queues, delay_s=order.delay_s)
     except BrokerUnavailable as exc:
         log.warning("raw publish failed after %d of %d jobs: %s", len(exc.sent), len(specs), exc)
         _give_up_on_unsent(specs, set(exc.sent), store, str(exc))

@@ -6,15 +6,17 @@ Every write transaction takes the next value of one counter, `seq`, and stamps t
 """
 from __future__ import annotations
 
+import json
 import sqlite3
 import time
 from contextlib import contextmanager
 from typing import Iterable, Iterator
 
-from api.job_states import (
-    DONE, ERROR, FINAL, IN_PROGRESS, LOST, PENDING, RETRYING, SCHEDULED, Decision, Report, decide,
-)
 from api.sqlite_db import Database
+from queue_lab.job_states import (
+    DONE, ERROR, FINAL, IN_PROGRESS, LOST, PENDING, RETRYING, SCHEDULED, Decision, Report,
+    decide,
+)
 
 COLUMNS = (
     "task_num", "method", "seconds", "fail", "task_status", "progress", "worker_id", "run_id",
@@ -139,7 +141,7 @@ class JobStore:
 
     def sweep_lost(self, silent_for_s: float) -> list[int]:
         """Running jobs whose worker has not reported for `silent_for_s`: LOST, with the reason.
-        A later report from that run, or a redelivery, revives the row (api/job_states.py)."""
+        A later report from that run, or a redelivery, revives the row (queue_lab/job_states.py)."""
         now = time.time()
         with self._write() as (conn, seq):
             lost = conn.execute(
@@ -272,6 +274,15 @@ class JobStore:
                 rows = [r for r in rows if r["seq"] < latest] + [
                     _as_dict(r) for r in conn.execute(f"{select} WHERE seq = ?", (latest,))]
         return rows, latest
+
+    def some(self, task_nums: list[int]) -> tuple[list[dict], int]:
+        """These jobs (unknown numbers are left out), in the order asked, and the current seq."""
+        with self._snapshot() as conn:
+            found = {row[0]: _as_dict(row) for row in conn.execute(
+                f"SELECT {', '.join(COLUMNS)} FROM jobs WHERE task_num IN"
+                f" (SELECT value FROM json_each(?))", (json.dumps(task_nums),))}
+            latest = conn.execute("SELECT value FROM counters WHERE name = 'seq'").fetchone()[0]
+        return [found[num] for num in task_nums if num in found], latest
 
     def newest(self, limit: int) -> tuple[list[dict], int]:
         with self._snapshot() as conn:

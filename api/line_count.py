@@ -5,9 +5,7 @@ lines, comments and docstrings, so the number on the page can never drift from t
 """
 from __future__ import annotations
 
-import os
-
-from api import ROOT
+from queue_lab import PROJECT_ROOT
 
 BEGIN, END = "# [retries: begin]", "# [retries: end]"
 
@@ -16,7 +14,7 @@ def marked_lines(*relative_paths: str) -> int:
     total = 0
     for path in relative_paths:
         inside = in_docstring = False
-        with open(os.path.join(ROOT, path)) as f:
+        with open(PROJECT_ROOT / path) as f:
             for raw in f:
                 line = raw.strip()
                 if line.startswith(BEGIN):
@@ -36,5 +34,5 @@ def marked_lines(*relative_paths: str) -> int:
 def retry_lines() -> dict[str, int]:
     return {
         "celery": marked_lines("celery_tasks.py"),
-        "rabbitmq": marked_lines("consumer/job_thread.py", "api/raw_topology.py"),
+        "rabbitmq": marked_lines("consumer/job_thread.py", "queue_lab/queues.py"),
     }

@@ -12,7 +12,7 @@ from urllib.parse import quote, urlsplit
 
 import requests
 
-from api.settings import Settings
+from queue_lab.settings import Settings
 
 CACHE_S = 1.0
 STATS_INTERVAL_S = 5
@@ -35,7 +35,7 @@ class QueueStats:
             return answer
 
     def _read(self) -> dict:
-        queues = [("rabbitmq", self.settings.raw_queue), ("celery", self.settings.celery_queue)]
+        queues = [("rabbitmq", self.settings.queues.raw.work), ("celery", self.settings.queues.celery)]
         answer = {
             "queues": [],
             "management_ui": f"{self.settings.management_public_url}/#/queues",

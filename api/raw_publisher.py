@@ -12,9 +12,10 @@ import threading
 import pika
 import pika.exceptions
 
-from api.raw_topology import declare_topology, delay_queue
-from api.settings import Settings, worker_id
-from api.timed_job import JobSpec
+from queue_lab.broker_connection import connection_parameters
+from queue_lab.queues import RawQueues, declare_topology
+from queue_lab.settings import Settings, worker_id
+from queue_lab.timed_job import JobSpec
 
 PERSISTENT = pika.DeliveryMode.Persistent
 
@@ -23,27 +24,12 @@ class BrokerUnavailable(RuntimeError):
     """RabbitMQ could not be reached or did not confirm; the message says what to do."""
 
 
-def connection_parameters(settings: Settings, heartbeat: int | None = None,
-                          name: str = "queue-lab") -> pika.URLParameters:
-    """Connection settings shared by the publisher and the consumer: fail fast, never hang.
-    `name` is what the management UI's Connections tab shows for this connection."""
-    params = pika.URLParameters(settings.rabbitmq_url)
-    params.client_properties = {"connection_name": name}
-    params.connection_attempts = 1
-    params.socket_timeout = settings.broker_timeout
-    params.stack_timeout = settings.broker_timeout
-    params.blocked_connection_timeout = settings.broker_timeout * 2
-    if heartbeat is not None:
-        params.heartbeat = heartbeat
-    return params
-
-
 class RawPublisher:
     def __init__(self, settings: Settings):
         self.settings = settings
         self._local = threading.local()
 
-    def _channel(self, queue: str):
+    def _channel(self, queues: RawQueues):
         declared = getattr(self._local, "declared", set())
         channel = getattr(self._local, "channel", None)
         if channel is None or not channel.is_open:
@@ -52,9 +38,9 @@ class RawPublisher:
             channel = connection.channel()
             channel.confirm_delivery()  # basic_publish now waits for the broker's ack
             self._local.channel, declared = channel, set()
-        if queue not in declared:  # both sides declare the same queues, so either may start first
-            declare_topology(channel, queue, self.settings)
-            self._local.declared = declared | {queue}
+        if queues not in declared:  # both sides declare the same queues, so either may start first
+            declare_topology(channel, queues, self.settings.retry_delay_s)
+            self._local.declared = declared | {queues}
         return channel
 
     def _forget_channel(self) -> None:
@@ -66,28 +52,28 @@ class RawPublisher:
             except Exception:  # already dead: nothing to close
                 pass
 
-    def publish_jobs(self, jobs: list[JobSpec], queue: str | None = None,
+    def publish_jobs(self, jobs: list[JobSpec], queues: RawQueues | None = None,
                      delay_s: float = 0.0) -> list[int]:
-        """Publish each job to `queue` (default RAW_QUEUE), confirmed one by one; with `delay_s`,
+        """Publish each job to `queues.work` (default RAW_QUEUE), confirmed one by one; with `delay_s`,
         through the delay queue. Returns the task numbers sent.
 
         Raises BrokerUnavailable carrying `.sent`, so the caller marks only the rest as ERROR.
         """
-        queue = queue or self.settings.raw_queue
+        queues = queues or self.settings.queues.raw
         sent: list[int] = []
         try:
             for job in jobs:
-                self._publish_reconnecting_once(job, queue, delay_s)
+                self._publish_reconnecting_once(job, queues, delay_s)
                 sent.append(job.task_num)
         except BrokerUnavailable as exc:
             exc.sent = sent
             raise
         return sent
 
-    def _publish_reconnecting_once(self, job: JobSpec, queue: str, delay_s: float) -> None:
+    def _publish_reconnecting_once(self, job: JobSpec, queues: RawQueues, delay_s: float) -> None:
         reused = getattr(self._local, "channel", None) is not None
         try:
-            self._publish(job, queue, delay_s)
+            self._publish(job, queues, delay_s)
         except (pika.exceptions.NackError, pika.exceptions.UnroutableError) as exc:
             raise BrokerUnavailable(f"RabbitMQ refused job {job.task_num}: {exc!r}") from exc
         except (pika.exceptions.AMQPError, OSError) as exc:
@@ -96,16 +82,16 @@ class RawPublisher:
                 raise BrokerUnavailable(self.settings.broker_hint) from exc
             # The broker may have closed our idle connection (missed heartbeats): one fresh try.
             try:
-                self._publish(job, queue, delay_s)
+                self._publish(job, queues, delay_s)
             except (pika.exceptions.AMQPError, OSError) as again:
                 self._forget_channel()
                 raise BrokerUnavailable(self.settings.broker_hint) from again
 
-    def _publish(self, job: JobSpec, queue: str, delay_s: float) -> None:
+    def _publish(self, job: JobSpec, queues: RawQueues, delay_s: float) -> None:
         delayed = delay_s > 0
-        self._channel(queue).basic_publish(
+        self._channel(queues).basic_publish(
             exchange="",
-            routing_key=delay_queue(queue) if delayed else queue,
+            routing_key=queues.delay if delayed else queues.work,
             body=json.dumps(job.to_message()).encode(),
             properties=pika.BasicProperties(
                 delivery_mode=PERSISTENT, content_type="application/json",

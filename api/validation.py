@@ -8,8 +8,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from api.job_states import REPORTABLE, Report
-from api.timed_job import MAX_SECONDS
+from queue_lab.job_states import REPORTABLE, Report
+from queue_lab.timed_job import MAX_SECONDS
 
 METHODS = ("celery", "rabbitmq", "sync")
 MAX_COUNT = 500

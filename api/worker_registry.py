@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import time
 
-from api.job_states import DONE, IN_PROGRESS
 from api.sqlite_db import Database
+from queue_lab.job_states import DONE, IN_PROGRESS
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS workers (

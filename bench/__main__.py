@@ -28,7 +28,8 @@ from bench.report import table, write_results  # noqa: E402
 from bench.stats import ratio  # noqa: E402
 from bench.status_api import measure_bare, measure_status_api  # noqa: E402
 from bench.viewers import measure_viewers  # noqa: E402
-from tests.processes import BIN, Stack, wait_until  # noqa: E402
+from ops.stack import BIN, Stack, delete_queues, wait_until  # noqa: E402
+from queue_lab.queues import queue_layout  # noqa: E402
 
 
 def arguments(argv):
@@ -56,14 +57,8 @@ def stack_in(tmp: Path, name: str) -> Stack:
 def delete_run_queues() -> None:
     import pika
     connection = pika.BlockingConnection(pika.URLParameters(os.environ["RABBITMQ_URL"]))
-    for base in QUEUES.values():
-        for suffix in ("", ".wait", ".dead", ".delay", ".early", ".maintenance", ".floor"):
-            channel = connection.channel()
-            try:
-                channel.queue_delete(base + suffix)
-                channel.close()
-            except pika.exceptions.AMQPError:
-                pass
+    layout = queue_layout(QUEUES["RAW_QUEUE"], QUEUES["CELERY_QUEUE"])
+    delete_queues(connection, [*layout.names(), *(name + ".floor" for name in QUEUES.values())])
     connection.close()
 
 

@@ -9,8 +9,8 @@ import time
 
 from bench.probe import PROBE_JOB
 from bench.stats import summary_ms
-from tests.processes import CHROMIUM_ARGS
-
+from ops.stack import CHROMIUM_ARGS
+from queue_lab import api_paths
 
 WATCH_ROW = """num => {
   window.__seen = {};
@@ -32,7 +32,7 @@ def measure_browser_latency(stack, token: str, updates: int, chromium: str = "/u
     (num,) = stack.session.post(stack.base_url + "/api/tasks", timeout=30,
                                 json=PROBE_JOB).json()["task_nums"]
     auth = {"Authorization": f"Bearer {token}"}
-    url = stack.base_url + "/update_task_status_api/"
+    url = stack.base_url + api_paths.STATUS_REPORTS
     stack.session.post(url, headers=auth, timeout=30, json={
         "task_num": num, "task_status": "IN_PROGRESS", "worker_id": "bench", "progress": 0, "starting": True})
     with sync_playwright() as p:
@@ -69,7 +69,6 @@ def measure_page_with_many_rows(stack, token: str, rows: int, updates_per_s: int
     import threading
 
     import requests
-
     from playwright.sync_api import sync_playwright
 
     nums = []
@@ -77,7 +76,7 @@ def measure_page_with_many_rows(stack, token: str, rows: int, updates_per_s: int
         nums += stack.session.post(stack.base_url + "/api/tasks", timeout=120,
                                    json={**PROBE_JOB, "count": min(500, rows - start)}).json()["task_nums"]
     auth = {"Authorization": f"Bearer {token}"}
-    url = stack.base_url + "/update_task_status_api/"
+    url = stack.base_url + api_paths.STATUS_REPORTS
     live = nums[-20:]  # the newest rows, the ones on screen
     stack.session.post(url, headers=auth, timeout=30, json=[
         {"task_num": n, "task_status": "IN_PROGRESS", "worker_id": "bench", "progress": 0, "starting": True}

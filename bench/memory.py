@@ -5,8 +5,8 @@ from __future__ import annotations
 import subprocess
 import time
 
-from api.job_states import DONE
 from api.job_store import JobStore
+from queue_lab.job_states import DONE
 
 
 def fill_history(database_path: str, jobs: int) -> None:

@@ -11,6 +11,7 @@ import itertools
 from bench.http_load import hammer
 from bench.probe import PROBE_JOB
 from bench.stats import rate, summary_ms
+from queue_lab import api_paths
 
 
 def measure_status_api(stack, token: str, requests_total: int, concurrency: int, tasks: int = 200) -> dict:
@@ -18,7 +19,7 @@ def measure_status_api(stack, token: str, requests_total: int, concurrency: int,
         **PROBE_JOB, "count": min(tasks, 500)}).json()["task_nums"]
     auth = {"Authorization": f"Bearer {token}"}
     for num in nums:  # each job "starts" on a bench worker, then only its progress moves
-        stack.session.post(stack.base_url + "/update_task_status_api/", headers=auth, timeout=30, json={
+        stack.session.post(stack.base_url + api_paths.STATUS_REPORTS, headers=auth, timeout=30, json={
             "task_num": num, "task_status": "IN_PROGRESS", "worker_id": "bench", "progress": 0,
             "starting": True, "run_id": f"bench-{num}"})
     step = itertools.count(1)
@@ -27,7 +28,7 @@ def measure_status_api(stack, token: str, requests_total: int, concurrency: int,
         return {"task_num": nums[i % len(nums)], "task_status": "IN_PROGRESS", "worker_id": "bench",
                 "run_id": f"bench-{nums[i % len(nums)]}", "progress": min(99.0, next(step) * 1e-4)}
 
-    seconds, latencies, failures = hammer(stack.base_url + "/update_task_status_api/", report,
+    seconds, latencies, failures = hammer(stack.base_url + api_paths.STATUS_REPORTS, report,
                                           requests_total, concurrency, auth)
     return {"requests_per_s": rate(requests_total - failures, seconds), "latency": summary_ms(latencies),
             "failures": failures, "requests": requests_total}

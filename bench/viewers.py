@@ -16,6 +16,7 @@ import requests
 
 from bench.probe import PROBE_JOB
 from bench.stats import summary_ms
+from queue_lab import api_paths
 
 
 class Viewer(threading.Thread):
@@ -67,7 +68,7 @@ def measure_viewers(stack, token: str, viewers: int, updates_per_s: int, seconds
     nums = stack.session.post(stack.base_url + "/api/tasks", timeout=30, json={
         **PROBE_JOB, "count": 20}).json()["task_nums"]
     auth = {"Authorization": f"Bearer {token}"}
-    url = stack.base_url + "/update_task_status_api/"
+    url = stack.base_url + api_paths.STATUS_REPORTS
     for num in nums:
         stack.session.post(url, headers=auth, timeout=30, json={
             "task_num": num, "task_status": "IN_PROGRESS", "worker_id": "bench", "progress": 0, "starting": True})

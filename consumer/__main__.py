@@ -17,12 +17,12 @@ import time
 import pika
 import pika.exceptions
 
-from api.raw_publisher import connection_parameters
-from api.raw_topology import declare_topology
-from api.settings import Settings, worker_id
-from api.status_reporter import StatusReporter
-from api.worker_heartbeat import WorkerHeartbeat
 from consumer.job_thread import JobThread
+from queue_lab.broker_connection import connection_parameters
+from queue_lab.queues import declare_topology
+from queue_lab.settings import Settings, worker_id
+from queue_lab.status_reporter import StatusReporter
+from queue_lab.worker_heartbeat import WorkerHeartbeat
 
 MAX_BACKOFF_S = 30.0
 
@@ -33,8 +33,8 @@ def consume(settings: Settings, jobs: JobThread, stop: dict) -> None:
         connection_parameters(settings, heartbeat=settings.consumer_heartbeat,
                               name=f"queue-lab consumer {worker_id()}"))
     channel = connection.channel()
-    queue = settings.consumer_queue
-    declare_topology(channel, queue, settings)  # durable queues: they survive a broker restart
+    queues = settings.consumer_queues
+    declare_topology(channel, queues, settings.retry_delay_s)  # durable: they survive a broker restart
     channel.basic_qos(prefetch_count=settings.consumer_prefetch)  # fair dispatch: N unacked at most
     channel.confirm_delivery()  # a job moved to the dead-letter queue is confirmed before its ack
 
@@ -53,12 +53,12 @@ def consume(settings: Settings, jobs: JobThread, stop: dict) -> None:
             settle()
 
     naive = settings.consumer_mode == "naive"
-    channel.basic_consume(queue=queue, on_message_callback=on_message_naive if naive else on_message)
+    channel.basic_consume(queue=queues.work, on_message_callback=on_message_naive if naive else on_message)
     stop["connection"], stop["channel"] = connection, channel
     if stop["requested"]:  # the signal came while we were connecting
         connection.close()
         return
-    print(f" [*] {worker_id()} waiting for messages on {queue!r}. To exit press CTRL+C", flush=True)
+    print(f" [*] {worker_id()} waiting for messages on {queues.work!r}. To exit press CTRL+C", flush=True)
     channel.start_consuming()  # returns after stop_consuming (our signal handler)
 
     finish_running_job(connection, jobs)
@@ -105,7 +105,7 @@ def main() -> None:
     settings = Settings.from_env()
     reporter = StatusReporter(settings, worker_id(), batched=True)  # the job never waits on HTTP
     jobs = JobThread(reporter, settings)
-    heartbeat = WorkerHeartbeat(reporter, "consumer", settings.consumer_queue,
+    heartbeat = WorkerHeartbeat(reporter, "consumer", settings.consumer_queues.work,
                                 settings.worker_heartbeat_s, profile(settings))
     heartbeat.start()  # the workers panel: "I am alive" every few seconds
     stop = {"requested": False}
@@ -117,9 +117,10 @@ def main() -> None:
             consume(settings, jobs, stop)
         except pika.exceptions.ChannelClosedByBroker as exc:
             if exc.reply_code == 406:  # PRECONDITION_FAILED: the queue exists with other arguments
-                print(f" [!] {exc.reply_text}\n [!] An older Queue Lab declared {settings.consumer_queue!r}"
-                      " differently: delete it (`rabbitmqctl delete_queue "
-                      f"{settings.consumer_queue}` or the management UI) and start again.", flush=True)
+                work = settings.consumer_queues.work
+                print(f" [!] {exc.reply_text}\n [!] An older Queue Lab declared {work!r} differently:"
+                      f" delete it (`rabbitmqctl delete_queue {work}` or the management UI) and start"
+                      " again.", flush=True)
                 raise SystemExit(2) from exc
             raise
         except pika.exceptions.AMQPError as exc:

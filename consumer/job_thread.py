@@ -22,10 +22,10 @@ import threading
 
 import pika
 
-from api.job_states import ERROR, RETRYING
-from api.raw_topology import attempt_number, dead_queue
-from api.settings import Settings
-from api.timed_job import (
+from queue_lab.job_states import ERROR, RETRYING
+from queue_lab.queues import attempt_number
+from queue_lab.settings import Settings
+from queue_lab.timed_job import (
     FlakyFailure, JobFailed, JobInterrupted, JobSpec, ReportStatus, run_timed_job,
 )
 
@@ -47,12 +47,12 @@ def _retry_later(channel, delivery_tag: int) -> None:
         channel.basic_nack(delivery_tag=delivery_tag, requeue=False)
 
 
-def _bury(channel, delivery_tag: int, queue_name: str, body: bytes, properties, reason: str) -> None:
+def _bury(channel, delivery_tag: int, dead_queue: str, body: bytes, properties, reason: str) -> None:
     """Copy the message to the dead-letter queue (confirmed), then ack the original."""
     if not channel.is_open:
         return
     headers = {k: v for k, v in (properties.headers or {}).items() if not k.startswith("x-")}
-    channel.basic_publish(exchange="", routing_key=dead_queue(queue_name), body=body,
+    channel.basic_publish(exchange="", routing_key=dead_queue, body=body,
                           properties=pika.BasicProperties(
                               delivery_mode=pika.DeliveryMode.Persistent,
                               content_type=properties.content_type,
@@ -67,6 +67,7 @@ class JobThread:
     def __init__(self, report: ReportStatus, settings: Settings):
         self.report = report
         self.settings = settings
+        self.queues = settings.consumer_queues
         self.abandon = threading.Event()  # set on a second Ctrl-C: stop the running job, don't ack
         self._inbox: queue.Queue = queue.Queue()
         self._busy = threading.Event()
@@ -97,7 +98,7 @@ class JobThread:
                     settle = self.run_one(channel, delivery_tag, properties, body)
                 except Exception as exc:  # a bug of ours: keep the thread, park the message
                     log.exception("consumer crashed on message %s", delivery_tag)
-                    settle = functools.partial(_bury, channel, delivery_tag, self.settings.consumer_queue,
+                    settle = functools.partial(_bury, channel, delivery_tag, self.queues.dead,
                                                body, properties, f"the consumer crashed: {exc!r}")
                 if settle is not None:
                     try:
@@ -111,15 +112,14 @@ class JobThread:
 
     def run_one(self, channel, delivery_tag: int, properties, body: bytes):
         """Run the job; return how to settle its message (to run on the pika thread), or None."""
-        work_queue = self.settings.consumer_queue
         try:
             job = JobSpec.from_message(json.loads(body))
         except (ValueError, KeyError, TypeError) as exc:
-            print(f" [!] Not a job ({exc!r}): moved to {dead_queue(work_queue)}: {body[:100]!r}", flush=True)
-            return functools.partial(_bury, channel, delivery_tag, work_queue, body, properties,
+            print(f" [!] Not a job ({exc!r}): moved to {self.queues.dead}: {body[:100]!r}", flush=True)
+            return functools.partial(_bury, channel, delivery_tag, self.queues.dead, body, properties,
                                      f"not a job: {exc!r}")
         # [retries: begin]
-        attempt = attempt_number(properties.headers, work_queue)  # counted by the broker: x-death
+        attempt = attempt_number(properties.headers, self.queues.work)  # counted by the broker: x-death
         # [retries: end]
         try:
             run_timed_job(job, self.report, stop=self.abandon, attempt=attempt,
@@ -141,16 +141,15 @@ class JobThread:
     # [retries: begin]
     def _retry_or_give_up(self, job, attempt, exc, channel, delivery_tag, properties, body):
         """The hand-written retry: compare `autoretry_for` + `max_retries` in celery_tasks.py."""
-        work_queue = self.settings.consumer_queue
         if attempt < self.settings.max_attempts:
             delay = self.settings.retry_delay_s
             self.report(job.task_num, RETRYING, retry_in_s=delay,
-                        message=f"{exc}; retry in {delay:g} s via {work_queue}.wait (TTL)")
+                        message=f"{exc}; retry in {delay:g} s via {self.queues.wait} (TTL)")
             print(f" [x] Retry #{job.task_num}: attempt {attempt} failed, next in {delay:g} s", flush=True)
             return functools.partial(_retry_later, channel, delivery_tag)
         reason = f"gave up after {attempt} attempts: {exc}"
-        self.report(job.task_num, ERROR, message=f"{reason}; message moved to {dead_queue(work_queue)}")
-        print(f" [x] Gave up #{job.task_num} after {attempt} attempts: moved to {dead_queue(work_queue)}",
+        self.report(job.task_num, ERROR, message=f"{reason}; message moved to {self.queues.dead}")
+        print(f" [x] Gave up #{job.task_num} after {attempt} attempts: moved to {self.queues.dead}",
               flush=True)
-        return functools.partial(_bury, channel, delivery_tag, work_queue, body, properties, reason)
+        return functools.partial(_bury, channel, delivery_tag, self.queues.dead, body, properties, reason)
     # [retries: end]

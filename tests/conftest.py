@@ -6,26 +6,18 @@ from __future__ import annotations
 
 import os
 import shutil
+import subprocess
 import uuid
+from urllib.parse import quote
 
 import pika
 import pika.exceptions
 import pytest
 
 from api import create_app
-from tests.processes import CHROMIUM_ARGS, Stack
-
-TOKEN = "test-token"
-RABBITMQ_URL = os.environ.get("RABBITMQ_URL", "amqp://guest:guest@127.0.0.1:5672/")
-IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
-RUN_ID = uuid.uuid4().hex[:8]
-
-
-def missing(what: str) -> None:
-    """A missing broker or browser fails under CI and skips on a developer's laptop."""
-    if IN_CI:
-        pytest.fail(f"{what} (CI=true: integration tests must run)", pytrace=False)
-    pytest.skip(what)
+from ops.stack import CHROMIUM_ARGS, Stack, delete_queues, wait_until
+from queue_lab.queues import queue_layout
+from tests.helpers import MANAGEMENT_URL, RABBITMQ_URL, RUN_ID, TOKEN, missing
 
 
 @pytest.fixture
@@ -63,9 +55,6 @@ def broker():
     connection.close()
 
 
-RAW_SIDE_QUEUES = ("", ".wait", ".dead", ".delay")  # api/raw_topology.py
-
-
 @pytest.fixture
 def queues(broker, request):
     """Queue names unique to this test; deleted afterwards with every queue derived from them
@@ -73,16 +62,7 @@ def queues(broker, request):
     base = f"ql.test.{RUN_ID}.{request.node.name[:40]}"
     names = {"RAW_QUEUE": f"{base}.jobs", "CELERY_QUEUE": f"{base}.celery"}
     yield names
-    raw, celery = names["RAW_QUEUE"], names["CELERY_QUEUE"]
-    derived = [raw + s for s in RAW_SIDE_QUEUES] + [raw + ".naive" + s for s in RAW_SIDE_QUEUES] + [
-        celery, celery + ".early", celery + ".maintenance"]
-    for name in derived:
-        channel = broker.channel()  # a fresh one each time: deleting can close a channel
-        try:
-            channel.queue_delete(queue=name)
-            channel.close()
-        except pika.exceptions.AMQPError:
-            pass
+    delete_queues(broker, queue_layout(names["RAW_QUEUE"], names["CELERY_QUEUE"]).names())
 
 
 @pytest.fixture
@@ -110,15 +90,10 @@ def chromium_path():
     return path
 
 
-MANAGEMENT_URL = os.environ.get("RABBITMQ_MANAGEMENT_URL", "http://127.0.0.1:15672")
-
-
 @pytest.fixture(scope="session")
 def management_api(broker):
     """RabbitMQ's management HTTP API on 15672: enabled here (idempotent), as the issue asks of the
     test setup. A new machine has the plugin but not enabled."""
-    import subprocess
-
     import requests
 
     def answers():
@@ -133,7 +108,6 @@ def management_api(broker):
                            capture_output=True, timeout=120)
         except (OSError, subprocess.SubprocessError) as exc:
             missing(f"could not enable rabbitmq_management: {exc!r}")
-        from tests.processes import wait_until
         wait_until(answers, 60, 0.5, what=f"the management API at {MANAGEMENT_URL}")
     return MANAGEMENT_URL
 
@@ -142,9 +116,6 @@ def management_api(broker):
 def private_vhost(broker):
     """A vhost of this test's own, for experiments that close every connection: on the shared
     broker, closing connections in "/" would hit everyone else's."""
-    import subprocess
-    from urllib.parse import quote
-
     name = f"ql-test-{RUN_ID}-{uuid.uuid4().hex[:6]}"
     for argv in (["add_vhost", name], ["set_permissions", "-p", name, "guest", ".*", ".*", ".*"]):
         subprocess.run(["rabbitmqctl", *argv], check=True, capture_output=True, timeout=60)
@@ -167,11 +138,3 @@ def page(chromium_path):
         yield page
         browser.close()
 
-
-def send(page, method: str, seconds: float, count: int = 1):
-    """Fill a method's panel on the page and press Send; returns the panel's form."""
-    form = page.locator(f'form[data-method="{method}"]')
-    form.locator('input[name="seconds"]').fill(str(seconds))
-    form.locator('input[name="count"]').fill(str(count))
-    form.locator('button[type="submit"]').click()
-    return form

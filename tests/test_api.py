@@ -5,7 +5,8 @@ import time
 
 import pytest
 
-from api import lab
+from api.state import lab
+from tests.helpers import TOKEN
 
 
 def report(client, auth, **body):
@@ -103,12 +104,8 @@ def test_status_api_unknown_task_is_404(client, auth):
 
 
 def _pending(app, count=1):
-    return lab_call(app, "store").create("celery", 1, False, count)
-
-
-def lab_call(app, name):
     with app.app_context():
-        return lab(name)
+        return lab().store.create("celery", 1, False, count)
 
 
 def test_status_api_answers_applied_duplicate_and_refused(app, client, auth):
@@ -203,8 +200,10 @@ def test_sse_resumes_from_last_event_id_even_with_the_original_since(app, client
     assert [r["task_num"] for r in json.loads(event["data"])["tasks"]] == [num]
 
 
-def test_sse_streams_are_capped_and_the_page_is_told_to_poll(app, client):
-    app.extensions["queue_lab"]["stream_slots"] = threading.BoundedSemaphore(1)
+def test_sse_streams_are_capped_and_the_page_is_told_to_poll(tmp_path):
+    from api import create_app
+    client = create_app({"SETTINGS": {"database_path": str(tmp_path / "db.sqlite3"),
+                                      "status_api_token": TOKEN, "sse_max_streams": 1}}).test_client()
     first = client.get("/api/events?since=0", buffered=False)
     next(iter(first.response))  # the stream is open and holds its slot
     second = client.get("/api/events?since=0")
@@ -251,3 +250,15 @@ def test_a_batch_needs_the_token_and_has_a_size_limit(client, auth):
     too_many = [{"task_num": 1, "task_status": "DONE", "worker_id": "w"}] * 501
     response = client.post("/update_task_status_api/", json=too_many, headers=auth)
     assert (response.status_code, response.json["field"]) == (400, "body")
+
+
+def test_tasks_by_number_as_a_submission_location_names_them(app, client):
+    nums = _pending(app, 3)
+    rows = client.get(f"/api/tasks?nums={nums[2]},{nums[0]},999999").json["tasks"]
+    assert [row["task_num"] for row in rows] == [nums[2], nums[0]]  # as asked; unknown left out
+
+
+@pytest.mark.parametrize("query", ["nums=", "nums=1,x", "nums=-1", "nums=1;2"])
+def test_tasks_by_number_rejects_what_is_not_a_list_of_numbers(client, query):
+    response = client.get(f"/api/tasks?{query}")
+    assert (response.status_code, response.json["field"]) == (400, "nums")

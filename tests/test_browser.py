@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import send
+from tests.helpers import send
 
 pytestmark = [pytest.mark.broker, pytest.mark.browser]
 

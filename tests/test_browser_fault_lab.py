@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import TOKEN
-from tests.processes import wait_until
+from ops.stack import wait_until
+from tests.helpers import TOKEN
 
 pytestmark = [pytest.mark.broker, pytest.mark.browser]
 

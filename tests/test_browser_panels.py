@@ -5,9 +5,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import send
-
-from tests.processes import free_port
+from ops.stack import free_port
+from tests.helpers import send
 
 pytestmark = [pytest.mark.broker, pytest.mark.browser]
 

@@ -9,8 +9,8 @@ import threading
 
 import pytest
 
-from tests.conftest import TOKEN
-from tests.processes import free_port, wait_until
+from ops.stack import free_port, wait_until
+from tests.helpers import TOKEN
 
 FAST_WORKER_CLOCK = {"WORKER_HEARTBEAT_S": "0.5", "WORKER_OFFLINE_S": "2", "WORKER_FORGET_S": "6"}
 
@@ -137,10 +137,10 @@ def test_reset_cli_command(stack, queues):
 
 
 def test_sse_tells_open_pages_about_a_reset(app, client):
-    from api import lab
+    from api.state import lab
     with app.app_context():
-        lab("store").create("celery", 1, False, 2)
-        store = lab("store")
+        store = lab().store
+        store.create("celery", 1, False, 2)
     first = client.get("/api/tasks").json
     response = client.get(f"/api/events?since={first['seq']}", buffered=False)
     threading.Timer(0.3, store.reset).start()

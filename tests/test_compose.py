@@ -26,13 +26,13 @@ import pytest
 import requests
 import yaml
 
-from tests.conftest import RABBITMQ_URL
-from tests.processes import BIN, Service, free_port, wait_until
+from ops.stack import BIN, Service, free_port, wait_until
+from tests.helpers import RABBITMQ_URL
 
 PROJECT = Path(__file__).resolve().parent.parent
 COMPOSE_FILE = PROJECT / "docker-compose.yml"
 DOCKERFILE = PROJECT / "Dockerfile"
-COMPOSE_SCHEMA = PROJECT.parent / "shared" / "reference" / "compose-spec.json"
+COMPOSE_SCHEMA = PROJECT / "tests" / "data" / "compose-spec.json"  # vendored: see tests/data/README.md
 
 WORKERS = ("consumer", "celery_worker", "celery_worker_early", "celery_beat", "naive_consumer")
 APP_SERVICES = ("api", *WORKERS)  # long-running services built from our image
@@ -84,15 +84,15 @@ def image_env() -> dict[str, str]:
 
 
 # Reads of the environment in our code: os.environ.get("X"), os.environ["X"], os.getenv("X"), and
-# the settings helpers _int("X", ...) / _float("X", ...).
+# the settings helpers _int("X", ...) / _float("X", ...) / _text("X", ...) / _choice("X", ...).
 ENV_READ = re.compile(
-    r"""(?:os\.environ\.get\(|os\.environ\[|os\.getenv\(|(?<![\w.])_(?:int|float)\()\s*"""
+    r"""(?:os\.environ\.get\(|os\.environ\[|os\.getenv\(|(?<![\w.])_(?:int|float|text|choice)\()\s*"""
     r"""["']([A-Z][A-Z0-9_]*)["']""")
 
 
 def variables_the_code_reads() -> set[str]:
-    sources = [*PROJECT.glob("api/**/*.py"), *PROJECT.glob("consumer/**/*.py"),
-               *PROJECT.glob("*.py")]
+    sources = [*PROJECT.glob("queue_lab/**/*.py"), *PROJECT.glob("api/**/*.py"),
+               *PROJECT.glob("consumer/**/*.py"), *PROJECT.glob("*.py")]
     return {name for path in sources for name in ENV_READ.findall(path.read_text())}
 
 
@@ -248,7 +248,7 @@ def test_long_running_services_restart_after_a_crash(services, name):
 
 def test_the_token_service_runs_once(services):
     assert services["token"]["restart"] == "no"
-    assert services["token"]["command"][:3] == ["python", "-m", "api.make_token"]
+    assert services["token"]["command"][:3] == ["python", "-m", "ops.make_token"]
 
 
 @pytest.mark.parametrize("name", APP_SERVICES)

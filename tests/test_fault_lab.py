@@ -5,13 +5,12 @@ import signal
 import subprocess
 import sys
 import time
-
 from urllib.parse import quote
 
 import pytest
 import requests
 
-from tests.processes import wait_until
+from ops.stack import wait_until
 
 pytestmark = pytest.mark.broker
 
@@ -230,7 +229,7 @@ def test_after_closing_every_connection_jobs_still_complete(private_vhost, manag
 
 def test_keep_running_restarts_a_killed_worker_and_stops_on_sigterm(stack):
     stack.start_api()
-    wrapper = stack.start("wrapped-consumer", [sys.executable, "-m", "api.keep_running",
+    wrapper = stack.start("wrapped-consumer", [sys.executable, "-m", "ops.keep_running",
                                                sys.executable, "-m", "consumer"])
     wait_until(lambda: "waiting for messages" in wrapper.log(), 20, what="the wrapped consumer")
     (child,) = [int(p) for p in subprocess.run(["pgrep", "-P", str(wrapper.pid)], capture_output=True,

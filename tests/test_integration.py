@@ -6,7 +6,7 @@ import time
 import pytest
 import requests
 
-from tests.processes import free_port, wait_until
+from ops.stack import free_port, wait_until
 
 pytestmark = pytest.mark.broker
 
@@ -26,8 +26,10 @@ def test_a_job_by_each_method_reaches_done(stack):
     for method in ("celery", "rabbitmq"):
         response = stack.submit(method, seconds=1.2)
         assert response.status_code == 202, response.text
-        assert response.headers["Location"].startswith("/api/tasks")
         nums[method] = response.json()["task_nums"][0]
+        # Location names these jobs' status, not the whole table.
+        watched = stack.session.get(stack.base_url + response.headers["Location"], timeout=5).json()
+        assert [row["task_num"] for row in watched["tasks"]] == [nums[method]]
     response = stack.submit("sync", seconds=1.2)
     assert response.status_code == 200
     nums["sync"] = response.json()["task_nums"][0]

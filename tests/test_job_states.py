@@ -1,9 +1,9 @@
-"""Every cell of the state machine (api/job_states.py), including the refused regressions."""
+"""Every cell of the state machine (queue_lab/job_states.py), including the refused regressions."""
 import pytest
 
-from api.job_states import (
-    APPLIED, DONE, DUPLICATE, ERROR, IN_PROGRESS, LOST, PENDING, REFUSED, RETRYING, SCHEDULED, Report,
-    decide,
+from queue_lab.job_states import (
+    APPLIED, DONE, DUPLICATE, ERROR, IN_PROGRESS, LOST, PENDING, REFUSED, RETRYING, SCHEDULED,
+    Report, decide,
 )
 
 

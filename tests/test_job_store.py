@@ -3,8 +3,8 @@ import multiprocessing
 
 import pytest
 
-from api.job_states import DONE, ERROR, IN_PROGRESS, PENDING, REFUSED, Report
 from api.job_store import JobStore, UnknownTask
+from queue_lab.job_states import DONE, ERROR, IN_PROGRESS, PENDING, REFUSED, Report
 
 
 @pytest.fixture

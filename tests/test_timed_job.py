@@ -3,11 +3,11 @@ import time
 
 import pytest
 
-from api.job_states import DONE, ERROR, IN_PROGRESS
-from api.settings import Settings
-from api.status_reporter import StatusReporter
-from api.timed_job import JobFailed, JobSpec, run_timed_job
-from tests.processes import free_port
+from ops.stack import free_port
+from queue_lab.job_states import DONE, ERROR, IN_PROGRESS
+from queue_lab.settings import Settings
+from queue_lab.status_reporter import StatusReporter
+from queue_lab.timed_job import JobFailed, JobSpec, run_timed_job
 
 
 class Recorder:

@@ -1,4 +1,4 @@
-"""`python -m api.preflight`: what `make run` checks before starting anything.
+"""`python -m ops.preflight`: what `make run` checks before starting anything.
 
 1. `.env` exists (copied from .env.example) and holds a STATUS_API_TOKEN — a random one unless the
    environment or `.env` already has one, which wins. Nobody has to invent a secret by hand.
@@ -16,19 +16,19 @@ import sys
 import pika
 import pika.exceptions
 
-from api import ROOT
-from api.raw_publisher import connection_parameters
-from api.settings import Settings
+from queue_lab import PROJECT_ROOT
+from queue_lab.broker_connection import connection_parameters
+from queue_lab.settings import Settings
 
-ENV_FILE = os.path.join(ROOT, ".env")
+ENV_FILE = os.path.join(PROJECT_ROOT, ".env")
 # honcho lets its env file override the environment; we want the opposite, so we hand it a file
 # where every value already set in the environment replaces the one from .env.
-RUN_ENV_FILE = os.path.join(ROOT, "var", "run.env")
+RUN_ENV_FILE = os.path.join(PROJECT_ROOT, "var", "run.env")
 
 
 def ensure_env_file() -> None:
     if not os.path.exists(ENV_FILE):
-        shutil.copy(os.path.join(ROOT, ".env.example"), ENV_FILE)
+        shutil.copy(os.path.join(PROJECT_ROOT, ".env.example"), ENV_FILE)
         print("created .env from .env.example")
     with open(ENV_FILE) as f:
         has_token = any(line.strip().startswith("STATUS_API_TOKEN=") and line.strip() != "STATUS_API_TOKEN="
@@ -94,7 +94,7 @@ def main() -> int:
         print(f"\n  {settings.broker_hint}.\n", file=sys.stderr)
         return 1
     enable_local_management_plugin(settings)
-    port = os.environ.get("API_BIND", "0.0.0.0:8080").rsplit(":", 1)[-1]
+    port = settings.api_bind.rsplit(":", 1)[-1]
     print(f"\n  Queue Lab: open http://localhost:{port}/   (Ctrl-C stops everything)\n")
     return 0
 

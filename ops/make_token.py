@@ -1,4 +1,4 @@
-"""`python -m api.make_token FILE`: write a random status token to FILE unless one is there already.
+"""`python -m ops.make_token FILE`: write a random status token to FILE unless one is there already.
 
 docker compose runs this once (the `token` service) into a shared volume; the API and the workers
 read it through STATUS_API_TOKEN_FILE. Nobody types a secret, and a STATUS_API_TOKEN set in the
@@ -23,5 +23,5 @@ def main(path: str) -> int:
 
 if __name__ == "__main__":
     if len(sys.argv) != 2:
-        sys.exit("usage: python -m api.make_token FILE")
+        sys.exit("usage: python -m ops.make_token FILE")
     sys.exit(main(sys.argv[1]))

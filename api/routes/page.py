@@ -1,9 +1,9 @@
 """The one page students open."""
 from flask import Blueprint, render_template
 
-page = Blueprint("page", __name__)
+bp = Blueprint("page", __name__)
 
 
-@page.get("/")
+@bp.get("/")
 def index():
     return render_template("index.html")

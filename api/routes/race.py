@@ -11,20 +11,21 @@ import time
 
 from flask import Blueprint, jsonify
 
-from api import lab
 from api.job_dispatch import send_by_celery, send_by_rabbitmq
 from api.raw_publisher import BrokerUnavailable
 from api.request_body import json_body
-from api.timed_job import JobSpec
+from api.state import lab
 from api.validation import Submission, parse_race
+from queue_lab.timed_job import JobSpec
 
-race = Blueprint("race", __name__)
+bp = Blueprint("race", __name__)
 
 
-@race.post("/api/race")
+@bp.post("/api/race")
 def start_race():
     count, seconds = parse_race(json_body())
-    store, settings, publisher = lab("store"), lab("settings"), lab("publisher")
+    state = lab()
+    store, settings, publisher = state.store, state.settings, state.publisher
     senders = {
         "celery": lambda specs, order: send_by_celery(specs, order, store, settings),
         "rabbitmq": lambda specs, order: send_by_rabbitmq(specs, order, store, publisher),

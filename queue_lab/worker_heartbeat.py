@@ -9,9 +9,8 @@ import os
 import socket
 import threading
 
-from api.status_reporter import StatusReporter
-
-HEARTBEAT_PATH = "/api/workers/heartbeat"
+from queue_lab import api_paths
+from queue_lab.status_reporter import StatusReporter
 
 
 class WorkerHeartbeat:
@@ -25,7 +24,7 @@ class WorkerHeartbeat:
         self._stopped = threading.Event()
 
     def _send(self, leaving: bool = False) -> None:
-        self.reporter.post(HEARTBEAT_PATH, {
+        self.reporter.post(api_paths.WORKER_HEARTBEAT, {
             "worker_id": self.reporter.worker_id, "kind": self.kind, "hostname": socket.gethostname(),
             "pid": os.getpid(), "queue": self.queue, "profile": self.profile, "leaving": leaving,
         }, f"heartbeat of {self.reporter.worker_id}")

@@ -10,7 +10,7 @@ import uuid
 from dataclasses import dataclass
 from typing import Protocol
 
-from api.job_states import DONE, ERROR, IN_PROGRESS
+from queue_lab.job_states import DONE, ERROR, IN_PROGRESS
 
 MAX_SECONDS = 300
 STEP_S = 0.5  # a progress report every half second: "at least once a second", with room to spare

@@ -1,7 +1,8 @@
-"""Starting the real Queue Lab processes for a test: gunicorn API, raw consumers, Celery workers.
+"""The real Queue Lab processes on free ports, for the tests and the bench: gunicorn API, raw
+consumers, Celery workers — each started as a deployment would start it.
 
 Each process gets the environment a deployment would give it, its own log file (printed when a
-test fails to help), and is stopped with SIGTERM then SIGKILL at the end.
+test fails, to help), and is stopped with SIGTERM then SIGKILL at the end.
 """
 from __future__ import annotations
 
@@ -15,7 +16,8 @@ from pathlib import Path
 
 import requests
 
-ROOT = Path(__file__).resolve().parent.parent
+from queue_lab import PROJECT_ROOT
+
 # Debian's Chromium, headless, never phoning home (this machine's network is closed).
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
 BIN = Path(sys.executable).parent
@@ -25,6 +27,19 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+def delete_queues(connection, names) -> None:
+    """Delete exactly these queues (ours: the broker is shared); one that is not there is fine."""
+    import pika.exceptions
+
+    for name in names:
+        channel = connection.channel()  # a fresh one each time: a failed delete closes the channel
+        try:
+            channel.queue_delete(queue=name)
+            channel.close()
+        except pika.exceptions.AMQPError:
+            pass
 
 
 def wait_until(check, timeout: float, interval: float = 0.1, what: str = "condition"):
@@ -44,7 +59,7 @@ class Service:
         self.name = name
         self.log_path = log_dir / f"{name}.log"
         self._log = open(self.log_path, "wb")
-        self.proc = subprocess.Popen(argv, cwd=ROOT, env=env, stdout=self._log,
+        self.proc = subprocess.Popen(argv, cwd=PROJECT_ROOT, env=env, stdout=self._log,
                                      stderr=subprocess.STDOUT, start_new_session=True)
 
     @property

@@ -4,34 +4,35 @@ from __future__ import annotations
 import json
 import time
 
-from flask import Blueprint, current_app, jsonify, request, Response, url_for
+from flask import Blueprint, Response, jsonify, request, url_for
 
-from api import lab
 from api.job_dispatch import run_synchronously, send_by_celery, send_by_rabbitmq
 from api.raw_publisher import BrokerUnavailable
 from api.request_body import json_body
-from api.timed_job import JobSpec
+from api.state import lab
 from api.validation import METHODS, BadField, parse_submission
+from queue_lab.timed_job import JobSpec
 
-tasks_api = Blueprint("tasks_api", __name__)
+bp = Blueprint("tasks", __name__)
 
 DEFAULT_LIMIT, MAX_LIMIT = 500, 2000
 
 
-@tasks_api.post("/api/tasks")
+@bp.post("/api/tasks")
 def submit_tasks():
     """Write every job PENDING first, then send it: 202 queued, 200 when sync has finished."""
     order = parse_submission(json_body())
-    method, store = order.method, lab("store")
+    state = lab()
+    method, store = order.method, state.store
     task_nums = store.create(method, order.seconds, order.fail, order.count, order.delay_s)
     specs = [JobSpec(num, order.seconds, order.fail, order.flaky, order.time_limit_s)
              for num in task_nums]
     answer = {"task_nums": task_nums, "method": method}
     try:
         if method == "celery":
-            send_by_celery(specs, order, store, lab("settings"))
+            send_by_celery(specs, order, store, state.settings)
         elif method == "rabbitmq":
-            send_by_rabbitmq(specs, order, store, lab("publisher"))
+            send_by_rabbitmq(specs, order, store, state.publisher)
         else:
             run_synchronously(specs, store)
             return jsonify({**answer, "tasks": [store.get(num) for num in task_nums],
@@ -41,7 +42,8 @@ def submit_tasks():
     except Exception as exc:  # the unexpected: still never leave a row PENDING with nothing queued
         store.fail_unsent(task_nums, f"not sent: {type(exc).__name__}: {exc}")
         raise
-    location = url_for("tasks_api.list_tasks", since=0)
+    # Where to watch these jobs (and only these): GET /api/tasks?nums=12,13,14
+    location = url_for("tasks.list_tasks", nums=",".join(map(str, task_nums)))
     return jsonify(answer), 202, {"Location": location}
 
 
@@ -58,42 +60,54 @@ def _query_int(name: str, default: int, low: int, high: int) -> int:
     return value
 
 
-@tasks_api.get("/api/tasks")
+def _query_nums(name: str, most: int) -> list[int]:
+    parts = request.args.get(name, "").split(",")
+    if not all(part.strip().isdigit() for part in parts) or len(parts) > most:
+        raise BadField(name, f"{name} must be up to {most} task numbers separated by commas, "
+                             f"e.g. {name}=12,13,14")
+    return [int(part) for part in parts]
+
+
+@bp.get("/api/tasks")
 def list_tasks():
-    """With `since`: only rows changed after that seq. Without: the newest `limit` rows."""
+    """With `nums` (12,13,14): those jobs, as a submission's `Location` names them. With `since`:
+    only rows changed after that seq. Neither: the newest `limit` rows."""
     limit = _query_int("limit", DEFAULT_LIMIT, 1, MAX_LIMIT)
-    if "since" in request.args:
-        rows, seq = lab("store").changed_since(_query_int("since", 0, 0, 2**63 - 1), limit)
+    if "nums" in request.args:
+        rows, seq = lab().store.some(_query_nums("nums", MAX_LIMIT))
+    elif "since" in request.args:
+        rows, seq = lab().store.changed_since(_query_int("since", 0, 0, 2**63 - 1), limit)
     else:
-        rows, seq = lab("store").newest(limit)
+        rows, seq = lab().store.newest(limit)
     # `now`: the page times rows on our clock; `epoch`: changes after a class reset.
-    return jsonify(tasks=rows, seq=seq, now=time.time(), epoch=lab("store").epoch())
+    return jsonify(tasks=rows, seq=seq, now=time.time(), epoch=lab().store.epoch())
 
 
-@tasks_api.get("/api/tasks/<int:task_num>/history")
+@bp.get("/api/tasks/<int:task_num>/history")
 def task_history(task_num: int):
     """A job's story: every status it went through, with attempt, worker and reason."""
-    return jsonify(task_num=task_num, history=lab("store").history(task_num))
+    return jsonify(task_num=task_num, history=lab().store.history(task_num))
 
 
-@tasks_api.get("/api/summary")
+@bp.get("/api/summary")
 def summary():
     empty = {"sent": 0, "done": 0, "failed": 0, "active": 0, "mean_wait": None, "mean_run": None}
-    return jsonify(methods={**{m: empty for m in METHODS}, **lab("store").summary()})
+    return jsonify(methods={**{m: empty for m in METHODS}, **lab().store.summary()})
 
 
-@tasks_api.get("/api/events")
+@bp.get("/api/events")
 def events():
     """Server-Sent Events: one `tasks` event per batch of changes, `id:` = seq (so a reconnecting
     EventSource resumes from Last-Event-ID). Bounded per process: 503 tells the page to poll."""
     # A reconnecting EventSource repeats the original URL but sends Last-Event-ID: that one wins.
+    state = lab()
     since = _query_int_header("Last-Event-ID", None)
     if since is None:
-        since = _query_int("since", lab("feed").seq, 0, 2**63 - 1)
-    slots = lab("stream_slots")
+        since = _query_int("since", state.feed.seq, 0, 2**63 - 1)
+    slots = state.stream_slots
     if not slots.acquire(blocking=False):
         return jsonify(error="too many live streams on this server; poll /api/tasks?since="), 503
-    feed, keepalive = lab("feed"), current_app.config["SSE_KEEPALIVE_S"]
+    feed, keepalive = state.feed, state.settings.sse_keepalive_s
 
     def stream(since: int):
         epoch = feed.epoch

@@ -1,8 +1,9 @@
 """The rules a job's status follows, as one pure function: `decide(row, report) -> Decision`.
 
 Workers report over HTTP, so reports can arrive late, twice, or from a worker whose attempt was
-superseded by a redelivery. The table in the README ("What the status API answers") is this
-function, case by case. Keeping it pure (no database, no clock) lets the tests walk every cell.
+superseded by a redelivery. The README's table under "`POST /update_task_status_api/` — what it
+answers" is this function, case by case. Keeping it pure (no database, no clock) lets the tests
+walk every cell.
 
 Statuses: PENDING and SCHEDULED wait to start (SCHEDULED has a due time); IN_PROGRESS runs;
 RETRYING waits for its next attempt (due time); DONE and ERROR are final; LOST is what the sweeper

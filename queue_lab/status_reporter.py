@@ -24,11 +24,11 @@ import requests
 from requests.adapters import HTTPAdapter
 from urllib3.util.retry import Retry
 
-from api.settings import Settings
+from queue_lab import api_paths
+from queue_lab.settings import Settings
 
 log = logging.getLogger("queue_lab.report")
 
-STATUS_PATH = "/update_task_status_api/"
 MAX_BATCH = 200
 
 
@@ -79,7 +79,7 @@ class StatusReporter:
         if self.batched:
             self._outbox_for_this_process().put(payload)
             return None
-        return self.post(STATUS_PATH, payload, f"{task_status} of task {task_num}")
+        return self.post(api_paths.STATUS_REPORTS, payload, f"{task_status} of task {task_num}")
 
     def _outbox_for_this_process(self) -> queue.Queue:
         with self._lock:
@@ -99,7 +99,7 @@ class StatusReporter:
                 except queue.Empty:
                     break
             try:
-                answer = self.post(STATUS_PATH, batch, f"{len(batch)} report(s)")
+                answer = self.post(api_paths.STATUS_REPORTS, batch, f"{len(batch)} report(s)")
                 for payload, result in zip(batch, (answer or {}).get("results", [])):
                     if result.get("status", 200) >= 400:
                         level = logging.INFO if result["status"] == 409 else logging.WARNING

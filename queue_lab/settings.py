@@ -11,6 +11,8 @@ import socket
 from dataclasses import dataclass
 from urllib.parse import urlsplit, urlunsplit
 
+from queue_lab.queues import QueueLayout, RawQueues, queue_layout
+
 
 def _float(name: str, default: float) -> float:
     raw = os.environ.get(name)
@@ -29,6 +31,10 @@ def _int(name: str, default: int) -> int:
     return int(value)
 
 
+def _text(name: str, default: str = "") -> str:
+    return os.environ.get(name, default)
+
+
 def _choice(name: str, allowed: tuple[str, ...], default: str) -> str:
     value = os.environ.get(name) or default
     if value not in allowed:
@@ -37,8 +43,8 @@ def _choice(name: str, allowed: tuple[str, ...], default: str) -> str:
 
 
 def _read_token_file() -> str:
-    """STATUS_API_TOKEN_FILE: how compose shares a token generated once (api/make_token.py)."""
-    path = os.environ.get("STATUS_API_TOKEN_FILE", "")
+    """STATUS_API_TOKEN_FILE: how compose shares a token generated once (ops/make_token.py)."""
+    path = _text("STATUS_API_TOKEN_FILE")
     if not path or not os.path.exists(path):
         return ""
     with open(path) as f:
@@ -87,18 +93,27 @@ class Settings:
     celery_ack_mode: str
     celery_prefetch_multiplier: int
     consumer_mode: str
+    sweep_every_s: float
+    sse_max_streams: int
+    sse_keepalive_s: float
+    api_bind: str
+    api_workers: int
+    api_threads: int
+    api_timeout: int
+    api_access_log: str
 
     @classmethod
     def from_env(cls) -> "Settings":
-        broker = urlsplit(os.environ.get("RABBITMQ_URL", "amqp://guest:guest@localhost:5672/"))
-        management_url = os.environ.get("RABBITMQ_MANAGEMENT_URL", "http://localhost:15672").rstrip("/")
+        rabbitmq_url = _text("RABBITMQ_URL", "amqp://guest:guest@localhost:5672/")
+        broker = urlsplit(rabbitmq_url)
+        management_url = _text("RABBITMQ_MANAGEMENT_URL", "http://localhost:15672").rstrip("/")
         return cls(
-            rabbitmq_url=os.environ.get("RABBITMQ_URL", "amqp://guest:guest@localhost:5672/"),
-            raw_queue=os.environ.get("RAW_QUEUE", "queue_lab.jobs"),
-            celery_queue=os.environ.get("CELERY_QUEUE", "queue_lab.celery"),
-            status_api_url=os.environ.get("STATUS_API_URL", "http://localhost:8080").rstrip("/"),
-            status_api_token=os.environ.get("STATUS_API_TOKEN") or _read_token_file(),
-            database_path=os.environ.get("DATABASE_PATH", "var/queue_lab.sqlite3"),
+            rabbitmq_url=rabbitmq_url,
+            raw_queue=_text("RAW_QUEUE", "queue_lab.jobs"),
+            celery_queue=_text("CELERY_QUEUE", "queue_lab.celery"),
+            status_api_url=_text("STATUS_API_URL", "http://localhost:8080").rstrip("/"),
+            status_api_token=_text("STATUS_API_TOKEN") or _read_token_file(),
+            database_path=_text("DATABASE_PATH", "var/queue_lab.sqlite3"),
             consumer_prefetch=_int("CONSUMER_PREFETCH", 1),
             consumer_heartbeat=_int("CONSUMER_HEARTBEAT", 60),
             broker_timeout=_float("BROKER_TIMEOUT", 3.0),
@@ -106,11 +121,11 @@ class Settings:
             report_retries=_int("REPORT_RETRIES", 3),
             management_url=management_url,
             # The link students click: in compose the API reaches "rmq:15672", the browser localhost.
-            management_public_url=os.environ.get("RABBITMQ_MANAGEMENT_PUBLIC_URL", management_url).rstrip("/"),
+            management_public_url=_text("RABBITMQ_MANAGEMENT_PUBLIC_URL", management_url).rstrip("/"),
             # Same user as the AMQP URL unless told otherwise: one account, as in the compose file.
-            management_user=os.environ.get("RABBITMQ_MANAGEMENT_USER", broker.username or "guest"),
-            management_password=os.environ.get("RABBITMQ_MANAGEMENT_PASSWORD", broker.password or "guest"),
-            instructor_token=os.environ.get("INSTRUCTOR_TOKEN", ""),
+            management_user=_text("RABBITMQ_MANAGEMENT_USER", broker.username or "guest"),
+            management_password=_text("RABBITMQ_MANAGEMENT_PASSWORD", broker.password or "guest"),
+            instructor_token=_text("INSTRUCTOR_TOKEN"),
             worker_heartbeat_s=_float("WORKER_HEARTBEAT_S", 5.0),
             worker_offline_s=_float("WORKER_OFFLINE_S", 30.0),
             worker_forget_s=_float("WORKER_FORGET_S", 300.0),
@@ -122,26 +137,28 @@ class Settings:
             celery_ack_mode=_choice("CELERY_ACK_MODE", ("late", "early"), "late"),
             celery_prefetch_multiplier=_int("CELERY_PREFETCH_MULTIPLIER", 1),
             consumer_mode=_choice("CONSUMER_MODE", ("threaded", "naive"), "threaded"),
+            sweep_every_s=_float("SWEEP_EVERY_S", 5.0),
+            # The live table: SSE streams each hold a web thread, so they are capped per process
+            # (below API_THREADS); a keep-alive comment every SSE_KEEPALIVE_S keeps proxies open.
+            sse_max_streams=_int("SSE_MAX_STREAMS", 112),
+            sse_keepalive_s=_float("SSE_KEEPALIVE_S", 15.0),
+            # gunicorn (api/gunicorn_conf.py).
+            api_bind=_text("API_BIND", "0.0.0.0:8080"),
+            api_workers=_int("API_WORKERS", 2),
+            api_threads=_int("API_THREADS", 128),
+            api_timeout=_int("API_TIMEOUT", 30),
+            api_access_log=_text("API_ACCESS_LOG"),
         )
 
     @property
-    def naive_queue(self) -> str:
-        """The naive consumer's own queue, so the heartbeat-starvation experiment is opt-in."""
-        return self.raw_queue + ".naive"
+    def queues(self) -> QueueLayout:
+        """Every queue name, derived from RAW_QUEUE and CELERY_QUEUE (queue_lab/queues.py)."""
+        return queue_layout(self.raw_queue, self.celery_queue)
 
     @property
-    def consumer_queue(self) -> str:
-        return self.naive_queue if self.consumer_mode == "naive" else self.raw_queue
-
-    @property
-    def celery_early_queue(self) -> str:
-        """Where jobs for the early-ack Celery profile go (a worker with CELERY_ACK_MODE=early)."""
-        return self.celery_queue + ".early"
-
-    @property
-    def maintenance_queue(self) -> str:
-        """The sweeper's queue, consumed by the celery_beat process only: never behind a job."""
-        return self.celery_queue + ".maintenance"
+    def consumer_queues(self) -> RawQueues:
+        """The queues this consumer works on: the naive consumer has its own."""
+        return self.queues.naive if self.consumer_mode == "naive" else self.queues.raw
 
     @property
     def broker_hint(self) -> str:

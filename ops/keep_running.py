@@ -1,4 +1,4 @@
-"""`python -m api.keep_running CMD...`: run a worker and start it again when it dies.
+"""`python -m ops.keep_running CMD...`: run a worker and start it again when it dies.
 
 For `make run`: honcho stops every process as soon as one exits, so a student who kills a worker
 (the fault lab's first experiment) would take the whole demo down. Under this wrapper the worker
@@ -40,5 +40,5 @@ def main(argv: list[str]) -> int:
 
 if __name__ == "__main__":
     if len(sys.argv) < 2:
-        sys.exit("usage: python -m api.keep_running COMMAND [ARGS...]")
+        sys.exit("usage: python -m ops.keep_running COMMAND [ARGS...]")
     sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,18 @@
+"""Every URL the web app serves, one blueprint per audience (each module's `bp`):
+
+    page            GET /                                    the page students open
+    tasks           /api/tasks, /api/events, /api/summary     what the page sends and watches
+    status_reports  what workers send (STATUS_API_TOKEN): job reports, heartbeats, the sweep
+    classroom       GET /api/workers, /api/queues, /healthz   who is working, what waits, health
+    instructor      POST /api/reset, `flask --app api reset`  the class reset
+    fault_lab       /api/experiments/...                      the experiments and their controls
+    race            POST /api/race                            one batch by both queue methods at once
+"""
+from flask import Flask
+
+from api.routes import classroom, fault_lab, instructor, page, race, status_reports, tasks
+
+
+def register_routes(app: Flask) -> None:
+    for module in (page, tasks, status_reports, classroom, instructor, fault_lab, race):
+        app.register_blueprint(module.bp)

@@ -1,0 +1,31 @@
+"""What the page and an instructor read about the class beside the jobs: workers, queues, health."""
+from __future__ import annotations
+
+import time
+
+from flask import Blueprint, jsonify
+
+from api.health import health
+from api.state import lab
+
+bp = Blueprint("classroom", __name__)
+
+
+@bp.get("/api/workers")
+def list_workers():
+    registry = lab().workers
+    return jsonify(workers=registry.listing(), heartbeat_s=lab().settings.worker_heartbeat_s,
+                   offline_after_s=registry.offline_s, forget_after_s=registry.forget_s, now=time.time())
+
+
+@bp.get("/api/queues")
+def queue_depths():
+    """Always 200: when the management API is unreachable, `error` says why in one line."""
+    return jsonify({**lab().queue_stats.snapshot(), "now": time.time()})
+
+
+@bp.get("/healthz")
+def healthz():
+    state = lab()
+    report = health(state.settings, state.store, state.workers)
+    return jsonify(report), 200 if report["ok"] else 503

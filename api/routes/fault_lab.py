@@ -1,0 +1,53 @@
+"""The Experiments panel: the list of experiments, and the controls that break things on purpose
+(the actions themselves are in api/fault_actions.py)."""
+from __future__ import annotations
+
+import click
+import requests
+from flask import Blueprint, jsonify
+
+from api.experiments import experiments
+from api.fault_actions import CannotKill, close_broker_connections, kill_worker_running
+from api.request_body import json_body
+from api.state import lab
+from api.validation import BadField
+
+bp = Blueprint("fault_lab", __name__, cli_group=None)
+
+
+@bp.get("/api/experiments")
+def list_experiments():
+    return jsonify(experiments=experiments())
+
+
+@bp.post("/api/experiments/kill-worker")
+def kill_worker():
+    body = json_body()
+    task_num = body.get("task_num") if isinstance(body, dict) else None
+    if isinstance(task_num, bool) or not isinstance(task_num, int) or task_num < 1:
+        raise BadField("task_num", f"task_num must be a task number, got {task_num!r}")
+    try:
+        return jsonify(kill_worker_running(task_num, lab().store, lab().workers))
+    except CannotKill as exc:
+        return jsonify(error=str(exc)), 409
+
+
+@bp.cli.command("kill-worker")
+@click.argument("task_num", type=int)
+def kill_worker_command(task_num: int):
+    """SIGKILL the worker process running TASK_NUM (the fault lab's first experiment)."""
+    try:
+        result = kill_worker_running(task_num, lab().store, lab().workers)
+    except CannotKill as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"killed {result['kind']} {result['worker_id']} (pid {result['killed_pid']}) "
+               f"while it ran task {task_num}")
+
+
+@bp.post("/api/experiments/close-connections")
+def close_connections():
+    try:
+        return jsonify(closed=close_broker_connections(lab().settings, lab().queue_stats))
+    except requests.RequestException as exc:
+        return jsonify(error=f"the management API could not close connections ({exc}); "
+                             "run `rabbitmqctl close_all_connections \"lab\"` instead"), 503

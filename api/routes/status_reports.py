@@ -1,0 +1,83 @@
+"""What workers send, each with STATUS_API_TOKEN (paths named once in queue_lab/api_paths.py).
+
+`POST /update_task_status_api/` — every job report. The rules are queue_lab/job_states.py.
+One report (a JSON object) answers: 200 applied / 200 duplicate (nothing changed) / 409 refused
+(would move the row back), each with the reason and the row as it now is; 400 bad field, 401 bad
+token, 404 unknown task. A batch (a JSON array of up to 500 reports, what our workers send) is
+applied in order in one transaction and answers 200 with one result per report, each carrying the
+status a single report would have had: {"results": [{"status": 200, "outcome": "applied", ...}]}.
+
+`POST /api/workers/heartbeat` — every worker process, every WORKER_HEARTBEAT_S (workers panel).
+
+`POST /api/maintenance/sweep` — what the celery_beat schedule asks for every SWEEP_EVERY_S: running
+jobs whose worker has not reported for LOST_AFTER_S become LOST (named, not silent), and finished
+jobs older than HISTORY_MAX_AGE_S are forgotten. The API does it because the API owns the
+database; the beat process may run in another container.
+"""
+from __future__ import annotations
+
+from flask import Blueprint, jsonify
+
+from api.auth import requires_token
+from api.job_store import UnknownTask
+from api.request_body import json_body
+from api.state import lab
+from api.validation import BadField, parse_heartbeat, parse_report
+from queue_lab import api_paths
+from queue_lab.job_states import REFUSED
+
+bp = Blueprint("status_reports", __name__)
+
+MAX_BATCH = 500
+
+
+def _answer(decision, row) -> tuple[dict, int]:
+    return ({"outcome": decision.outcome, "reason": decision.reason, "task": row},
+            409 if decision.outcome == REFUSED else 200)
+
+
+@bp.post(api_paths.STATUS_REPORTS)
+@requires_token("status_api_token")
+def update_task_status_api():
+    body = json_body()
+    if isinstance(body, list):
+        return jsonify(results=apply_batch(body))
+    task_num, report = parse_report(body)
+    answer, status = _answer(*lab().store.advance(task_num, report))
+    return jsonify(answer), status
+
+
+def apply_batch(items: list) -> list[dict]:
+    if len(items) > MAX_BATCH:
+        raise BadField("body", f"a batch holds at most {MAX_BATCH} reports, got {len(items)}")
+    results: list[dict | None] = [None] * len(items)
+    valid = []
+    for i, item in enumerate(items):
+        try:
+            valid.append((i, *parse_report(item)))
+        except BadField as exc:
+            results[i] = {"status": 400, "error": exc.message, "field": exc.field}
+    applied = lab().store.advance_many([(num, report) for _, num, report in valid])
+    for (i, num, _), outcome in zip(valid, applied):
+        if isinstance(outcome, UnknownTask):
+            results[i] = {"status": 404, "error": f"no task number {num}", "field": "task_num"}
+        else:
+            answer, status = _answer(*outcome)
+            results[i] = {"status": status, **answer}
+    return results
+
+
+@bp.post(api_paths.WORKER_HEARTBEAT)
+@requires_token("status_api_token")
+def worker_heartbeat():
+    lab().workers.heartbeat(**parse_heartbeat(json_body()))
+    return jsonify(ok=True)
+
+
+@bp.post(api_paths.SWEEP)
+@requires_token("status_api_token")
+def sweep():
+    state = lab()
+    lost = state.store.sweep_lost(state.settings.lost_after_s)
+    pruned = state.store.prune(state.settings.history_max_age_s)
+    return jsonify(lost=lost, pruned=pruned)

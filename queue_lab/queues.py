@@ -1,0 +1,110 @@
+"""Every queue Queue Lab uses, named in one place (`queue_layout`), and the raw path's topology,
+declared the same way by the publisher and the consumer (either may start first).
+
+From the two settings RAW_QUEUE (Q) and CELERY_QUEUE (C) come all the names:
+
+    Q           the raw work queue (the threaded consumer). A rejected message (basic_nack,
+                requeue=False) is dead-lettered to Q.wait: that is how a failed attempt waits.
+    Q.wait      holds it RETRY_DELAY_S (x-message-ttl), then dead-letters it back to Q. The broker
+                records each trip in the message's `x-death` header: that is the attempt count.
+    Q.dead      where a job goes when its attempts run out (or its message is not a job).
+    Q.delay     "start in N seconds": a message with a per-message TTL (expiration) waits here and
+                is dead-lettered to Q when it expires. Caveat: RabbitMQ expires only at the head
+                of a queue, so a long delay in front blocks a shorter one behind it.
+    Q.naive     the naive consumer's work queue (with its own .wait, .dead, .delay), so the
+                heartbeat-starvation experiment is opt-in.
+    C           Celery's queue, for the late-ack workers.
+    C.early     Celery's queue for the early-ack profile (CELERY_ACK_MODE=early).
+    C.maintenance  the sweeper's queue, consumed by the celery_beat process only.
+
+The wait is one fixed delay, not an exponential backoff: growing delays need a queue per level
+and a client republish, and since RabbitMQ 3.13 a republished message no longer carries its
+`x-death` count (x-headers belong to the broker). Celery's retry_backoff does grow (celery_tasks).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+DEFAULT_EXCHANGE = ""  # routes by queue name: the dead-letter "exchange" for all our hops
+
+
+@dataclass(frozen=True)
+class RawQueues:
+    """A raw work queue and the three queues around it."""
+
+    work: str
+
+    @property
+    def wait(self) -> str:
+        return f"{self.work}.wait"
+
+    @property
+    def dead(self) -> str:
+        return f"{self.work}.dead"
+
+    @property
+    def delay(self) -> str:
+        return f"{self.work}.delay"
+
+    def names(self) -> tuple[str, ...]:
+        return (self.work, self.wait, self.dead, self.delay)
+
+
+@dataclass(frozen=True)
+class QueueLayout:
+    raw: RawQueues
+    naive: RawQueues
+    celery: str
+    celery_early: str
+    maintenance: str
+
+    def names(self) -> tuple[str, ...]:
+        """Every queue name, for cleaning up exactly what is ours on a shared broker."""
+        return (*self.raw.names(), *self.naive.names(), self.celery, self.celery_early,
+                self.maintenance)
+
+
+def queue_layout(raw_queue: str, celery_queue: str) -> QueueLayout:
+    """All of Queue Lab's queue names, from RAW_QUEUE and CELERY_QUEUE (see the table above)."""
+    return QueueLayout(
+        raw=RawQueues(raw_queue),
+        naive=RawQueues(f"{raw_queue}.naive"),
+        celery=celery_queue,
+        celery_early=f"{celery_queue}.early",
+        maintenance=f"{celery_queue}.maintenance",
+    )
+
+
+def declare_topology(channel, queues: RawQueues, retry_delay_s: float) -> None:
+    # [retries: begin] (counted on the page: lines each method needs for retries)
+    channel.queue_declare(queue=queues.work, durable=True, arguments={
+        "x-dead-letter-exchange": DEFAULT_EXCHANGE,
+        "x-dead-letter-routing-key": queues.wait,
+    })
+    channel.queue_declare(queue=queues.wait, durable=True, arguments={
+        "x-message-ttl": int(retry_delay_s * 1000),
+        "x-dead-letter-exchange": DEFAULT_EXCHANGE,
+        "x-dead-letter-routing-key": queues.work,
+    })
+    channel.queue_declare(queue=queues.dead, durable=True)
+    # [retries: end]
+    channel.queue_declare(queue=queues.delay, durable=True, arguments={
+        "x-dead-letter-exchange": DEFAULT_EXCHANGE,
+        "x-dead-letter-routing-key": queues.work,
+    })
+
+
+# [retries: begin]
+def attempt_number(headers: dict | None, work_queue: str) -> int:
+    """1 + how many times the broker dead-lettered this message out of `work_queue` after a failure."""
+    for death in (headers or {}).get("x-death", []):
+        if death.get("queue") == work_queue and death.get("reason") == "rejected":
+            return 1 + int(death.get("count", 0))
+    return 1
+# [retries: end]
+
+if __name__ == "__main__":  # `python -m queue_lab.queues`: the names, as RAW_QUEUE/CELERY_QUEUE make them
+    from queue_lab.settings import Settings
+
+    for name in Settings.from_env().queues.names():
+        print(name)
