@@ -46,13 +46,14 @@ def auth():
 
 @pytest.fixture(scope="session")
 def broker():
-    """The real RabbitMQ; an admin channel for declaring and deleting this run's queues."""
+    """The real RabbitMQ: its connection parameters, once we know it answers. Each use opens a
+    connection of its own — a session-long idle one would be dropped for missed heartbeats."""
+    params = pika.URLParameters(RABBITMQ_URL)
     try:
-        connection = pika.BlockingConnection(pika.URLParameters(RABBITMQ_URL))
+        pika.BlockingConnection(params).close()
     except (pika.exceptions.AMQPError, OSError) as exc:
         missing(f"RabbitMQ is not reachable at {RABBITMQ_URL}: {exc!r}")
-    yield connection
-    connection.close()
+    return params
 
 
 @pytest.fixture
@@ -62,7 +63,9 @@ def queues(broker, request):
     base = f"ql.test.{RUN_ID}.{request.node.name[:40]}"
     names = {"RAW_QUEUE": f"{base}.jobs", "CELERY_QUEUE": f"{base}.celery"}
     yield names
-    delete_queues(broker, queue_layout(names["RAW_QUEUE"], names["CELERY_QUEUE"]).names())
+    connection = pika.BlockingConnection(broker)
+    delete_queues(connection, queue_layout(names["RAW_QUEUE"], names["CELERY_QUEUE"]).names())
+    connection.close()
 
 
 @pytest.fixture

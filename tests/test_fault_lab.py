@@ -7,10 +7,12 @@ import sys
 import time
 from urllib.parse import quote
 
+import pika
 import pytest
 import requests
 
 from ops.stack import wait_until
+from queue_lab.queues import queue_layout
 
 pytestmark = pytest.mark.broker
 
@@ -103,12 +105,12 @@ def test_out_of_attempts_ends_error_and_the_raw_message_is_dead_lettered(stack, 
         assert rows[num]["task_status"] == "ERROR"
         assert "gave up after 3 attempts" in rows[num]["error"]
         assert rows[num]["attempt"] == 3
-    dead = broker.channel()
-    depth = dead.queue_declare(queues["RAW_QUEUE"] + ".dead", passive=True).method.message_count
-    _, _, body = dead.basic_get(queues["RAW_QUEUE"] + ".dead", auto_ack=True)
-    for suffix in (".dead", ".wait", ".delay"):
-        dead.queue_delete(queues["RAW_QUEUE"] + suffix)
-    dead.close()
+    dead_queue = queue_layout(queues["RAW_QUEUE"], queues["CELERY_QUEUE"]).raw.dead
+    connection = pika.BlockingConnection(broker)
+    channel = connection.channel()
+    depth = channel.queue_declare(dead_queue, passive=True).method.message_count
+    _, _, body = channel.basic_get(dead_queue, auto_ack=True)
+    connection.close()
     assert depth == 1 and f'"task_num": {nums[1]}'.encode() in body
 
 
