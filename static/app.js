@@ -1,12 +1,16 @@
 // Queue Lab page: send the same job three ways and watch every job in one live table.
 // Plain ES modules, no dependencies. Text from the server only ever goes in via textContent.
 
-import { killWorkerOf, startExperiments } from "./experiments.js";
+import { killWorkerOf, runAction } from "./actions.js";
+import { startExperiments } from "./experiments.js";
+import { clockTime, formatDuration, formatSeconds } from "./formats.js";
 import { startPanels } from "./panels.js";
 import { startRace } from "./race.js";
+import { noteServerClock, serverNow } from "./server_clock.js";
+import { element, getJSON, postJSON, setText, showOutcome, sleep } from "./shared.js";
 import {
-  describeTaskNums, element, formatDuration, getJSON, postJSON, setText, setTextWithCode, sleep,
-} from "./shared.js";
+  CONNECTION_LABELS, FINISHED, SEND, TABLE, methodLabel, queued, reasonOf, statusLabel, unreachable, withFailed,
+} from "./vocabulary.js";
 
 const MAX_ROWS = 2000;         // DOM cap: the newest rows stay, the oldest drop off the bottom
 const INITIAL_LIMIT = 500;     // rows fetched on page load
@@ -15,47 +19,16 @@ const SSE_RECONNECT_MS = 2000; // after the stream drops
 const SSE_MAX_FAILURES = 3;    // stream errors in a row before we fall back to polling
 const SSE_RETRY_MS = 15000;    // while polling, try the live stream again this often
 const SUMMARY_MIN_GAP_MS = 1000;
-// Nothing more happens to these rows by itself, so their clocks stop and "Clear finished" hides them.
-// LOST is final only until a redelivery revives the row: the feed then brings it back.
-const FINISHED = new Set(["DONE", "ERROR", "LOST"]);
 // Between attempts (RETRYING) and after going silent (LOST) the job is not running: "ran" stops at
 // the row's last change instead of ticking on.
 const NOT_RUNNING = new Set(["RETRYING", "LOST"]);
-// Rows with a due time: what the countdown says before it, and once it has passed with no start yet.
-const COUNTDOWNS = {
-  SCHEDULED: { before: "starts in", due: "starting…" },
-  RETRYING: { before: "retry in", due: "retrying…" },
-};
 const OVERDUE_AFTER_S = 3;  // past due by more than this: say so (e.g. no worker is running)
-const METHOD_LABELS = { celery: "Celery", rabbitmq: "RabbitMQ", sync: "Sync" };
-const CONNECTION_LABELS = { connecting: "connecting…", live: "live (SSE)", polling: "polling", offline: "offline" };
 
 const tasksTable = document.getElementById("tasks");
 const tableBody = document.getElementById("task-rows");
 const emptyNote = document.getElementById("empty-note");
 const rowCount = document.getElementById("row-count");
 const indicator = document.getElementById("connection");
-
-// ---------- small helpers
-
-function formatSeconds(seconds) {
-  if (seconds == null || !Number.isFinite(seconds)) return "—";
-  const s = Math.max(0, seconds);
-  if (s < 1) return `${Math.round(s * 1000)} ms`;  // queue waits are often milliseconds: show them
-  if (s < 60) return `${s.toFixed(1)} s`;
-  return `${Math.floor(s / 60)} m ${String(Math.floor(s % 60)).padStart(2, "0")} s`;
-}
-
-const clockTime = new Intl.DateTimeFormat(undefined, { hour: "2-digit", minute: "2-digit", second: "2-digit" });
-
-// Times are epoch seconds on the *server* clock; every answer carries the server's `now`, so
-// waited/ran of unfinished rows tick on that clock even if this browser's clock is off.
-let clockSkew = 0;
-const serverNow = () => Date.now() / 1000 + clockSkew;
-
-function noteServerClock(now) {
-  if (Number.isFinite(now)) clockSkew = now - Date.now() / 1000;
-}
 
 // ---------- the live table
 
@@ -132,7 +105,7 @@ function buildRow(task) {
     fill: element("div", "fill"), percent: element("span", "percent"), worker: element("td", "worker"),
     waited: element("td", "time"), ran: element("td", "time"), created: element("td", "time"),
   };
-  const badge = element("span", "badge", METHOD_LABELS[task.method] ?? String(task.method));
+  const badge = element("span", "badge", methodLabel(task.method));
   badge.dataset.method = task.method;
   const tr = element("tr", "",
     element("td", "num", String(task.task_num)),
@@ -149,10 +122,10 @@ function buildRow(task) {
 // Made the first time a row runs (most rows never need one); CSS shows it only while IN_PROGRESS.
 // Sync jobs run inside the API itself: no worker to kill.
 function addKillButton(row) {
-  const button = element("button", "kill", "kill worker");
+  const button = element("button", "kill", TABLE.killButton);
   button.type = "button";
   button.dataset.action = "kill";
-  button.title = "SIGKILL the worker process running this job, as if it crashed";
+  button.title = TABLE.killTitle;
   row.cells.due.after(button);
   row.cells.kill = button;
 }
@@ -162,10 +135,10 @@ function paintRow(row, task) {
   const old = row.task, cells = row.cells;
   if (old.task_status !== task.task_status) {
     row.tr.dataset.status = task.task_status;  // CSS colours the pill and the bar from this
-    cells.status.textContent = String(task.task_status).replace("_", " ");
+    cells.status.textContent = statusLabel(task.task_status);
     if (task.task_status === "IN_PROGRESS" && !cells.kill && task.method !== "sync") addKillButton(row);
   }
-  if (old.attempt !== task.attempt) cells.attempt.textContent = task.attempt > 1 ? `attempt ${task.attempt}` : "";
+  if (old.attempt !== task.attempt) cells.attempt.textContent = TABLE.attempt(task.attempt);
   if (old.error !== task.error) cells.error.textContent = task.error ?? "";
   if (old.progress !== task.progress) {
     const percent = Math.min(100, Math.max(0, Number(task.progress) || 0));
@@ -195,12 +168,12 @@ function paintTimes(row, now) {
 
 // "starts in 7 s", "retry in 2 s"; the due time is on the server's clock, like every row time.
 function describeDue(task, now) {
-  const words = COUNTDOWNS[task.task_status];
+  const words = TABLE.countdowns[task.task_status];
   if (!words || !Number.isFinite(task.due_at)) return "";
   const left = task.due_at - now;
-  if (left > 0) return `${words.before} ${formatDuration(Math.ceil(left))}`;
+  if (left > 0) return words.before(formatDuration(Math.ceil(left)));
   if (-left <= OVERDUE_AFTER_S) return words.due;
-  return `due ${formatDuration(-left)} ago`;  // nobody has taken it: is a worker running?
+  return TABLE.overdue(formatDuration(-left));  // nobody has taken it: is a worker running?
 }
 
 function tickClocks() {
@@ -249,7 +222,7 @@ function trimToCap() {
 
 function showRowCount() {
   emptyNote.hidden = rows.size > 0;
-  setText(rowCount, rows.size === 1 ? "1 row" : `${rows.size} rows`);
+  setText(rowCount, TABLE.rowCount(rows.size));
 }
 
 // Only this browser's view: the server keeps every job.
@@ -265,24 +238,15 @@ function clearFinished() {
 }
 
 // One listener for every row's "kill worker" button: rows come and go by the thousand.
-async function onTableClick(event) {
+function onTableClick(event) {
   const button = event.target.closest('button[data-action="kill"]');
   if (!button) return;
   const row = rows.get(Number(button.closest("tr").dataset.taskNum));
   if (!row) return;
-  button.disabled = true;
-  showRowNote(row, "killing…", "waiting");
-  try {
-    showRowNote(row, ...(await killWorkerOf(row.task.task_num)));
-  } finally {
-    button.disabled = false;
-  }
-}
-
-// Our own message on the row (what the kill did), apart from the job's `error` from the server.
-function showRowNote(row, text, kind) {
-  setTextWithCode(row.cells.note, text);  // a 409 names a command like `docker kill <host>`
-  row.cells.note.dataset.kind = kind;
+  // Our own message on the row (what the kill did), apart from the job's `error` from the server;
+  // a 409 names a command like `docker kill <host>`.
+  const showNote = (text, kind) => showOutcome(row.cells.note, text, kind);
+  runAction(button, showNote, TABLE.killing, () => killWorkerOf(row.task.task_num));
 }
 
 // ---------- a reset by the instructor (POST /api/reset): the jobs on screen no longer exist
@@ -300,7 +264,7 @@ async function startOver(newEpoch) {
   tableBody.replaceChildren();
   for (const memory of [rows, pending, cleared, active]) memory.clear();
   latestSeq = 0;
-  emptyNote.textContent = `The lab was reset at ${clockTime.format(new Date())}: no jobs yet.`;
+  emptyNote.textContent = TABLE.resetNote(clockTime.format(new Date()));
   showRowCount();
   requestSummary();
   await loadFirstRows(mine);
@@ -434,34 +398,29 @@ function describeFaultOptions(form) {
   const options = readFaultOptions(form);
   const kind = form.elements.time_limit_kind?.value;  // soft or hard: Celery's panel only
   const parts = [];
-  if (options.flaky) parts.push(`fail first ${options.flaky}`);
-  if (options.delay_s) parts.push(`start in ${formatDuration(options.delay_s)}`);
-  if (options.time_limit_s != null) parts.push(`limit ${options.time_limit_s} s${kind ? ` ${kind}` : ""}`);
-  else if (options.time_limit_kind) parts.push(`${options.time_limit_kind} limit (no time set)`);
-  if (options.celery_ack) parts.push(`ack ${options.celery_ack}`);
-  if (options.consumer) parts.push(`${options.consumer} consumer`);
-  return parts.length ? `· ${parts.join(", ")}` : "";
-}
-
-function showResult(resultLine, text, kind) {
-  resultLine.textContent = text;
-  resultLine.dataset.kind = kind;  // ok | waiting | error
+  if (options.flaky) parts.push(SEND.flaky(options.flaky));
+  if (options.delay_s) parts.push(SEND.delay(formatDuration(options.delay_s)));
+  if (options.time_limit_s != null) parts.push(SEND.timeLimit(options.time_limit_s, kind));
+  else if (options.time_limit_kind) parts.push(SEND.limitKindOnly(options.time_limit_kind));
+  if (options.celery_ack) parts.push(SEND.ack(options.celery_ack));
+  if (options.consumer) parts.push(SEND.consumer(options.consumer));
+  return SEND.faults(parts);
 }
 
 function describeAnswer(status, body, elapsedSeconds) {
-  if (status === 202) return [`queued ${describeTaskNums(body.task_nums)}`, "ok"];
+  if (status === 202) return [queued(body.task_nums), "ok"];
   if (status === 200) {
     const failed = (body.tasks ?? []).filter((task) => task.task_status === "ERROR").length;
-    const text = `done ${describeTaskNums(body.task_nums)} in ${elapsedSeconds.toFixed(1)} s`;
-    return failed ? [`${text} (${failed} failed)`, "error"] : [text, "ok"];
+    return [withFailed(SEND.done(body.task_nums, elapsedSeconds), failed), failed ? "error" : "ok"];
   }
-  return [body.error ?? `the server answered HTTP ${status}`, "error"];
+  return [reasonOf(status, body), "error"];
 }
 
 function wirePanel(form) {
   const method = form.dataset.method;
   const button = form.querySelector('button[type="submit"]');
   const resultLine = form.querySelector('[data-role="result"]');
+  const showResult = (text, kind) => showOutcome(resultLine, text, kind, { plain: true });
   const faultSummary = form.querySelector('[data-role="fault-summary"]');
   if (faultSummary) {
     const showFaultSummary = () => setText(faultSummary, describeFaultOptions(form));
@@ -482,20 +441,20 @@ function wirePanel(form) {
     if (method === "sync") {
       // The lesson: the browser's request is stuck until the job itself is finished.
       button.disabled = true;
-      const showBlocking = () => showResult(resultLine, `request blocking… ${elapsed().toFixed(1)} s`, "waiting");
+      const showBlocking = () => showResult(SEND.blocking(elapsed()), "waiting");
       showBlocking();
       ticker = setInterval(showBlocking, 100);
     } else {
-      showResult(resultLine, "sending…", "waiting");
+      showResult(SEND.sending, "waiting");
     }
     try {
       const { status, body } = await postJSON("/api/tasks", job);
       clearInterval(ticker);
-      showResult(resultLine, ...describeAnswer(status, body, elapsed()));
+      showResult(...describeAnswer(status, body, elapsed()));
       if (isNewEpoch(body.epoch)) startOver(body.epoch);  // reset meanwhile: the fresh load has these rows
       else if (Array.isArray(body.tasks)) mergeTasks(body.tasks);  // sync rows, in case the stream is slow
     } catch (error) {
-      showResult(resultLine, `could not reach the server (${error.message})`, "error");
+      showResult(unreachable(error), "error");
     } finally {
       clearInterval(ticker);  // (already stopped above when an answer came, so it can't overwrite it)
       button.disabled = false;

@@ -1,36 +1,17 @@
 // The workers and queues panels: who is working, how the done jobs were shared out, and what is
 // waiting in RabbitMQ. Both poll the API. Text from workers and the broker only goes in via textContent.
 
-import { element, formatDuration, getJSON, setText, setTextWithCode, sleep } from "./shared.js";
+import { formatCount, formatDuration } from "./formats.js";
+import { clockFrom } from "./server_clock.js";
+import { element, pollForever, setText, setTextWithCode } from "./shared.js";
+import { QUEUES, WORKERS } from "./vocabulary.js";
 
 const POLL_MS = 2000;  // the broker refreshes its queue stats every 5 s; workers announce every 5 s
 const KINDS = {        // label, the badge colour of the method it serves, and the order on screen
-  celery: { label: "Celery", method: "celery", order: 0 },
-  consumer: { label: "consumer", method: "rabbitmq", order: 1 },
+  celery: { label: WORKERS.kinds.celery, method: "celery", order: 0 },
+  consumer: { label: WORKERS.kinds.consumer, method: "rabbitmq", order: 1 },
 };
 const kindOf = (worker) => (Object.hasOwn(KINDS, worker.kind) ? KINDS[worker.kind] : null);
-
-// Ages are counted on the server's clock: the answer's `now` plus the time since it arrived, so
-// "last seen 3 s ago" keeps ticking between polls and a wrong clock in this browser changes nothing.
-function clockFrom(answerNow) {
-  const arrived = performance.now();
-  const base = Number.isFinite(answerNow) ? answerNow : Date.now() / 1000;
-  return () => base + (performance.now() - arrived) / 1000;
-}
-
-// One request at a time, so a slow server never gets a pile of them; nothing while the tab is hidden.
-async function pollForever(url, show, showFailure) {
-  for (;;) {
-    if (!document.hidden) {
-      try {
-        show(await getJSON(url));
-      } catch (error) {
-        showFailure(error);
-      }
-    }
-    await sleep(POLL_MS);
-  }
-}
 
 // ---------- workers
 
@@ -40,7 +21,7 @@ const workersEmpty = workersPanel.querySelector('[data-role="empty"]');
 const workersError = workersPanel.querySelector('[data-role="error"]');
 const workersExplain = workersPanel.querySelector('[data-role="explain"]');
 const workerRows = new Map();  // worker_id -> { tr, cells, worker }
-let workersClock = clockFrom(NaN);
+let workersClock = clockFrom(NaN);  // ages count on the server's clock, from the last answer
 
 function showWorkers(answer) {
   workersClock = clockFrom(answer.now);
@@ -105,7 +86,7 @@ function paintWorker(row, worker, doneOfKind) {
   const { tr, cells } = row;
   row.worker = worker;
   tr.dataset.online = worker.online ? "true" : "false";  // CSS greys offline rows
-  cells.id.title = `${worker.worker_id}: host ${worker.hostname ?? "?"}, pid ${worker.pid ?? "?"}, queue ${worker.queue ?? "?"}`;
+  cells.id.title = WORKERS.details(worker);
   // The settings that make this worker behave as it does (ack mode, prefetch, naive…): the fault
   // lab's experiments differ only in these.
   setText(cells.profile, worker.profile ?? "");
@@ -115,28 +96,29 @@ function paintWorker(row, worker, doneOfKind) {
   setText(cells.done, doneOfKind > 0 ? `${done} · ${Math.round(share * 100)}%` : String(done));
 
   const job = worker.current_job == null ? null : `#${worker.current_job}`;
-  if (worker.online) setText(cells.current, job ?? "idle");
-  else setText(cells.current, job ? `was on ${job}` : "—");  // a killed worker's job comes back as attempt 2
+  if (worker.online) setText(cells.current, job ?? WORKERS.idle);
+  else setText(cells.current, job ? WORKERS.wasOn(job) : "—");  // a killed worker's job comes back as attempt 2
   paintLastSeen(row, workersClock());
 }
 
 function paintLastSeen(row, now) {
   const { worker, cells } = row;
-  const ago = Number.isFinite(worker.last_seen) ? `${formatDuration(now - worker.last_seen)} ago` : "never";
-  setText(cells.seen, worker.online ? ago : `offline — last seen ${ago}`);
+  const ago = Number.isFinite(worker.last_seen) ? WORKERS.ago(formatDuration(now - worker.last_seen)) : WORKERS.never;
+  setText(cells.seen, worker.online ? ago : WORKERS.offline(ago));
 }
 
 function explainWorkers(answer) {
-  const every = Number.isFinite(answer.heartbeat_s) ? `every ${formatDuration(answer.heartbeat_s)}` : "every few seconds";
-  const offline = Number.isFinite(answer.offline_after_s) ? formatDuration(answer.offline_after_s) : "a while";
-  const forget = Number.isFinite(answer.forget_after_s) ? formatDuration(answer.forget_after_s) : "longer";
-  setText(workersExplain, `Each worker announces itself ${every}; after ${offline} of silence it is shown offline, `
-    + `after ${forget} it is dropped. The bar is its share of the DONE jobs of its kind.`);
+  const known = (seconds, unknown) => (Number.isFinite(seconds) ? formatDuration(seconds) : unknown);
+  setText(workersExplain, WORKERS.explain({
+    every: Number.isFinite(answer.heartbeat_s) ? WORKERS.every(formatDuration(answer.heartbeat_s)) : WORKERS.everyUnknown,
+    offline: known(answer.offline_after_s, WORKERS.offlineUnknown),
+    forget: known(answer.forget_after_s, WORKERS.forgetUnknown),
+  }));
 }
 
 function showWorkersFailure(error) {
   workersError.hidden = false;
-  setText(workersError, `could not load the workers (${error.message})`);
+  setText(workersError, WORKERS.loadFailed(error));
 }
 
 // ---------- queues
@@ -153,6 +135,7 @@ const queueRows = new Map([...queuesPanel.querySelectorAll("tr[data-queue]")].ma
   unacked: tr.querySelector('[data-stat="unacked"]'),
   consumers: tr.querySelector('[data-stat="consumers"]'),
 }]));
+// When the broker last sampled its stats, on the server's clock, so the age ticks between polls.
 let sample = { clock: clockFrom(NaN), sampledAt: null, interval: null };
 let errorShown = null;  // the panel-level message on screen, so a repeated answer rewrites nothing
 
@@ -175,8 +158,6 @@ function showQueues(answer) {
   paintSampleAge();
 }
 
-const formatCount = (value) => (Number.isFinite(value) ? value.toLocaleString() : "—");
-
 // Only http(s) links: the address comes from configuration, and a javascript: URL must never be clickable.
 function showManagementLink(address) {
   let url = null;
@@ -191,8 +172,8 @@ function showManagementLink(address) {
 }
 
 function paintSampleAge() {
-  const refresh = Number.isFinite(sample.interval) ? ` · RabbitMQ refreshes queue stats every ${formatDuration(sample.interval)}` : "";
-  const age = Number.isFinite(sample.sampledAt) ? `sampled ${formatDuration(sample.clock() - sample.sampledAt)} ago` : "not sampled yet";
+  const refresh = Number.isFinite(sample.interval) ? QUEUES.refreshes(formatDuration(sample.interval)) : "";
+  const age = Number.isFinite(sample.sampledAt) ? QUEUES.sampled(formatDuration(sample.clock() - sample.sampledAt)) : QUEUES.notSampled;
   setText(sampledLine, age + refresh);
 }
 
@@ -208,9 +189,8 @@ function showQueuesError(message) {
 // ---------- start
 
 export function startPanels() {
-  pollForever("/api/workers", showWorkers, showWorkersFailure);
-  pollForever("/api/queues", showQueues,
-    (error) => showQueuesError(`could not load the queue stats from the API (${error.message})`));
+  pollForever("/api/workers", POLL_MS, showWorkers, showWorkersFailure);
+  pollForever("/api/queues", POLL_MS, showQueues, (error) => showQueuesError(QUEUES.loadFailed(error)));
   setInterval(() => {
     const now = workersClock();
     for (const row of workerRows.values()) paintLastSeen(row, now);

@@ -5,14 +5,15 @@
 // The rows come from the live table's own feed: app.js hands us every row it receives, so there is
 // no second stream. All times are on the server's clock (started_at, created_at, finished_at).
 
-import { element, postJSON, setText, setTextWithCode } from "./shared.js";
+import { formatMs, formatRate } from "./formats.js";
+import { element, postJSON, setText, showOutcome } from "./shared.js";
+import {
+  CHART as CHART_TEXT, FINISHED, METHODS, QUEUED_METHODS, RACE, methodLabel, reasonOf, unreachable,
+} from "./vocabulary.js";
 
-const METHODS = ["celery", "rabbitmq", "sync"];
-const LABELS = { celery: "Celery", rabbitmq: "RabbitMQ", sync: "Sync" };
 // The synchronous batch holds one of the API's web threads until every job has run, and the chart
 // would wait for it: only worth it for a small batch.
 const SYNC_MAX_COUNT = 20;
-const FINISHED = new Set(["DONE", "ERROR", "LOST"]);
 // Rows created this long before Start can't be ours: skipping them keeps the race's memory small.
 // (The page's idea of the server clock is only as good as the last answer's `now`.)
 const CLOCK_SLACK_S = 5;
@@ -43,7 +44,7 @@ let liveTicker = null;
 // ---------- starting a race
 
 function newRace(count, seconds) {
-  const methods = ["celery", "rabbitmq"];
+  const methods = [...QUEUED_METHODS];
   if (count <= SYNC_MAX_COUNT) methods.push("sync");
   return {
     count, seconds, methods,
@@ -67,8 +68,7 @@ async function onStart(event) {
   race = mine;
   section.dataset.state = "running";  // "over" once every job has finished, or the race failed to start
   startButton.disabled = true;
-  showResult(`racing ${mine.count} job${mine.count === 1 ? "" : "s"} of ${mine.seconds} s `
-    + `by ${mine.methods.map((m) => LABELS[m]).join(", ")}…`, "waiting");
+  showResult(RACE.racing(mine.count, mine.seconds, mine.methods), "waiting");
   clearInterval(liveTicker);
   liveTicker = setInterval(requestPaint, LIVE_TICK_MS);
   requestPaint();
@@ -82,13 +82,13 @@ async function sendRace(mine) {
   try {
     answer = await postJSON("/api/race", { count: mine.count, seconds: mine.seconds });
   } catch (error) {
-    return giveUp(mine, `could not reach the server (${error.message})`);
+    return giveUp(mine, unreachable(error));
   }
   if (race !== mine) return;  // a newer race replaced this one
   const { status, body } = answer;
-  if (status !== 202 && status !== 503) return giveUp(mine, body.error ?? `the server answered HTTP ${status}`);
+  if (status !== 202 && status !== 503) return giveUp(mine, reasonOf(status, body));
   mine.startedAt = body.started_at;
-  for (const method of ["celery", "rabbitmq"]) {
+  for (const method of QUEUED_METHODS) {
     const sent = body[method] ?? {};
     for (const num of sent.task_nums ?? []) mine.members.set(num, method);
     mine.enqueue[method] = { seconds: sent.enqueue_s, perJobMs: sent.enqueue_ms_per_job };
@@ -106,7 +106,7 @@ async function sendSyncBatch(mine) {
   try {
     answer = await postJSON("/api/tasks", { method: "sync", seconds: mine.seconds, count: mine.count });
   } catch (error) {
-    answer = { status: 0, body: { error: `could not reach the server (${error.message})` } };
+    answer = { status: 0, body: { error: unreachable(error) } };
   }
   if (race !== mine) return;
   const took = (performance.now() - sentAt) / 1000;
@@ -117,7 +117,7 @@ async function sendSyncBatch(mine) {
     mine.enqueue.sync = { seconds: took, perJobMs: (1000 * took) / mine.count };
     if (Array.isArray(body.tasks)) showRowsInTable(body.tasks);  // in case the stream is slow
   } else {
-    noteError(mine, body.error ?? `the server answered HTTP ${status}`, "sync");
+    noteError(mine, reasonOf(status, body), "sync");
     showResult(describeErrors(mine), "error");
   }
   requestPaint();
@@ -141,14 +141,10 @@ function noteError(mine, message, method) {
 }
 
 function describeErrors(mine) {
-  return [...mine.errors].map(([message, methods]) => (methods.length
-    ? `${methods.map((m) => LABELS[m]).join(" and ")}: ${message}` : message)).join("\n");
+  return RACE.errors([...mine.errors].map(([message, methods]) => RACE.error(message, methods)));
 }
 
-function showResult(text, kind) {
-  setTextWithCode(resultLine, text);  // the API's reasons name commands in `backticks`
-  resultLine.dataset.kind = kind;  // ok | waiting | error
-}
+const showResult = (text, kind) => showOutcome(resultLine, text, kind);
 
 // ---------- rows from the live table
 
@@ -221,27 +217,13 @@ function percentile(sorted, percent) {
   return sorted[Math.max(0, Math.ceil((percent / 100) * sorted.length) - 1)];
 }
 
-// "0.42 ms", "3.4 ms", "120 ms", "1.25 s": enqueueing a job takes milliseconds, so keep a decimal.
-function formatMs(ms) {
-  if (!Number.isFinite(ms)) return "—";
-  if (ms < 1) return `${ms.toFixed(2)} ms`;
-  if (ms < 100) return `${ms.toFixed(1)} ms`;
-  if (ms < 1000) return `${Math.round(ms)} ms`;
-  return `${(ms / 1000).toFixed(2)} s`;
-}
-
-function formatRate(perSecond) {
-  if (!Number.isFinite(perSecond)) return "—";
-  return perSecond < 10 ? perSecond.toFixed(1) : String(Math.round(perSecond));
-}
-
 function paintFigures(mine, tallies, origin) {
   for (const [method, { tr, cells, doneCount, doneFailed }] of figureRows) {
     const racing = Boolean(mine?.methods.includes(method));
     tr.dataset.racing = String(racing || !mine);
     if (!racing) {
       for (const [stat, cell] of Object.entries(cells)) if (stat !== "done") setText(cell, "—");
-      setText(doneCount, mine && method === "sync" ? `N ≤ ${SYNC_MAX_COUNT} only` : "—");
+      setText(doneCount, mine && method === "sync" ? RACE.syncOnlyUpTo(SYNC_MAX_COUNT) : "—");
       setText(doneFailed, "");
       continue;
     }
@@ -254,8 +236,8 @@ function paintFigures(mine, tallies, origin) {
     setText(cells.jobs_per_s, counts.done > 0 && elapsed > 0 ? formatRate(counts.done / elapsed) : "—");
     setText(cells.p50, formatMs(1000 * percentile(counts.latencies, 50)));
     setText(cells.p95, formatMs(1000 * percentile(counts.latencies, 95)));
-    setText(doneCount, `${counts.done} / ${mine.count}`);
-    setText(doneFailed, counts.failed ? `${counts.failed} failed` : "");
+    setText(doneCount, RACE.done(counts.done, mine.count));
+    setText(doneFailed, RACE.failed(counts.failed));
   }
 }
 
@@ -278,13 +260,12 @@ function finish(mine, tallies, origin) {
     .filter((method) => tallies[method].done > 0)
     .map((method) => [method, tallies[method].finishedAt.at(-1) - origin])
     .sort((a, b) => a[1] - b[1])
-    .map(([method, seconds]) => `${LABELS[method]} ${formatMs(1000 * seconds)}`);
+    .map(([method, seconds]) => RACE.finishTime(method, formatMs(1000 * seconds)));
   const failed = mine.methods.reduce((sum, method) => sum + tallies[method].failed, 0);
-  const ending = failed ? ` (${failed} failed)` : "";
-  const headline = `finished — last job DONE after: ${times.join(" · ") || "none DONE"}${ending}`;
-  if (mine.errors.size) showResult(`${describeErrors(mine)}\n${headline}`, "error");
+  const headline = RACE.headline(times, failed);
+  if (mine.errors.size) showResult(RACE.errorsAndHeadline(describeErrors(mine), headline), "error");
   else showResult(headline, failed ? "error" : "ok");
-  canvas.setAttribute("aria-label", `Jobs completed over time. Last job DONE after: ${times.join(", ")}`);
+  canvas.setAttribute("aria-label", RACE.chartLabel(times));
 }
 
 // ---------- painting: figures and chart together, at most once per animation frame
@@ -380,9 +361,9 @@ function drawChart(mine, tallies, origin) {
     ctx.textAlign = "center";
     ctx.textBaseline = "middle";
     ctx.font = `bold ${CHART.font}px ${fontFamily}`;
-    ctx.fillText(mine && !mine.over ? "waiting for the race to start…" : "Press Start", middle, height - 14);
+    ctx.fillText(mine && !mine.over ? CHART_TEXT.waiting : CHART_TEXT.pressStart, middle, height - 14);
     ctx.font = `${CHART.font * 0.8}px ${fontFamily}`;
-    ctx.fillText("a line per method, one step up per job DONE", middle, height + 14);
+    ctx.fillText(CHART_TEXT.hint, middle, height + 14);
     return;
   }
 
@@ -474,10 +455,10 @@ function drawAxes(ctx, plot, { x, y, xMax, xStep, count, yStep, fontFamily }) {
   ctx.fillStyle = CHART.axis;
   ctx.textAlign = "center";
   ctx.textBaseline = "bottom";
-  ctx.fillText("seconds since the race started", (plot.left + plot.right) / 2, plot.bottom + CHART.margin.bottom - 4);
+  ctx.fillText(CHART_TEXT.xAxis, (plot.left + plot.right) / 2, plot.bottom + CHART.margin.bottom - 4);
   ctx.textAlign = "left";
   ctx.textBaseline = "middle";
-  ctx.fillText("jobs DONE", 8, plot.top - 28);
+  ctx.fillText(CHART_TEXT.yAxis, 8, plot.top - 28);
 }
 
 // Above the plot, right-aligned: a thick swatch and the name, in the method's colour.
@@ -488,7 +469,7 @@ function drawLegend(ctx, plot, methods, fontFamily) {
   const swatch = 30, gap = 10, spacing = 28, middle = 16;
   let right = plot.right;
   for (const method of [...methods].reverse()) {
-    const label = LABELS[method];
+    const label = methodLabel(method);
     const left = right - swatch - gap - ctx.measureText(label).width;
     ctx.strokeStyle = ctx.fillStyle = methodColour(method);
     ctx.lineWidth = CHART.lineWidth;
