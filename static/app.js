@@ -4,13 +4,14 @@
 import { killWorkerOf, runAction } from "./actions.js";
 import { startExperiments } from "./experiments.js";
 import { clockTime, formatDuration, formatSeconds } from "./formats.js";
-import { startPanels } from "./panels.js";
+import { startQueuesPanel } from "./queues_panel.js";
 import { startRace } from "./race.js";
 import { noteServerClock, serverNow } from "./server_clock.js";
 import { element, getJSON, postJSON, setText, showOutcome, sleep } from "./shared.js";
 import {
   CONNECTION_LABELS, FINISHED, SEND, TABLE, methodLabel, queued, reasonOf, statusLabel, unreachable, withFailed,
 } from "./vocabulary.js";
+import { startWorkersPanel } from "./workers_panel.js";
 
 const MAX_ROWS = 2000;         // DOM cap: the newest rows stay, the oldest drop off the bottom
 const INITIAL_LIMIT = 500;     // rows fetched on page load
@@ -488,7 +489,8 @@ async function start() {
   setInterval(tickClocks, 1000);
   showRowCount();
   requestSummary();
-  startPanels();
+  startWorkersPanel();
+  startQueuesPanel();
   startExperiments();
   startRace({ onRowsReceived, now: serverNow, showRows: mergeTasks });
   await loadFirstRows(generation);
