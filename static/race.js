@@ -4,15 +4,17 @@
 // This module runs the race section: the form, the requests, the result line and the figures;
 // race_state.js keeps the count and race_chart.js draws it.
 //
-// The rows come from the live table's own feed: app.js hands us every row it receives, so there is
-// no second stream. All times are on the server's clock (started_at, created_at, finished_at).
+// The rows come from the page's one feed (live_feed.js), as they do to the jobs table: no second
+// stream. All times are on the server's clock (started_at, created_at, finished_at).
 
 import { formatMs, formatRate } from "./formats.js";
+import { showRows } from "./live_feed.js";
 import { drawChart, labelChart, watchChart } from "./race_chart.js";
 import {
   SYNC_MAX_COUNT, describeErrors, isOver, newRace, noteError, noteRaceAnswer, noteRows, noteSyncAnswer,
   outcome, percentile, raceOrigin, tally,
 } from "./race_state.js";
+import { serverNow } from "./server_clock.js";
 import { element, postJSON, setText, showOutcome } from "./shared.js";
 import { METHODS, RACE, reasonOf, unreachable } from "./vocabulary.js";
 
@@ -32,9 +34,7 @@ const figureRows = new Map(METHODS.map((method) => {
   return [method, { tr, cells, doneCount, doneFailed }];
 }));
 
-let serverNow = () => Date.now() / 1000;  // replaced by app.js's clock in startRace
-let showRowsInTable = () => {};
-let race = null;                          // the race on screen, or null before the first
+let race = null;  // the race on screen, or null before the first
 let paintRequested = false;
 let liveTicker = null;
 
@@ -89,7 +89,7 @@ async function sendSyncBatch(mine) {
   mine.syncAnswered = true;
   if (status === 200) {
     noteSyncAnswer(mine, body, took);
-    if (Array.isArray(body.tasks)) showRowsInTable(body.tasks);  // in case the stream is slow
+    if (Array.isArray(body.tasks)) showRows(body.tasks);  // in case the stream is slow
   } else {
     noteError(mine, reasonOf(status, body), "sync");
     showResult(describeErrors(mine), "error");
@@ -107,8 +107,8 @@ function giveUp(mine, message) {
   requestPaint();
 }
 
-// Called by app.js with every row the table receives (first load, stream, polling, sync answers).
-function receiveRows(tasks) {
+// Every row the page receives (first load, stream, polling, sync answers).
+export function receiveRaceRows(tasks) {
   if (!race || race.over) return;
   if (noteRows(race, tasks)) requestPaint();
 }
@@ -171,12 +171,7 @@ function paint() {
 
 // ---------- start
 
-// `onRowsReceived(listener)`: app.js calls the listener with every row the table receives.
-// `now`: the server's clock as app.js keeps it. `showRows`: puts rows into the table (the sync answer).
-export function startRace({ onRowsReceived, now, showRows }) {
-  serverNow = now;
-  showRowsInTable = showRows;
-  onRowsReceived(receiveRows);
+export function startRace() {
   form.addEventListener("submit", onStart);
   watchChart(requestPaint);
   requestPaint();
