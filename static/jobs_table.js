@@ -6,7 +6,7 @@ import { killWorkerOf, runAction } from "./actions.js";
 import { clockTime } from "./formats.js";
 import { buildRow, paintRow, paintTimes } from "./job_row.js";
 import { serverNow } from "./server_clock.js";
-import { setText, showOutcome } from "./shared.js";
+import { oncePerFrame, setText, showOutcome } from "./shared.js";
 import { FINISHED, TABLE } from "./vocabulary.js";
 
 const MAX_ROWS = 2000;  // DOM cap: the newest rows stay, the oldest drop off the bottom
@@ -20,7 +20,6 @@ const rows = new Map();     // task_num -> { tr, cells, task } for every row in 
 const pending = new Map();  // task_num -> newest row JSON not yet painted (one write per frame)
 const cleared = new Map();  // task_num -> { status, seq } the student removed with "Clear finished"
 const active = new Set();   // task_nums whose waited/ran still tick every second
-let frameRequested = false;
 
 // Rows from the feed: the newest version of each waits for the next frame, one write per row.
 export function showRowsInTable(tasks) {
@@ -35,14 +34,10 @@ export function showRowsInTable(tasks) {
     }
     pending.set(task.task_num, task);
   }
-  if (pending.size > 0 && !frameRequested) {
-    frameRequested = true;
-    requestAnimationFrame(flushPending);
-  }
+  if (pending.size > 0) requestFlush();
 }
 
 function flushPending() {
-  frameRequested = false;
   const fresh = [];
   for (const task of pending.values()) {
     let row = rows.get(task.task_num);
@@ -62,6 +57,8 @@ function flushPending() {
   }
   showRowCount();
 }
+
+const requestFlush = oncePerFrame(flushPending);
 
 function tickClocks() {
   const now = serverNow();

@@ -15,7 +15,7 @@ import {
   outcome, percentile, raceOrigin, tally,
 } from "./race_state.js";
 import { serverNow } from "./server_clock.js";
-import { element, postJSON, setText, showOutcome } from "./shared.js";
+import { element, oncePerFrame, postJSON, setText, showOutcome } from "./shared.js";
 import { METHODS, RACE, reasonOf, unreachable } from "./vocabulary.js";
 
 const LIVE_TICK_MS = 200;  // while jobs are outstanding the lines grow to "now" at this pace
@@ -35,7 +35,6 @@ const figureRows = new Map(METHODS.map((method) => {
 }));
 
 let race = null;  // the race on screen, or null before the first
-let paintRequested = false;
 let liveTicker = null;
 
 const showResult = (text, kind) => showOutcome(resultLine, text, kind);
@@ -154,20 +153,15 @@ function finish(mine, tallies, origin) {
 
 // ---------- painting: figures and chart together, at most once per animation frame
 
-function requestPaint() {
-  if (paintRequested) return;
-  paintRequested = true;
-  requestAnimationFrame(paint);
-}
-
 function paint() {
-  paintRequested = false;
   const tallies = race ? tally(race) : null;
   const origin = race ? raceOrigin(race, tallies) : null;
   paintFigures(race, tallies, origin);
   drawChart(race, tallies, origin, serverNow());
   if (race && !race.over && isOver(race, tallies)) finish(race, tallies, origin);
 }
+
+const requestPaint = oncePerFrame(paint);
 
 // ---------- start
 

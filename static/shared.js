@@ -29,6 +29,19 @@ export function showOutcome(node, text, kind, { plain = false } = {}) {
   node.dataset.kind = kind;
 }
 
+// `fn` runs at most once per animation frame, however often the returned function is called meanwhile.
+export function oncePerFrame(fn) {
+  let requested = false;
+  return () => {
+    if (requested) return;
+    requested = true;
+    requestAnimationFrame(() => {
+      requested = false;
+      fn();
+    });
+  };
+}
+
 export async function getJSON(url) {
   const response = await fetch(url, { headers: { Accept: "application/json" } });
   if (!response.ok) throw new Error(`HTTP ${response.status}`);
