@@ -1,5 +1,5 @@
-// What app.js, panels.js and experiments.js share: building elements without parsing HTML,
-// fetching and posting JSON, and the few formats that appear in more than one panel.
+// What the page's modules share: building elements without parsing HTML, showing an outcome,
+// and fetching, posting and polling JSON.
 
 export const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -21,6 +21,27 @@ export function setTextWithCode(node, text) {
   node.replaceChildren(...String(text).split("`").map((part, i) => (i % 2 ? element("code", "", part) : part)));
 }
 
+// The outcome of an action in its result line (or a row's note); `kind` is for CSS: ok | waiting | error.
+// `plain`: the text as it is, backticks included (the send panels show the API's text so).
+export function showOutcome(node, text, kind, { plain = false } = {}) {
+  if (plain) node.textContent = text;
+  else setTextWithCode(node, text);
+  node.dataset.kind = kind;
+}
+
+// `fn` runs at most once per animation frame, however often the returned function is called meanwhile.
+export function oncePerFrame(fn) {
+  let requested = false;
+  return () => {
+    if (requested) return;
+    requested = true;
+    requestAnimationFrame(() => {
+      requested = false;
+      fn();
+    });
+  };
+}
+
 export async function getJSON(url) {
   const response = await fetch(url, { headers: { Accept: "application/json" } });
   if (!response.ok) throw new Error(`HTTP ${response.status}`);
@@ -39,21 +60,16 @@ export async function postJSON(url, payload) {
   return { status: response.status, body };
 }
 
-// "42 s", "5 min", "1 min 30 s"
-export function formatDuration(seconds) {
-  const s = Math.max(0, Math.round(seconds));
-  if (s < 60) return `${s} s`;
-  const minutes = Math.floor(s / 60), rest = s % 60;
-  if (minutes >= 60) return `${Math.floor(minutes / 60)} h ${minutes % 60} min`;
-  return rest ? `${minutes} min ${rest} s` : `${minutes} min`;
-}
-
-// "#12–#16" for a run, "#12" for one, and a short form when other tabs interleaved numbers.
-export function describeTaskNums(nums) {
-  if (!nums || nums.length === 0) return "nothing";
-  const sorted = [...nums].sort((a, b) => a - b);
-  const first = sorted[0], last = sorted[sorted.length - 1];
-  if (sorted.length === 1) return `#${first}`;
-  if (last - first === sorted.length - 1) return `#${first}–#${last}`;
-  return `${sorted.length} jobs, #${first} … #${last}`;
+// One request at a time, so a slow server never gets a pile of them; nothing while the tab is hidden.
+export async function pollForever(url, everyMs, show, showFailure) {
+  for (;;) {
+    if (!document.hidden) {
+      try {
+        show(await getJSON(url));
+      } catch (error) {
+        showFailure(error);
+      }
+    }
+    await sleep(everyMs);
+  }
 }

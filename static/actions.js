@@ -1,0 +1,31 @@
+// The buttons that act on the server (kill a worker, close the broker's connections, send a preset),
+// and the one way they all run: disabled while working, "waiting", then the outcome.
+
+import { postJSON } from "./shared.js";
+import { LAB, reasonOf, unreachable } from "./vocabulary.js";
+
+// `show(text, kind)` writes to the button's result line; `action()` resolves to [text, kind].
+export async function runAction(button, show, waitingText, action) {
+  button.disabled = true;
+  show(waitingText, "waiting");
+  try {
+    show(...(await action()));
+  } catch (error) {
+    show(unreachable(error), "error");
+  } finally {
+    button.disabled = false;
+  }
+}
+
+// For a row's "kill worker" button and the fault lab's kill form: "killed consumer vm-123 (pid 123)",
+// or the API's reason (409: not running, not announced, or on another host — then it names the `docker kill`).
+export async function killWorkerOf(taskNum) {
+  const { status, body } = await postJSON("/api/experiments/kill-worker", { task_num: taskNum });
+  return status === 200 ? [LAB.killed(body), "ok"] : [reasonOf(status, body), "error"];
+}
+
+export async function closeBrokerConnections() {
+  const { status, body } = await postJSON("/api/experiments/close-connections", {});
+  if (status !== 200) return [reasonOf(status, body), "error"];
+  return [LAB.closed(Number(body.closed) || 0), "ok"];
+}

@@ -1,0 +1,90 @@
+// One row of the jobs table: its cells, built once, and each newer version of the job painted into
+// them, touching only what changed. Text from the server only goes in via textContent.
+
+import { clockTime, formatDuration, formatSeconds } from "./formats.js";
+import { element, setText } from "./shared.js";
+import { TABLE, methodLabel, statusLabel } from "./vocabulary.js";
+
+// Between attempts (RETRYING) and after going silent (LOST) the job is not running: "ran" stops at
+// the row's last change instead of ticking on.
+const NOT_RUNNING = new Set(["RETRYING", "LOST"]);
+const OVERDUE_AFTER_S = 3;  // past due by more than this: say so (e.g. no worker is running)
+
+// Columns: # | method | status | progress | worker | waited | ran | created.
+// The cells that change later are kept in `cells`, so an update never has to search the row.
+// The status cell holds: pill, attempt, countdown, [kill worker], the error, and our own kill note.
+export function buildRow(task) {
+  const cells = {
+    status: element("span", "pill"), attempt: element("span", "attempt"), due: element("span", "due"),
+    error: element("div", "row-error"), note: element("div", "row-note"), statusCell: element("td", "status"),
+    fill: element("div", "fill"), percent: element("span", "percent"), worker: element("td", "worker"),
+    waited: element("td", "time"), ran: element("td", "time"), created: element("td", "time"),
+  };
+  const badge = element("span", "badge", methodLabel(task.method));
+  badge.dataset.method = task.method;
+  const tr = element("tr", "",
+    element("td", "num", String(task.task_num)),
+    element("td", "", badge),
+    cells.statusCell,
+    element("td", "progress", element("div", "bar", cells.fill), cells.percent),
+    cells.worker, cells.waited, cells.ran, cells.created);
+  cells.statusCell.append(cells.status, cells.attempt, cells.due, cells.error, cells.note);
+  tr.dataset.taskNum = task.task_num;
+  tr.dataset.method = task.method;
+  return { tr, cells, task: {} };
+}
+
+// Made the first time a row runs (most rows never need one); CSS shows it only while IN_PROGRESS.
+// Sync jobs run inside the API itself: no worker to kill.
+function addKillButton(row) {
+  const button = element("button", "kill", TABLE.killButton);
+  button.type = "button";
+  button.dataset.action = "kill";
+  button.title = TABLE.killTitle;
+  row.cells.due.after(button);
+  row.cells.kill = button;
+}
+
+// Compare with what is on screen and touch only the cells that changed.
+export function paintRow(row, task, now) {
+  const old = row.task, cells = row.cells;
+  if (old.task_status !== task.task_status) {
+    row.tr.dataset.status = task.task_status;  // CSS colours the pill and the bar from this
+    cells.status.textContent = statusLabel(task.task_status);
+    if (task.task_status === "IN_PROGRESS" && !cells.kill && task.method !== "sync") addKillButton(row);
+  }
+  if (old.attempt !== task.attempt) cells.attempt.textContent = TABLE.attempt(task.attempt);
+  if (old.error !== task.error) cells.error.textContent = task.error ?? "";
+  if (old.progress !== task.progress) {
+    const percent = Math.min(100, Math.max(0, Number(task.progress) || 0));
+    cells.fill.style.transform = `scaleX(${percent / 100})`;  // no layout, unlike width
+    cells.percent.textContent = `${Math.round(percent)}%`;
+  }
+  if (old.worker_id !== task.worker_id) cells.worker.textContent = task.worker_id ?? "—";
+  if (old.created_at !== task.created_at) {
+    cells.created.textContent = clockTime.format(new Date(task.created_at * 1000));
+  }
+  row.task = task;
+  paintTimes(row, now);
+}
+
+// Everything on a row that ticks. waited = time in the queue; ran = time on a worker (this attempt);
+// both keep growing until the job finishes. SCHEDULED and RETRYING count down to their due time.
+export function paintTimes(row, now) {
+  const { task, cells } = row;
+  const waitEnd = task.started_at ?? task.finished_at ?? now;  // a job can fail before it starts
+  setText(cells.waited, formatSeconds(waitEnd - task.created_at));
+  const runEnd = task.finished_at ?? (NOT_RUNNING.has(task.task_status) ? task.updated_at ?? now : now);
+  setText(cells.ran, formatSeconds(task.started_at == null ? null : runEnd - task.started_at));
+  setText(cells.due, describeDue(task, now));
+}
+
+// "starts in 7 s", "retry in 2 s"; the due time is on the server's clock, like every row time.
+function describeDue(task, now) {
+  const words = TABLE.countdowns[task.task_status];
+  if (!words || !Number.isFinite(task.due_at)) return "";
+  const left = task.due_at - now;
+  if (left > 0) return words.before(formatDuration(Math.ceil(left)));
+  if (-left <= OVERDUE_AFTER_S) return words.due;
+  return TABLE.overdue(formatDuration(-left));  // nobody has taken it: is a worker running?
+}

@@ -1,0 +1,79 @@
+// The queues panel: what is waiting in RabbitMQ, from the management API by way of ours.
+// It polls the API. Text from the broker only goes in via textContent.
+
+import { formatCount, formatDuration } from "./formats.js";
+import { clockFrom } from "./server_clock.js";
+import { pollForever, setText, setTextWithCode } from "./shared.js";
+import { QUEUES } from "./vocabulary.js";
+
+const POLL_MS = 2000;  // the broker refreshes its queue stats every 5 s
+
+const queuesPanel = document.getElementById("queues");
+const queuesError = queuesPanel.querySelector('[data-role="error"]');
+const queueStats = queuesPanel.querySelector('[data-role="stats"]');
+const managementLink = queuesPanel.querySelector('[data-role="management-ui"]');
+const sampledLine = queuesPanel.querySelector('[data-role="sampled"]');
+const queueRows = new Map([...queuesPanel.querySelectorAll("tr[data-queue]")].map((tr) => [tr.dataset.queue, {
+  name: tr.querySelector('[data-role="name"]'),
+  error: tr.querySelector('[data-role="queue-error"]'),
+  ready: tr.querySelector('[data-stat="ready"]'),
+  unacked: tr.querySelector('[data-stat="unacked"]'),
+  consumers: tr.querySelector('[data-stat="consumers"]'),
+}]));
+// When the broker last sampled its stats, on the server's clock, so the age ticks between polls.
+let sample = { clock: clockFrom(NaN), sampledAt: null, interval: null };
+let errorShown = null;  // the panel-level message on screen, so a repeated answer rewrites nothing
+
+function showQueues(answer) {
+  if (answer.error) return showQueuesError(answer.error);  // e.g. the management plugin is off
+  queuesError.hidden = true;
+  queueStats.hidden = false;
+  errorShown = null;
+  for (const queue of answer.queues ?? []) {
+    const cells = queueRows.get(queue.path);
+    if (!cells) continue;
+    setText(cells.name, String(queue.name ?? ""));
+    setText(cells.error, queue.error ? String(queue.error) : "");  // e.g. "not declared yet"
+    setText(cells.ready, formatCount(queue.messages_ready));
+    setText(cells.unacked, formatCount(queue.messages_unacknowledged));
+    setText(cells.consumers, formatCount(queue.consumers));
+  }
+  showManagementLink(answer.management_ui);
+  sample = { clock: clockFrom(answer.now), sampledAt: answer.sampled_at, interval: answer.stats_interval_s };
+  paintSampleAge();
+}
+
+// Only http(s) links: the address comes from configuration, and a javascript: URL must never be clickable.
+function showManagementLink(address) {
+  let url = null;
+  try {
+    url = new URL(address);
+  } catch {
+    url = null;
+  }
+  const usable = url && (url.protocol === "http:" || url.protocol === "https:");
+  managementLink.hidden = !usable;
+  if (usable && managementLink.href !== url.href) managementLink.href = url.href;
+}
+
+function paintSampleAge() {
+  const refresh = Number.isFinite(sample.interval) ? QUEUES.refreshes(formatDuration(sample.interval)) : "";
+  const age = Number.isFinite(sample.sampledAt) ? QUEUES.sampled(formatDuration(sample.clock() - sample.sampledAt)) : QUEUES.notSampled;
+  setText(sampledLine, age + refresh);
+}
+
+// The one line, and nothing else: the rest of the page carries on without queue stats.
+function showQueuesError(message) {
+  queueStats.hidden = true;
+  managementLink.hidden = true;
+  queuesError.hidden = false;
+  if (errorShown !== message) setTextWithCode(queuesError, message);
+  errorShown = message;
+}
+
+export function startQueuesPanel() {
+  pollForever("/api/queues", POLL_MS, showQueues, (error) => showQueuesError(QUEUES.loadFailed(error)));
+  setInterval(() => {
+    if (!queueStats.hidden) paintSampleAge();
+  }, 1000);
+}

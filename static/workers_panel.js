@@ -1,0 +1,128 @@
+// The workers panel: who is working, how the done jobs were shared out, and what each one is on.
+// It polls the API. Text from workers only goes in via textContent.
+
+import { formatDuration } from "./formats.js";
+import { clockFrom } from "./server_clock.js";
+import { element, pollForever, setText } from "./shared.js";
+import { WORKERS } from "./vocabulary.js";
+
+const POLL_MS = 2000;  // workers announce every 5 s
+const KINDS = {        // label, the badge colour of the method it serves, and the order on screen
+  celery: { label: WORKERS.kinds.celery, method: "celery", order: 0 },
+  consumer: { label: WORKERS.kinds.consumer, method: "rabbitmq", order: 1 },
+};
+const kindOf = (worker) => (Object.hasOwn(KINDS, worker.kind) ? KINDS[worker.kind] : null);
+
+const workersPanel = document.getElementById("workers");
+const workerList = workersPanel.querySelector('[data-role="rows"]');
+const workersEmpty = workersPanel.querySelector('[data-role="empty"]');
+const workersError = workersPanel.querySelector('[data-role="error"]');
+const workersExplain = workersPanel.querySelector('[data-role="explain"]');
+const workerRows = new Map();  // worker_id -> { tr, cells, worker }
+let workersClock = clockFrom(NaN);  // ages count on the server's clock, from the last answer
+
+function showWorkers(answer) {
+  workersClock = clockFrom(answer.now);
+  workersError.hidden = true;
+  const workers = [...(answer.workers ?? [])].sort(kindThenArrival);
+
+  // How the DONE jobs were spread: each worker's share among the workers of its own kind.
+  const doneByKind = new Map();
+  for (const worker of workers) {
+    doneByKind.set(worker.kind, (doneByKind.get(worker.kind) ?? 0) + (Number(worker.jobs_done) || 0));
+  }
+
+  const listed = new Set(workers.map((worker) => worker.worker_id));
+  for (const [id, row] of workerRows) {
+    if (!listed.has(id)) {  // forgotten by the API (silent for forget_after_s): gone here too
+      row.tr.remove();
+      workerRows.delete(id);
+    }
+  }
+  workers.forEach((worker, index) => {
+    let row = workerRows.get(worker.worker_id);
+    if (!row) {
+      row = buildWorkerRow(worker);
+      workerRows.set(worker.worker_id, row);
+    }
+    paintWorker(row, worker, doneByKind.get(worker.kind));
+    const there = workerList.children[index];
+    if (there !== row.tr) workerList.insertBefore(row.tr, there ?? null);  // keep the sorted order
+  });
+  workersEmpty.hidden = workerRows.size > 0;
+  explainWorkers(answer);
+}
+
+// Grouped by kind; within a kind the longest-running first, so a new worker appears at the bottom.
+function kindThenArrival(a, b) {
+  const order = (worker) => kindOf(worker)?.order ?? 9;
+  return order(a) - order(b) || (a.first_seen ?? 0) - (b.first_seen ?? 0)
+    || String(a.worker_id).localeCompare(String(b.worker_id));
+}
+
+// Columns: kind | worker (its id, and when it was last heard of) | jobs done (+ share bar) | now.
+function buildWorkerRow(worker) {
+  const kind = kindOf(worker);
+  const badge = element("span", "badge", kind?.label ?? String(worker.kind));
+  badge.dataset.method = kind?.method ?? "";
+  const cells = {
+    id: element("div", "worker-id", String(worker.worker_id)), seen: element("div", "seen"),
+    profile: element("div", "profile"),
+    fill: element("div", "fill"), done: element("span", "share-text"), current: element("td", "current"),
+  };
+  const tr = element("tr", "",
+    element("td", "", badge),
+    element("td", "", cells.id, cells.profile, cells.seen),
+    element("td", "", element("div", "share", element("div", "bar", cells.fill), cells.done)),
+    cells.current);
+  tr.dataset.workerId = worker.worker_id;
+  tr.dataset.kind = worker.kind;
+  return { tr, cells, worker };
+}
+
+function paintWorker(row, worker, doneOfKind) {
+  const { tr, cells } = row;
+  row.worker = worker;
+  tr.dataset.online = worker.online ? "true" : "false";  // CSS greys offline rows
+  cells.id.title = WORKERS.details(worker);
+  // The settings that make this worker behave as it does (ack mode, prefetch, naive…): the fault
+  // lab's experiments differ only in these.
+  setText(cells.profile, worker.profile ?? "");
+  const done = Number(worker.jobs_done) || 0;
+  const share = doneOfKind > 0 ? done / doneOfKind : 0;
+  cells.fill.style.transform = `scaleX(${share})`;
+  setText(cells.done, doneOfKind > 0 ? `${done} · ${Math.round(share * 100)}%` : String(done));
+
+  const job = worker.current_job == null ? null : `#${worker.current_job}`;
+  if (worker.online) setText(cells.current, job ?? WORKERS.idle);
+  else setText(cells.current, job ? WORKERS.wasOn(job) : "—");  // a killed worker's job comes back as attempt 2
+  paintLastSeen(row, workersClock());
+}
+
+function paintLastSeen(row, now) {
+  const { worker, cells } = row;
+  const ago = Number.isFinite(worker.last_seen) ? WORKERS.ago(formatDuration(now - worker.last_seen)) : WORKERS.never;
+  setText(cells.seen, worker.online ? ago : WORKERS.offline(ago));
+}
+
+function explainWorkers(answer) {
+  const known = (seconds, unknown) => (Number.isFinite(seconds) ? formatDuration(seconds) : unknown);
+  setText(workersExplain, WORKERS.explain({
+    every: Number.isFinite(answer.heartbeat_s) ? WORKERS.every(formatDuration(answer.heartbeat_s)) : WORKERS.everyUnknown,
+    offline: known(answer.offline_after_s, WORKERS.offlineUnknown),
+    forget: known(answer.forget_after_s, WORKERS.forgetUnknown),
+  }));
+}
+
+function showWorkersFailure(error) {
+  workersError.hidden = false;
+  setText(workersError, WORKERS.loadFailed(error));
+}
+
+export function startWorkersPanel() {
+  pollForever("/api/workers", POLL_MS, showWorkers, showWorkersFailure);
+  setInterval(() => {
+    const now = workersClock();
+    for (const row of workerRows.values()) paintLastSeen(row, now);
+  }, 1000);
+}
