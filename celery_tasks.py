@@ -31,7 +31,7 @@ def _reporter() -> StatusReporter:
     """One reporter (one kept-alive HTTP session) per process; its id is `hostname-pid`."""
     pid = os.getpid()
     if pid not in _reporters:
-        _reporters[pid] = StatusReporter(settings, worker_id(), batched=True)
+        _reporters[pid] = StatusReporter(settings, worker_id())
     return _reporters[pid]
 
 
@@ -111,9 +111,8 @@ def report_hard_time_limit(task_id=None, exception=None, args=None, **_):
         return
     request = _received.pop(task_id, None)
     pool_pid = getattr(request, "worker_pid", None) or os.getpid()
-    reporter = StatusReporter(settings, f"{socket.gethostname()}-{pool_pid}")
-    reporter(args[0], ERROR, message=f"hard time limit exceeded ({exception}): "
-                                     "Celery killed the pool process that ran it")
+    _reporter()(args[0], ERROR, worker_id=f"{socket.gethostname()}-{pool_pid}",
+                message=f"hard time limit exceeded ({exception}): Celery killed the pool process that ran it")
 
 
 @app.task(name="sweep_lost_jobs")

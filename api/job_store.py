@@ -139,18 +139,22 @@ class JobStore:
                 if changed:
                     self._record(conn, num, now, ERROR, 0, None, reason)
 
-    def sweep_lost(self, silent_for_s: float) -> list[int]:
-        """Running jobs whose worker has not reported for `silent_for_s`: LOST, with the reason.
+    def sweep_lost(self, silent_for_s: float, alive: Iterable[str] = ()) -> list[int]:
+        """Running jobs not reported on for `silent_for_s`, unless their worker is in `alive`
+        (it still sends heartbeats, so its reports are only late): LOST, with the reason.
         A later report from that run, or a redelivery, revives the row (queue_lab/job_states.py)."""
         now = time.time()
         with self._write() as (conn, seq):
             lost = conn.execute(
                 "UPDATE jobs SET task_status = ?, seq = ?, error = 'no report from ' || worker_id"
-                " || ' for ' || ? || ' s: the worker died or lost its connection. Acked early, the"
-                " message is gone; acked late, RabbitMQ redelivers it and this row comes back.'"
+                " || ' for ' || ? || ' s, and no heartbeat: the worker died or lost its connection."
+                " Acked early, the message is gone; acked late, RabbitMQ redelivers it and this row"
+                " comes back.'"
                 " WHERE task_status = ? AND updated_at < ?"
+                " AND worker_id NOT IN (SELECT value FROM json_each(?))"
                 " RETURNING task_num, attempt, worker_id, error",
-                (LOST, seq, f"{silent_for_s:g}", IN_PROGRESS, now - silent_for_s)).fetchall()
+                (LOST, seq, f"{silent_for_s:g}", IN_PROGRESS, now - silent_for_s,
+                 json.dumps(sorted(alive)))).fetchall()
             for num, attempt, worker, error in lost:
                 self._record(conn, num, now, LOST, attempt, worker, error)
             return [num for num, *_ in lost]

@@ -6,6 +6,7 @@ that is missing or misnamed fails when the app is built, not in the middle of a 
 from __future__ import annotations
 
 import threading
+import time
 from dataclasses import dataclass
 
 from flask import Flask, current_app
@@ -30,6 +31,7 @@ class LabState:
     queue_stats: QueueStats
     # SSE streams each hold a web thread: cap them per process so other requests always get one.
     stream_slots: threading.BoundedSemaphore
+    started_at: float  # time.monotonic() when this API process built its app (the sweeper's grace)
 
     @classmethod
     def build(cls, settings: Settings) -> "LabState":
@@ -42,6 +44,7 @@ class LabState:
             workers=WorkerRegistry(store.db, settings.worker_offline_s, settings.worker_forget_s),
             queue_stats=QueueStats(settings),
             stream_slots=threading.BoundedSemaphore(settings.sse_max_streams),
+            started_at=time.monotonic(),
         )
 
     def init_app(self, app: Flask) -> None:

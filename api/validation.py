@@ -166,7 +166,7 @@ WORKER_KINDS = ("consumer", "celery")
 
 def parse_heartbeat(body: Any) -> dict:
     """`POST /api/workers/heartbeat` → keyword arguments for WorkerRegistry.heartbeat."""
-    body = _object(body, {"worker_id", "kind", "hostname", "pid", "queue", "profile", "leaving"})
+    body = _object(body, {"worker_id", "kind", "hostname", "pid", "queue", "profile", "leaving", "backlog"})
     kind = body.get("kind")
     if kind not in WORKER_KINDS:
         raise BadField("kind", f"kind must be one of {', '.join(WORKER_KINDS)}, got {kind!r}")
@@ -178,6 +178,7 @@ def parse_heartbeat(body: Any) -> dict:
         "queue": _text(body, "queue", required=False, max_len=200),
         "profile": _text(body, "profile", required=False, max_len=200) or "",
         "leaving": _flag(body, "leaving"),
+        "backlog": _whole(body, "backlog", 0, 2**31, required=False, default=0),  # reports not yet delivered
     }
 
 

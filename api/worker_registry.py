@@ -21,7 +21,8 @@ CREATE TABLE IF NOT EXISTS workers (
     profile    TEXT NOT NULL DEFAULT '',
     first_seen REAL NOT NULL,
     last_seen  REAL NOT NULL,
-    left_at    REAL
+    left_at    REAL,
+    backlog    INTEGER NOT NULL DEFAULT 0
 );
 CREATE INDEX IF NOT EXISTS jobs_by_worker ON jobs (worker_id, task_status);
 """
@@ -34,22 +35,24 @@ class WorkerRegistry:
         self.forget_s = forget_s
         db.connection().executescript(SCHEMA)
         columns = {row[1] for row in db.connection().execute("PRAGMA table_info(workers)")}
-        if "profile" not in columns:  # made by an earlier version
-            db.connection().execute("ALTER TABLE workers ADD COLUMN profile TEXT NOT NULL DEFAULT ''")
+        for column, kind in (("profile", "TEXT NOT NULL DEFAULT ''"), ("backlog", "INTEGER NOT NULL DEFAULT 0")):
+            if column not in columns:  # made by an earlier version
+                db.connection().execute(f"ALTER TABLE workers ADD COLUMN {column} {kind}")
 
     def heartbeat(self, worker_id: str, kind: str, hostname: str, pid: int, queue: str | None,
-                  profile: str = "", leaving: bool = False) -> None:
+                  profile: str = "", leaving: bool = False, backlog: int = 0) -> None:
         now = time.time()
         with self.db.write() as conn:
             conn.execute(
                 """INSERT INTO workers (worker_id, kind, hostname, pid, queue, profile, first_seen,
-                                        last_seen, left_at)
-                   VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+                                        last_seen, left_at, backlog)
+                   VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                    ON CONFLICT (worker_id) DO UPDATE SET kind = excluded.kind,
                        hostname = excluded.hostname, pid = excluded.pid, queue = excluded.queue,
                        profile = excluded.profile, last_seen = excluded.last_seen,
-                       left_at = excluded.left_at""",
-                (worker_id, kind, hostname, pid, queue, profile, now, now, now if leaving else None),
+                       left_at = excluded.left_at, backlog = excluded.backlog""",
+                (worker_id, kind, hostname, pid, queue, profile, now, now, now if leaving else None,
+                 backlog),
             )
             conn.execute("DELETE FROM workers WHERE last_seen < ?", (now - self.forget_s,))
 
@@ -59,9 +62,10 @@ class WorkerRegistry:
         with self.db.snapshot() as conn:
             workers = [
                 dict(zip(("worker_id", "kind", "hostname", "pid", "queue", "profile", "first_seen",
-                          "last_seen", "left_at"), row))
+                          "last_seen", "left_at", "backlog"), row))
                 for row in conn.execute(
-                    "SELECT worker_id, kind, hostname, pid, queue, profile, first_seen, last_seen, left_at"
+                    "SELECT worker_id, kind, hostname, pid, queue, profile, first_seen, last_seen, left_at,"
+                    " backlog"
                     " FROM workers WHERE last_seen >= ? ORDER BY kind, first_seen",
                     (now - self.forget_s,),
                 )
@@ -77,6 +81,13 @@ class WorkerRegistry:
                 ).fetchone()[0]
                 worker["online"] = worker["left_at"] is None and worker["last_seen"] >= now - self.offline_s
         return workers
+
+    def heard_from_within(self, seconds: float) -> set[str]:
+        """Workers that sent a heartbeat in the last `seconds` and did not say goodbye."""
+        with self.db.snapshot() as conn:
+            return {worker_id for (worker_id,) in conn.execute(
+                "SELECT worker_id FROM workers WHERE left_at IS NULL AND last_seen >= ?",
+                (time.time() - seconds,))}
 
     def online_count(self) -> int:
         return sum(1 for worker in self.listing() if worker["online"])

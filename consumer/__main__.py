@@ -103,7 +103,7 @@ def main() -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     logging.getLogger("pika").setLevel(logging.WARNING)  # keep the tutorial-style lines readable
     settings = Settings.from_env()
-    reporter = StatusReporter(settings, worker_id(), batched=True)  # the job never waits on HTTP
+    reporter = StatusReporter(settings, worker_id())  # the job never waits on HTTP
     jobs = JobThread(reporter, settings)
     heartbeat = WorkerHeartbeat(reporter, "consumer", settings.consumer_queues.work,
                                 settings.worker_heartbeat_s, profile(settings))

@@ -77,7 +77,8 @@ class Settings:
     consumer_heartbeat: int
     broker_timeout: float
     report_timeout: float
-    report_retries: int
+    report_backlog_max: int
+    report_flush_s: float
     management_url: str
     management_public_url: str
     management_user: str
@@ -118,7 +119,10 @@ class Settings:
             consumer_heartbeat=_int("CONSUMER_HEARTBEAT", 60),
             broker_timeout=_float("BROKER_TIMEOUT", 3.0),
             report_timeout=_float("REPORT_TIMEOUT", 2.0),
-            report_retries=_int("REPORT_RETRIES", 3),
+            # Worker → API reports are kept until answered (queue_lab/status_reporter.py): how many
+            # may wait before a job pauses, and how long a graceful stop waits for them to leave.
+            report_backlog_max=_int("REPORT_BACKLOG_MAX", 10000),
+            report_flush_s=_float("REPORT_FLUSH_S", 10.0),
             management_url=management_url,
             # The link students click: in compose the API reaches "rmq:15672", the browser localhost.
             management_public_url=_text("RABBITMQ_MANAGEMENT_PUBLIC_URL", management_url).rstrip("/"),
@@ -149,6 +153,13 @@ class Settings:
             api_timeout=_int("API_TIMEOUT", 30),
             api_access_log=_text("API_ACCESS_LOG"),
         )
+
+    @property
+    def lost_grace_s(self) -> float:
+        """How long a job *and* its worker must be silent before the sweeper calls the job LOST —
+        and how long after the API starts it calls nothing LOST, while workers' kept reports and
+        heartbeats arrive. Two heartbeats at least, so one late heartbeat is not a death."""
+        return max(self.lost_after_s, 2 * self.worker_heartbeat_s)
 
     @property
     def queues(self) -> QueueLayout:

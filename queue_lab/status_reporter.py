@@ -1,71 +1,71 @@
 """How a worker tells the API what its job is doing: `POST /update_task_status_api/` over HTTP.
 
-One kept-alive `requests.Session` per process (made lazily, so a forked Celery pool process makes
-its own), a short timeout, and bounded retries by urllib3's `Retry` for refused connections and
-gateway errors. A report that still cannot be delivered is logged: the job itself never fails
-because the status table could not be told.
+Reports are delivered, not attempted. A report goes into this process's outbox and the job carries
+on; one sender thread posts everything waiting as one JSON array, in order, and keeps it until the
+API has *answered* — any answer but a refused connection, a timeout or a 5xx. Until then it tries
+again with capped exponential backoff (0.25 s, 0.5 s … 10 s), for as long as the process lives.
+So an API that is restarted or briefly away (`docker compose up -d` recreating it) costs the table
+nothing: the reports arrive late, in order, and the rows end as the jobs really ended.
 
-Batched (what the workers use): a report goes into this process's outbox and the job carries on;
-one sender thread posts everything waiting as one JSON array, in order. The bench showed why: two
-synchronous round trips per job were what held a worker back, not the broker. The price: a
-worker killed in the instant after its ack may take its last report with it — the sweeper then
-names that row LOST.
+Why the answer that timed out is safe to send again: the API may have applied it before the answer
+was lost, so every report must be safe to apply twice — run ids make a repeated start or progress a
+duplicate, and a repeated DONE/ERROR/RETRYING is a duplicate of itself (tests/test_job_states.py).
+
+Memory stays bounded. Progress reports of one run collapse to the newest while they wait (a job
+that ran through a 60 s outage leaves one progress report, not 120). Past REPORT_BACKLOG_MAX
+waiting reports the *job* pauses at its next report until the API takes some: its message stays
+unacked in RabbitMQ meanwhile, so the queue holds the work instead of this process's memory.
+
+What can still be lost: reports still in the outbox when the process dies without a graceful
+stop (SIGKILL, OOM, power). A graceful stop flushes for REPORT_FLUSH_S and logs what it could not
+deliver; the sweeper names such rows LOST (a late-acked job is redelivered and runs again).
 """
 from __future__ import annotations
 
 import atexit
+import collections
+import itertools
 import logging
 import os
-import queue
 import threading
 import time
 
 import requests
-from requests.adapters import HTTPAdapter
-from urllib3.util.retry import Retry
 
 from queue_lab import api_paths
+from queue_lab.job_states import IN_PROGRESS
 from queue_lab.settings import Settings
 
 log = logging.getLogger("queue_lab.report")
 
 MAX_BATCH = 200
+FIRST_BACKOFF_S, MAX_BACKOFF_S = 0.25, 10.0
+
+
+class Undelivered(Exception):
+    """No answer from the API (refused, timed out, or a 5xx): the reports stay in the outbox."""
 
 
 class StatusReporter:
     """Callable as `report(task_num, task_status, progress=..., message=..., starting=...)`."""
 
-    def __init__(self, settings: Settings, worker_id: str, batched: bool = False):
+    def __init__(self, settings: Settings, worker_id: str):
         self.worker_id = worker_id
-        self.batched = batched
         self._settings = settings
+        self._lock = threading.Condition()
+        self._outbox: collections.deque[dict] = collections.deque()  # oldest first, in send order
+        self._progress_of_run: dict[tuple, dict] = {}  # (task_num, run_id) → its waiting progress report
+        self._in_flight = 0  # reports at the front of the outbox being posted right now
+        self._pid = 0  # the sender thread and HTTP session belong to one process (Celery forks)
         self._session: requests.Session | None = None
-        self._session_pid = 0
-        self._lock = threading.Lock()
-        self._outbox: queue.Queue | None = None
-        self._outbox_pid = 0
 
-    def _session_for_this_process(self) -> requests.Session:
-        with self._lock:
-            if self._session is None or self._session_pid != os.getpid():
-                retry = Retry(
-                    total=self._settings.report_retries,
-                    read=0,  # the API may have applied a report whose answer timed out
-                    backoff_factor=0.2,
-                    status_forcelist=(429, 502, 503, 504),
-                    allowed_methods=frozenset({"POST"}),
-                    raise_on_status=False,
-                )
-                session = requests.Session()
-                session.mount("http://", HTTPAdapter(max_retries=retry))
-                session.mount("https://", HTTPAdapter(max_retries=retry))
-                session.headers["Authorization"] = f"Bearer {self._settings.status_api_token}"
-                self._session, self._session_pid = session, os.getpid()
-            return self._session
+    # -- what a job calls ----------------------------------------------------------------------
 
     def __call__(self, task_num, task_status, *, progress=None, message=None, starting=False,
-                 run_id=None, retry_in_s=None) -> dict | None:
-        payload = {"task_num": task_num, "task_status": task_status, "worker_id": self.worker_id}
+                 run_id=None, retry_in_s=None, worker_id=None) -> None:
+        """Queue one report and return at once; `worker_id` reports in another process's name."""
+        payload = {"task_num": task_num, "task_status": task_status,
+                   "worker_id": worker_id or self.worker_id}
         if progress is not None:
             payload["progress"] = progress
         if message is not None:
@@ -76,61 +76,158 @@ class StatusReporter:
             payload["run_id"] = run_id
         if retry_in_s is not None:
             payload["retry_in_s"] = round(retry_in_s, 3)
-        if self.batched:
-            self._outbox_for_this_process().put(payload)
-            return None
-        return self.post(api_paths.STATUS_REPORTS, payload, f"{task_status} of task {task_num}")
-
-    def _outbox_for_this_process(self) -> queue.Queue:
+        self._start_sender_in_this_process()
         with self._lock:
-            if self._outbox is None or self._outbox_pid != os.getpid():
-                self._outbox, self._outbox_pid = queue.Queue(), os.getpid()
-                threading.Thread(target=self._send_forever, args=(self._outbox,), name="report-sender",
-                                 daemon=True).start()
-                atexit.register(self.flush)
-            return self._outbox
+            if self._collapse(payload):
+                return
+            while len(self._outbox) >= self._settings.report_backlog_max:
+                log.warning("%d reports wait for the API: the job pauses until it answers", len(self._outbox))
+                self._lock.wait(5)
+            self._outbox.append(payload)
+            if self._is_progress(payload):
+                self._progress_of_run[(task_num, run_id)] = payload
+            self._lock.notify_all()
 
-    def _send_forever(self, outbox: queue.Queue) -> None:
+    @staticmethod
+    def _is_progress(payload: dict) -> bool:
+        return payload["task_status"] == IN_PROGRESS and not payload.get("starting") and "run_id" in payload
+
+    def _collapse(self, payload: dict) -> bool:
+        """A newer progress of a run replaces its older one still waiting (not one being posted)."""
+        if not self._is_progress(payload):
+            self._progress_of_run.pop((payload["task_num"], payload.get("run_id")), None)
+            return False
+        waiting = self._progress_of_run.get((payload["task_num"], payload["run_id"]))
+        if waiting is None:
+            return False
+        waiting.update(payload)
+        return True
+
+    def _collapse_again(self, batch: list[dict]) -> None:
+        """After a failed post, a run's progress that was in flight is waiting again: merge any
+        newer one queued meanwhile into it, so each run keeps one progress report, in place."""
+        for payload in batch:
+            if not self._is_progress(payload):
+                continue
+            key = (payload["task_num"], payload["run_id"])
+            newer = self._progress_of_run.get(key)
+            if newer is not None:
+                payload.update(newer)
+                self._outbox.remove(newer)
+            self._progress_of_run[key] = payload
+
+    @property
+    def backlog(self) -> int:
+        """Reports waiting to be delivered (the workers panel shows it, sent with the heartbeat)."""
+        with self._lock:
+            return len(self._outbox)
+
+    # -- the sender thread ---------------------------------------------------------------------
+
+    def _start_sender_in_this_process(self) -> None:
+        if self._pid == os.getpid():
+            return
+        with self._lock:
+            if self._pid == os.getpid():
+                return
+            # A forked child inherits the parent's outbox: those reports are the parent's to send.
+            self._outbox.clear()
+            self._progress_of_run.clear()
+            self._in_flight, self._session, self._pid = 0, None, os.getpid()
+            threading.Thread(target=self._send_forever, name="report-sender", daemon=True).start()
+            atexit.register(self.flush)
+
+    def _send_forever(self) -> None:
+        backoff = FIRST_BACKOFF_S
         while True:
-            batch = [outbox.get()]
-            while len(batch) < MAX_BATCH:
-                try:
-                    batch.append(outbox.get_nowait())
-                except queue.Empty:
-                    break
+            with self._lock:
+                while not self._outbox:
+                    self._lock.wait()
+                batch = list(itertools.islice(self._outbox, MAX_BATCH))
+                self._in_flight = len(batch)
+                for payload in batch:  # being posted: a newer progress must queue behind it
+                    if self._progress_of_run.get((payload["task_num"], payload.get("run_id"))) is payload:
+                        del self._progress_of_run[(payload["task_num"], payload.get("run_id"))]
             try:
-                answer = self.post(api_paths.STATUS_REPORTS, batch, f"{len(batch)} report(s)")
-                for payload, result in zip(batch, (answer or {}).get("results", [])):
-                    if result.get("status", 200) >= 400:
-                        level = logging.INFO if result["status"] == 409 else logging.WARNING
-                        log.log(level, "%s of task %s answered %s: %s", payload["task_status"],
-                                payload["task_num"], result["status"],
-                                result.get("reason") or result.get("error"))
-            finally:
+                answer = self._deliver(batch)
+            except Undelivered as exc:
+                with self._lock:
+                    self._in_flight = 0
+                    self._collapse_again(batch)
+                log.warning("%d report(s) wait for the API (%s); trying again in %g s",
+                            len(self._outbox), exc, backoff)
+                time.sleep(backoff)
+                backoff = min(backoff * 2, MAX_BACKOFF_S)
+                continue
+            backoff = FIRST_BACKOFF_S
+            with self._lock:
                 for _ in batch:
-                    outbox.task_done()
+                    self._outbox.popleft()
+                self._in_flight = 0
+                self._lock.notify_all()  # flush() and a paused job are waiting on this
+            self._log_refusals(batch, answer)
 
-    def flush(self, timeout: float = 5.0) -> bool:
-        """Wait until every queued report was sent (or given up); True if the outbox emptied."""
-        outbox = self._outbox if self._outbox_pid == os.getpid() else None
+    def _deliver(self, batch: list[dict]) -> dict:
+        url = self._settings.status_api_url + api_paths.STATUS_REPORTS
+        try:
+            response = self._session_for_this_process().post(url, json=batch,
+                                                              timeout=self._settings.report_timeout)
+        except requests.RequestException as exc:
+            raise Undelivered(f"{type(exc).__name__} from {url}") from exc
+        if response.status_code >= 500:
+            raise Undelivered(f"{url} answered {response.status_code}")
+        if response.status_code >= 400:  # answered: repeating it would get the same answer
+            log.warning("%d report(s) refused as a whole: %s %s", len(batch), response.status_code,
+                        response.text[:200])
+        try:
+            return response.json()
+        except ValueError:
+            return {}
+
+    @staticmethod
+    def _log_refusals(batch: list[dict], answer: dict) -> None:
+        for payload, result in zip(batch, answer.get("results", [])):
+            if result.get("status", 200) >= 400:
+                level = logging.INFO if result["status"] == 409 else logging.WARNING
+                log.log(level, "%s of task %s answered %s: %s", payload["task_status"],
+                        payload["task_num"], result["status"], result.get("reason") or result.get("error"))
+
+    def flush(self, timeout: float | None = None) -> bool:
+        """Wait until every queued report was delivered; True if the outbox emptied in time.
+        What is left is logged, report by report: it is lost with this process."""
+        timeout = self._settings.report_flush_s if timeout is None else timeout
         deadline = time.monotonic() + timeout
-        while outbox is not None and outbox.unfinished_tasks and time.monotonic() < deadline:
-            time.sleep(0.01)
-        return outbox is None or not outbox.unfinished_tasks
+        with self._lock:
+            if self._pid != os.getpid():
+                return True
+            while self._outbox and time.monotonic() < deadline:
+                self._lock.wait(min(0.1, max(0.0, deadline - time.monotonic())))
+            left = list(self._outbox)
+        for payload in left:
+            log.error("not delivered (the API did not answer within %g s): %s of task %s",
+                      timeout, payload["task_status"], payload["task_num"])
+        return not left
 
-    def post(self, path: str, payload: dict | list, what: str) -> dict | None:
-        """POST JSON to the API with the token; log, never raise. Returns the JSON answer or None."""
+    # -- single posts that are not kept (heartbeats, the sweep) --------------------------------
+
+    def _session_for_this_process(self) -> requests.Session:
+        if self._session is None or self._pid != os.getpid():
+            session = requests.Session()
+            session.headers["Authorization"] = f"Bearer {self._settings.status_api_token}"
+            self._session = session
+        return self._session
+
+    def post(self, path: str, payload: dict, what: str) -> dict | None:
+        """One POST of JSON with the token; log, never raise. For messages that are sent again
+        anyway (a heartbeat every few seconds, a sweep), so one that fails is not kept."""
         url = self._settings.status_api_url + path
         try:
-            response = self._session_for_this_process().post(
-                url, json=payload, timeout=self._settings.report_timeout
-            )
+            response = requests.post(url, json=payload, timeout=self._settings.report_timeout,
+                                     headers={"Authorization": f"Bearer {self._settings.status_api_token}"})
         except requests.RequestException as exc:
             log.warning("could not send %s to %s: %s", what, url, exc)
             return None
-        if response.status_code == 409:  # refused by the state machine: expected, not an error
-            log.info("%s not applied: %s", what, response.text[:200])
-        elif response.status_code >= 400:
+        if response.status_code >= 400:
             log.warning("%s answered %s: %s", what, response.status_code, response.text[:200])
         try:
             return response.json()

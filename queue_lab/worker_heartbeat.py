@@ -27,6 +27,7 @@ class WorkerHeartbeat:
         self.reporter.post(api_paths.WORKER_HEARTBEAT, {
             "worker_id": self.reporter.worker_id, "kind": self.kind, "hostname": socket.gethostname(),
             "pid": os.getpid(), "queue": self.queue, "profile": self.profile, "leaving": leaving,
+            "backlog": self.reporter.backlog,
         }, f"heartbeat of {self.reporter.worker_id}")
 
     def start(self) -> "WorkerHeartbeat":

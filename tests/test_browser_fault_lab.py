@@ -176,7 +176,7 @@ def report(stack, num, status, **fields):
 
 def test_every_status_has_its_pill_countdown_and_reason(stack, page):
     """No worker: the rows are driven by reports to the status API, one row per status."""
-    stack.start_api(LOST_AFTER_S="1")
+    stack.start_api(LOST_AFTER_S="1", WORKER_HEARTBEAT_S="0.5")  # lost_grace_s: 1 s
     page.goto(stack.base_url + "/")
     pending, running, retrying, done, failed, lost = stack.submit("celery", seconds=10, count=6).json()["task_nums"]
     (scheduled,) = stack.session.post(stack.base_url + "/api/tasks", json={

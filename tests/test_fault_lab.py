@@ -16,7 +16,8 @@ from queue_lab.queues import queue_layout
 
 pytestmark = pytest.mark.broker
 
-QUICK_SWEEP = {"LOST_AFTER_S": "2", "SWEEP_EVERY_S": "1"}
+# The sweeper waits for two heartbeats of silence (lost_grace_s): quick ones keep these tests short.
+QUICK_SWEEP = {"LOST_AFTER_S": "2", "SWEEP_EVERY_S": "1", "WORKER_HEARTBEAT_S": "1"}
 
 
 def statuses(stack, num) -> list[str]:

@@ -4,7 +4,7 @@ import multiprocessing
 import pytest
 
 from api.job_store import JobStore, UnknownTask
-from queue_lab.job_states import DONE, ERROR, IN_PROGRESS, PENDING, REFUSED, Report
+from queue_lab.job_states import DONE, DUPLICATE, ERROR, IN_PROGRESS, PENDING, REFUSED, RETRYING, Report
 
 
 @pytest.fixture
@@ -163,3 +163,33 @@ def test_a_database_from_the_first_version_opens_and_gains_the_new_columns(tmp_p
     assert store.get(1)["task_status"] == DONE and store.get(1)["reruns"] == 0
     (num,) = store.create("rabbitmq", 1, False, 1, delay_s=5)
     assert store.get(num)["due_at"] is not None
+
+
+# A worker sends a report again when the answer to it was lost (a timeout after the API applied it):
+# every report must then change nothing. Each case: the reports before it, then the one sent twice.
+RUN = "run-1"
+SENT_TWICE = {
+    PENDING: ([], Report(PENDING, "w1")),
+    "IN_PROGRESS (start)": ([], Report(IN_PROGRESS, "w1", 0, starting=True, run_id=RUN)),
+    "IN_PROGRESS (progress)": ([Report(IN_PROGRESS, "w1", 0, starting=True, run_id=RUN)],
+                               Report(IN_PROGRESS, "w1", 40, run_id=RUN)),
+    RETRYING: ([Report(IN_PROGRESS, "w1", 0, starting=True, run_id=RUN)],
+               Report(RETRYING, "w1", 50, "flaky", run_id=RUN, retry_in_s=2)),
+    DONE: ([Report(IN_PROGRESS, "w1", 0, starting=True, run_id=RUN)], Report(DONE, "w1", 100, run_id=RUN)),
+    ERROR: ([Report(IN_PROGRESS, "w1", 0, starting=True, run_id=RUN)],
+            Report(ERROR, "w1", 50, "failed on purpose", run_id=RUN)),
+}
+
+
+@pytest.mark.parametrize("case", SENT_TWICE)
+def test_every_report_is_safe_to_apply_twice(store, case):
+    before, report = SENT_TWICE[case]
+    (num,) = store.create("rabbitmq", 1, False, 1)
+    for earlier in before:
+        store.advance(num, earlier)
+    store.advance(num, report)
+    once, story = store.get(num), store.history(num)
+    decision, _ = store.advance(num, report)
+    assert decision.outcome == DUPLICATE, decision.reason
+    assert store.get(num) == once  # not a column moved, not even seq: nothing to show the page
+    assert store.history(num) == story

@@ -10,11 +10,15 @@ status a single report would have had: {"results": [{"status": 200, "outcome": "
 `POST /api/workers/heartbeat` — every worker process, every WORKER_HEARTBEAT_S (workers panel).
 
 `POST /api/maintenance/sweep` — what the celery_beat schedule asks for every SWEEP_EVERY_S: running
-jobs whose worker has not reported for LOST_AFTER_S become LOST (named, not silent), and finished
-jobs older than HISTORY_MAX_AGE_S are forgotten. The API does it because the API owns the
-database; the beat process may run in another container.
+jobs not reported on for LOST_AFTER_S, whose worker has sent no heartbeat either, become LOST (named,
+not silent), and finished jobs older than HISTORY_MAX_AGE_S are forgotten. The API does it because
+the API owns the database; the beat process may run in another container. Right after the API
+starts it names nothing LOST for `lost_grace_s`: workers kept their reports while it was away and
+are delivering them now — a row must not flash LOST for a job whose DONE is on its way.
 """
 from __future__ import annotations
+
+import time
 
 from flask import Blueprint, jsonify
 
@@ -78,6 +82,10 @@ def worker_heartbeat():
 @requires_token("status_api_token")
 def sweep():
     state = lab()
-    lost = state.store.sweep_lost(state.settings.lost_after_s)
+    grace = state.settings.lost_grace_s
+    if time.monotonic() - state.started_at < grace:
+        lost = []
+    else:
+        lost = state.store.sweep_lost(grace, alive=state.workers.heard_from_within(grace))
     pruned = state.store.prune(state.settings.history_max_age_s)
     return jsonify(lost=lost, pruned=pruned)
