@@ -1,7 +1,9 @@
-"""Shared-secret checks, written once: workers send STATUS_API_TOKEN, the instructor INSTRUCTOR_TOKEN.
+"""Who may call what, written once.
 
-    @requires_token("status_api_token")       every worker endpoint
-    @requires_token("instructor_token")       the class reset over HTTP (off while the token is empty)
+    @requires_token("status_api_token")   every worker endpoint: the shared secret workers send
+    @class_control                        kill a worker, close broker connections, class reset:
+                                          CLASS_CONTROLS=everyone (make run: one person on a laptop)
+                                          or instructor (compose: only with INSTRUCTOR_TOKEN)
 """
 from __future__ import annotations
 
@@ -22,20 +24,39 @@ def bearer_matches(expected: str) -> bool:
     return bool(sent) and bool(expected) and hmac.compare_digest(sent.encode(), expected.encode())
 
 
-def requires_token(setting: str, when_unset: str | None = None):
-    """401 unless the request carries `Authorization: Bearer <token>`. With `when_unset`, an empty
-    token turns the endpoint off (403 with that text) instead of refusing every caller."""
+def requires_token(setting: str):
+    """401 unless the request carries `Authorization: Bearer <token>`."""
     variable = TOKEN_VARIABLES[setting]
 
     def decorate(view):
         @functools.wraps(view)
         def checked(*args, **kwargs):
-            expected = getattr(lab().settings, setting)
-            if not expected and when_unset:
-                return jsonify(error=when_unset), 403
-            if not bearer_matches(expected):
+            if not bearer_matches(getattr(lab().settings, setting)):
                 return jsonify(error=f"missing or wrong token: send `Authorization: Bearer <{variable}>`",
                                field="Authorization"), 401
             return view(*args, **kwargs)
         return checked
     return decorate
+
+
+def class_control_refusal() -> str | None:
+    """Why this request may not use the class-wide controls, or None when it may."""
+    settings = lab().settings
+    if settings.class_controls == "everyone" or bearer_matches(settings.instructor_token):
+        return None
+    if not settings.instructor_token:
+        return ("class-wide controls are the instructor's in this class (CLASS_CONTROLS=instructor), "
+                "and no INSTRUCTOR_TOKEN is set: set one, or run `flask --app api reset` on the server")
+    return ("only the instructor may do this in this class (CLASS_CONTROLS=instructor): enter the "
+            "instructor token on the page, or send `Authorization: Bearer <INSTRUCTOR_TOKEN>`")
+
+
+def class_control(view):
+    """403 with the reason unless CLASS_CONTROLS lets this request act for the whole class."""
+    @functools.wraps(view)
+    def checked(*args, **kwargs):
+        refusal = class_control_refusal()
+        if refusal is not None:
+            return jsonify(error=refusal, field="Authorization"), 403
+        return view(*args, **kwargs)
+    return checked

@@ -6,7 +6,7 @@ import logging
 from flask import Flask, jsonify
 from werkzeug.exceptions import HTTPException
 
-from api.job_store import UnknownTask
+from api.job_store import TooManyWaiting, UnknownTask
 from api.raw_publisher import BrokerUnavailable
 from api.validation import BadField
 
@@ -21,6 +21,15 @@ def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(UnknownTask)
     def unknown_task(exc: UnknownTask):
         return jsonify(error=f"no task number {exc.args[0]}", field="task_num"), 404
+
+    @app.errorhandler(TooManyWaiting)
+    def class_is_full(exc: TooManyWaiting):
+        """Backpressure: the shared queues are full enough; say how full and what to do."""
+        return jsonify(
+            error=f"{exc.waiting} jobs are already waiting in the class's queues and the limit is "
+                  f"{exc.limit} (MAX_WAITING_JOBS): {exc.asked} more would pass it. Wait for some to "
+                  "finish, send fewer, or ask the instructor to start more workers.",
+            field="count", waiting=exc.waiting, limit=exc.limit), 429, {"Retry-After": "10"}
 
     @app.errorhandler(BrokerUnavailable)
     def broker_down(exc: BrokerUnavailable):

@@ -29,8 +29,12 @@ def experiments() -> list[dict]:
             "watch": "The row turns LOST with the reason. If a lost job reports again (a "
                      "redelivery), the same row comes back to life as the next attempt.",
             "because": "A Celery beat schedule (the celery_beat process) asks the API every "
-                       "SWEEP_EVERY_S to mark running jobs LOST when their worker has been silent "
-                       "for LOST_AFTER_S, and to prune history older than HISTORY_MAX_AGE_S.",
+                       "SWEEP_EVERY_S to mark a running job LOST when neither the job nor its "
+                       "worker (its heartbeat) has been heard from for LOST_AFTER_S (at least two "
+                       "heartbeats), and to prune history older than HISTORY_MAX_AGE_S. A worker "
+                       "that is alive is only late: while the API is away it keeps its reports and "
+                       "delivers them when the API is back, so for that long after the API starts "
+                       "the sweeper names nothing LOST — a finished job never flashes LOST.",
         },
         {
             "id": "retries",

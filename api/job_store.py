@@ -66,6 +66,14 @@ class UnknownTask(LookupError):
     pass
 
 
+class TooManyWaiting(Exception):
+    """The class's waiting jobs (PENDING + SCHEDULED) would pass MAX_WAITING_JOBS: nothing created."""
+
+    def __init__(self, waiting: int, limit: int, asked: int):
+        super().__init__(f"{waiting} jobs wait, the limit is {limit}, {asked} more asked")
+        self.waiting, self.limit, self.asked = waiting, limit, asked
+
+
 def _as_dict(row: sqlite3.Row) -> dict:
     job = dict(zip(COLUMNS, row))
     job["fail"] = bool(job["fail"])
@@ -102,11 +110,20 @@ class JobStore:
     # -- writes --------------------------------------------------------------------------------
 
     def create(self, method: str, seconds: float, fail: bool, count: int,
-               delay_s: float = 0.0) -> list[int]:
-        """Write `count` jobs before anything is sent: PENDING, or SCHEDULED with a due time."""
+               delay_s: float = 0.0, max_waiting: int | None = None, also_coming: int = 0) -> list[int]:
+        """Write `count` jobs before anything is sent: PENDING, or SCHEDULED with a due time.
+
+        With `max_waiting`: TooManyWaiting, and nothing written, if the jobs already waiting plus
+        these `count` (and `also_coming` that the caller will create right after) would pass it.
+        Counted inside the write transaction, so two submissions at once cannot both slip past."""
         now = time.time()
         status, due = (SCHEDULED, now + delay_s) if delay_s > 0 else (PENDING, None)
         with self._write() as (conn, seq):
+            if max_waiting is not None:
+                (waiting,) = conn.execute("SELECT COUNT(*) FROM jobs WHERE task_status IN (?, ?)",
+                                          (PENDING, SCHEDULED)).fetchone()
+                if waiting + count + also_coming > max_waiting:
+                    raise TooManyWaiting(waiting, max_waiting, count + also_coming)
             nums = [
                 conn.execute(
                     "INSERT INTO jobs (method, seconds, fail, task_status, created_at, due_at,"

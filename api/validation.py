@@ -166,7 +166,8 @@ WORKER_KINDS = ("consumer", "celery")
 
 def parse_heartbeat(body: Any) -> dict:
     """`POST /api/workers/heartbeat` → keyword arguments for WorkerRegistry.heartbeat."""
-    body = _object(body, {"worker_id", "kind", "hostname", "pid", "queue", "profile", "leaving", "backlog"})
+    body = _object(body, {"worker_id", "kind", "hostname", "pid", "queue", "profile", "leaving", "backlog",
+                          "delivered_late"})
     kind = body.get("kind")
     if kind not in WORKER_KINDS:
         raise BadField("kind", f"kind must be one of {', '.join(WORKER_KINDS)}, got {kind!r}")
@@ -178,7 +179,9 @@ def parse_heartbeat(body: Any) -> dict:
         "queue": _text(body, "queue", required=False, max_len=200),
         "profile": _text(body, "profile", required=False, max_len=200) or "",
         "leaving": _flag(body, "leaving"),
-        "backlog": _whole(body, "backlog", 0, 2**31, required=False, default=0),  # reports not yet delivered
+        # The worker's reports not yet delivered, and those that arrived only after an outage.
+        "backlog": _whole(body, "backlog", 0, 2**31, required=False, default=0),
+        "delivered_late": _whole(body, "delivered_late", 0, 2**63 - 1, required=False, default=0),
     }
 
 

@@ -3,6 +3,10 @@
 Flower's users complain that departed workers linger; here a silent worker is shown offline after
 `offline_s` and is dropped after `forget_s`, and one that stops cleanly says goodbye and is offline
 at once. Jobs done and the current job come from the jobs table, so they cannot disagree with it.
+
+A heartbeat also carries the worker's report backlog: `backlog` (waiting now), `backlog_peak` (the
+most that ever waited at once) and `delivered_late` (reports that reached us only after an outage),
+so a student sees why rows were stale and that nothing was lost.
 """
 from __future__ import annotations
 
@@ -22,10 +26,16 @@ CREATE TABLE IF NOT EXISTS workers (
     first_seen REAL NOT NULL,
     last_seen  REAL NOT NULL,
     left_at    REAL,
-    backlog    INTEGER NOT NULL DEFAULT 0
+    backlog    INTEGER NOT NULL DEFAULT 0,
+    backlog_peak   INTEGER NOT NULL DEFAULT 0,
+    delivered_late INTEGER NOT NULL DEFAULT 0
 );
 CREATE INDEX IF NOT EXISTS jobs_by_worker ON jobs (worker_id, task_status);
 """
+
+
+LISTED = ("worker_id", "kind", "hostname", "pid", "queue", "profile", "first_seen", "last_seen",
+          "left_at", "backlog", "backlog_peak", "delivered_late")
 
 
 class WorkerRegistry:
@@ -35,24 +45,28 @@ class WorkerRegistry:
         self.forget_s = forget_s
         db.connection().executescript(SCHEMA)
         columns = {row[1] for row in db.connection().execute("PRAGMA table_info(workers)")}
-        for column, kind in (("profile", "TEXT NOT NULL DEFAULT ''"), ("backlog", "INTEGER NOT NULL DEFAULT 0")):
+        for column, kind in (("profile", "TEXT NOT NULL DEFAULT ''"), *(
+                (name, "INTEGER NOT NULL DEFAULT 0") for name in ("backlog", "backlog_peak", "delivered_late"))):
             if column not in columns:  # made by an earlier version
                 db.connection().execute(f"ALTER TABLE workers ADD COLUMN {column} {kind}")
 
     def heartbeat(self, worker_id: str, kind: str, hostname: str, pid: int, queue: str | None,
-                  profile: str = "", leaving: bool = False, backlog: int = 0) -> None:
+                  profile: str = "", leaving: bool = False, backlog: int = 0,
+                  delivered_late: int = 0) -> None:
         now = time.time()
         with self.db.write() as conn:
             conn.execute(
                 """INSERT INTO workers (worker_id, kind, hostname, pid, queue, profile, first_seen,
-                                        last_seen, left_at, backlog)
-                   VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                                        last_seen, left_at, backlog, backlog_peak, delivered_late)
+                   VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                    ON CONFLICT (worker_id) DO UPDATE SET kind = excluded.kind,
                        hostname = excluded.hostname, pid = excluded.pid, queue = excluded.queue,
                        profile = excluded.profile, last_seen = excluded.last_seen,
-                       left_at = excluded.left_at, backlog = excluded.backlog""",
+                       left_at = excluded.left_at, backlog = excluded.backlog,
+                       backlog_peak = MAX(backlog_peak, excluded.backlog),
+                       delivered_late = excluded.delivered_late""",
                 (worker_id, kind, hostname, pid, queue, profile, now, now, now if leaving else None,
-                 backlog),
+                 backlog, backlog, delivered_late),
             )
             conn.execute("DELETE FROM workers WHERE last_seen < ?", (now - self.forget_s,))
 
@@ -61,12 +75,9 @@ class WorkerRegistry:
         now = time.time()
         with self.db.snapshot() as conn:
             workers = [
-                dict(zip(("worker_id", "kind", "hostname", "pid", "queue", "profile", "first_seen",
-                          "last_seen", "left_at", "backlog"), row))
+                dict(zip(LISTED, row))
                 for row in conn.execute(
-                    "SELECT worker_id, kind, hostname, pid, queue, profile, first_seen, last_seen, left_at,"
-                    " backlog"
-                    " FROM workers WHERE last_seen >= ? ORDER BY kind, first_seen",
+                    f"SELECT {', '.join(LISTED)} FROM workers WHERE last_seen >= ? ORDER BY kind, first_seen",
                     (now - self.forget_s,),
                 )
             ]

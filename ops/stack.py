@@ -109,9 +109,9 @@ class Stack:
         self.services.append(service)
         return service
 
-    def start_api(self, **env) -> Service:
-        api = self.start("api", [str(BIN / "gunicorn"), "-c", "api/gunicorn_conf.py",
-                                 "api:create_app()"], **env)
+    def start_api(self, name: str = "api", **env) -> Service:
+        api = self.start(name, [str(BIN / "gunicorn"), "-c", "api/gunicorn_conf.py",
+                                "api:create_app()"], **env)
         wait_until(self._api_up, 20, what=f"the API on {self.base_url} (log: {api.log_path})")
         return api
 
@@ -158,7 +158,8 @@ class Stack:
         from urllib3.util.retry import Retry
 
         session = requests.Session()
-        retry = Retry(total=3, connect=3, read=1, status=0, allowed_methods=None, backoff_factor=0.1)
+        retry = Retry(total=3, connect=3, read=1, status=0, allowed_methods=None, backoff_factor=0.1,
+                      respect_retry_after_header=False)  # a 429's Retry-After is for the test to read
         session.mount("http://", HTTPAdapter(max_retries=retry))
         return session
 

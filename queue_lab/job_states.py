@@ -81,8 +81,8 @@ def _finish(row: dict, report: Report, now: float, status: str) -> Decision:
         changes["error"] = None
     else:
         changes["error"] = report.message or "the job failed (the worker gave no message)"
-        if report.progress is not None:
-            changes["progress"] = report.progress
+        if report.progress is not None:  # the bar stays where the job stopped, never further back
+            changes["progress"] = max(report.progress, row["progress"])
     return Decision(APPLIED, f"{status} reported by {report.worker_id}", changes)
 
 
@@ -91,7 +91,7 @@ def _retry_later(row: dict, report: Report, now: float) -> Decision:
     changes = {"task_status": RETRYING, "worker_id": report.worker_id, "due_at": due,
                "error": report.message or "the attempt failed; retrying", "updated_at": now}
     if report.progress is not None:
-        changes["progress"] = report.progress
+        changes["progress"] = max(report.progress, row["progress"])
     return Decision(APPLIED, f"attempt {row['attempt']} failed; next try due in "
                              f"{report.retry_in_s or 0:g} s", changes)
 

@@ -42,9 +42,9 @@ def _choice(name: str, allowed: tuple[str, ...], default: str) -> str:
     return value
 
 
-def _read_token_file() -> str:
-    """STATUS_API_TOKEN_FILE: how compose shares a token generated once (ops/make_token.py)."""
-    path = _text("STATUS_API_TOKEN_FILE")
+def _file_contents(path: str) -> str:
+    """A token from a file (NAME_FILE variables): how compose shares a token generated once
+    (ops/make_token.py) without anybody typing it. No path, or no file yet: empty."""
     if not path or not os.path.exists(path):
         return ""
     with open(path) as f:
@@ -83,7 +83,9 @@ class Settings:
     management_public_url: str
     management_user: str
     management_password: str
+    class_controls: str
     instructor_token: str
+    max_waiting_jobs: int
     worker_heartbeat_s: float
     worker_offline_s: float
     worker_forget_s: float
@@ -113,7 +115,7 @@ class Settings:
             raw_queue=_text("RAW_QUEUE", "queue_lab.jobs"),
             celery_queue=_text("CELERY_QUEUE", "queue_lab.celery"),
             status_api_url=_text("STATUS_API_URL", "http://localhost:8080").rstrip("/"),
-            status_api_token=_text("STATUS_API_TOKEN") or _read_token_file(),
+            status_api_token=_text("STATUS_API_TOKEN") or _file_contents(_text("STATUS_API_TOKEN_FILE")),
             database_path=_text("DATABASE_PATH", "var/queue_lab.sqlite3"),
             consumer_prefetch=_int("CONSUMER_PREFETCH", 1),
             consumer_heartbeat=_int("CONSUMER_HEARTBEAT", 60),
@@ -129,7 +131,12 @@ class Settings:
             # Same user as the AMQP URL unless told otherwise: one account, as in the compose file.
             management_user=_text("RABBITMQ_MANAGEMENT_USER", broker.username or "guest"),
             management_password=_text("RABBITMQ_MANAGEMENT_PASSWORD", broker.password or "guest"),
-            instructor_token=_text("INSTRUCTOR_TOKEN"),
+            # Who may kill a worker, close broker connections or reset the class: everyone (a laptop)
+            # or only a browser or client that sends INSTRUCTOR_TOKEN (a class; compose's default).
+            class_controls=_choice("CLASS_CONTROLS", ("everyone", "instructor"), "everyone"),
+            instructor_token=_text("INSTRUCTOR_TOKEN") or _file_contents(_text("INSTRUCTOR_TOKEN_FILE")),
+            # Backpressure for a shared class: jobs waiting (PENDING + SCHEDULED) before a submit is 429.
+            max_waiting_jobs=_int("MAX_WAITING_JOBS", 5000),
             worker_heartbeat_s=_float("WORKER_HEARTBEAT_S", 5.0),
             worker_offline_s=_float("WORKER_OFFLINE_S", 30.0),
             worker_forget_s=_float("WORKER_FORGET_S", 300.0),

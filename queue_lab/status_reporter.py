@@ -16,6 +16,12 @@ that ran through a 60 s outage leaves one progress report, not 120). Past REPORT
 waiting reports the *job* pauses at its next report until the API takes some: its message stays
 unacked in RabbitMQ meanwhile, so the queue holds the work instead of this process's memory.
 
+The workers panel shows the backlog. A worker's heartbeat carries it (queue_lab/worker_heartbeat.py),
+and after a failed post the sender announces the backlog *before* it delivers again, then once more
+when the outbox has drained: the API learns "12 reports waiting", then "0", in that order, whatever
+the timing. Any answer to a heartbeat also wakes the sender, so an API that is back gets the
+waiting reports at once instead of after the current backoff.
+
 What can still be lost: reports still in the outbox when the process dies without a graceful
 stop (SIGKILL, OOM, power). A graceful stop flushes for REPORT_FLUSH_S and logs what it could not
 deliver; the sweeper names such rows LOST (a late-acked job is redelivered and runs again).
@@ -31,6 +37,8 @@ import threading
 import time
 
 import requests
+
+from typing import Callable
 
 from queue_lab import api_paths
 from queue_lab.job_states import IN_PROGRESS
@@ -55,9 +63,13 @@ class StatusReporter:
         self._lock = threading.Condition()
         self._outbox: collections.deque[dict] = collections.deque()  # oldest first, in send order
         self._progress_of_run: dict[tuple, dict] = {}  # (task_num, run_id) → its waiting progress report
-        self._in_flight = 0  # reports at the front of the outbox being posted right now
         self._pid = 0  # the sender thread and HTTP session belong to one process (Celery forks)
         self._session: requests.Session | None = None
+        self._api_answered = threading.Event()  # a heartbeat got through: stop backing off
+        # Reports that reached the API only after at least one failed try (the workers panel).
+        self.delivered_late = 0
+        # Tells the API how many reports wait (the worker's heartbeat); None for a process without one.
+        self.announce: Callable[[], None] | None = None
 
     # -- what a job calls ----------------------------------------------------------------------
 
@@ -103,18 +115,23 @@ class StatusReporter:
         waiting.update(payload)
         return True
 
-    def _collapse_again(self, batch: list[dict]) -> None:
-        """After a failed post, a run's progress that was in flight is waiting again: merge any
-        newer one queued meanwhile into it, so each run keeps one progress report, in place."""
-        for payload in batch:
+    def _collapse_outbox(self) -> None:
+        """After a failed post everything waits again, the batch that was in flight too: each run
+        keeps one progress report — the newest values, in the place of the oldest — and progress is
+        never merged across another report of the same run (a start, a RETRYING, a DONE)."""
+        kept: collections.deque[dict] = collections.deque()
+        waiting: dict[tuple, dict] = {}
+        for payload in self._outbox:
+            key = (payload["task_num"], payload.get("run_id"))
             if not self._is_progress(payload):
-                continue
-            key = (payload["task_num"], payload["run_id"])
-            newer = self._progress_of_run.get(key)
-            if newer is not None:
-                payload.update(newer)
-                self._outbox.remove(newer)
-            self._progress_of_run[key] = payload
+                waiting.pop(key, None)
+                kept.append(payload)
+            elif key in waiting:
+                waiting[key].update(payload)
+            else:
+                waiting[key] = payload
+                kept.append(payload)
+        self._outbox, self._progress_of_run = kept, waiting
 
     @property
     def backlog(self) -> int:
@@ -133,39 +150,50 @@ class StatusReporter:
             # A forked child inherits the parent's outbox: those reports are the parent's to send.
             self._outbox.clear()
             self._progress_of_run.clear()
-            self._in_flight, self._session, self._pid = 0, None, os.getpid()
+            self._session, self._pid = None, os.getpid()
+            self._api_answered, self.delivered_late = threading.Event(), 0
             threading.Thread(target=self._send_forever, name="report-sender", daemon=True).start()
             atexit.register(self.flush)
 
     def _send_forever(self) -> None:
         backoff = FIRST_BACKOFF_S
+        failing = False  # the last post was not answered: the backlog is news for the workers panel
         while True:
             with self._lock:
                 while not self._outbox:
                     self._lock.wait()
                 batch = list(itertools.islice(self._outbox, MAX_BATCH))
-                self._in_flight = len(batch)
                 for payload in batch:  # being posted: a newer progress must queue behind it
                     if self._progress_of_run.get((payload["task_num"], payload.get("run_id"))) is payload:
                         del self._progress_of_run[(payload["task_num"], payload.get("run_id"))]
+            if failing:
+                self._announce()  # "N reports waiting", before they start to arrive
             try:
                 answer = self._deliver(batch)
             except Undelivered as exc:
                 with self._lock:
-                    self._in_flight = 0
-                    self._collapse_again(batch)
+                    self._collapse_outbox()
+                    self._lock.notify_all()  # a job paused on a full outbox may fit now
                 log.warning("%d report(s) wait for the API (%s); trying again in %g s",
                             len(self._outbox), exc, backoff)
-                time.sleep(backoff)
+                failing = True
+                self._api_answered.clear()
+                self._api_answered.wait(backoff)  # a heartbeat that gets an answer cuts this short
                 backoff = min(backoff * 2, MAX_BACKOFF_S)
                 continue
             backoff = FIRST_BACKOFF_S
             with self._lock:
                 for _ in batch:
                     self._outbox.popleft()
-                self._in_flight = 0
+                if failing:
+                    self.delivered_late += len(batch)
+                drained = not self._outbox
                 self._lock.notify_all()  # flush() and a paused job are waiting on this
             self._log_refusals(batch, answer)
+            if failing and drained:
+                failing = False
+                log.warning("the API answers again: %d late report(s) delivered", self.delivered_late)
+                self._announce()  # "0 waiting": the workers panel shows the drain at once
 
     def _deliver(self, batch: list[dict]) -> dict:
         url = self._settings.status_api_url + api_paths.STATUS_REPORTS
@@ -183,6 +211,10 @@ class StatusReporter:
             return response.json()
         except ValueError:
             return {}
+
+    def _announce(self) -> None:
+        if self.announce is not None:
+            self.announce()
 
     @staticmethod
     def _log_refusals(batch: list[dict], answer: dict) -> None:
@@ -227,6 +259,8 @@ class StatusReporter:
         except requests.RequestException as exc:
             log.warning("could not send %s to %s: %s", what, url, exc)
             return None
+        if response.status_code < 500:
+            self._api_answered.set()  # the API is back: waiting reports need not sit out a backoff
         if response.status_code >= 400:
             log.warning("%s answered %s: %s", what, response.status_code, response.text[:200])
         try:

@@ -2,6 +2,10 @@
 
 The raw consumer and every Celery pool process run one of these, so both kinds appear the same
 way, authenticated with the status token. `stop()` says goodbye so the page shows it offline at once.
+
+Each heartbeat also says how many of the worker's status reports wait to be delivered (`backlog`)
+and how many arrived late, after an API outage (`delivered_late`): the reporter announces itself
+through this heartbeat before it retries and once it has drained (queue_lab/status_reporter.py).
 """
 from __future__ import annotations
 
@@ -27,7 +31,7 @@ class WorkerHeartbeat:
         self.reporter.post(api_paths.WORKER_HEARTBEAT, {
             "worker_id": self.reporter.worker_id, "kind": self.kind, "hostname": socket.gethostname(),
             "pid": os.getpid(), "queue": self.queue, "profile": self.profile, "leaving": leaving,
-            "backlog": self.reporter.backlog,
+            "backlog": self.reporter.backlog, "delivered_late": self.reporter.delivered_late,
         }, f"heartbeat of {self.reporter.worker_id}")
 
     def start(self) -> "WorkerHeartbeat":
@@ -36,10 +40,12 @@ class WorkerHeartbeat:
                 self._send()
                 self._stopped.wait(self.interval_s)
 
+        self.reporter.announce = self._send
         threading.Thread(target=beat, name="worker-heartbeat", daemon=True).start()
         return self
 
     def stop(self) -> None:
         if not self._stopped.is_set():
             self._stopped.set()
+            self.reporter.announce = None
             self._send(leaving=True)

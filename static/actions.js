@@ -1,7 +1,7 @@
 // The buttons that act on the server (kill a worker, close the broker's connections, send a preset),
 // and the one way they all run: disabled while working, "waiting", then the outcome.
 
-import { postJSON } from "./shared.js";
+import { classControlLocked, postAsClass } from "./class_controls.js";
 import { LAB, reasonOf, unreachable } from "./vocabulary.js";
 
 // `show(text, kind)` writes to the button's result line; `action()` resolves to [text, kind].
@@ -13,19 +13,19 @@ export async function runAction(button, show, waitingText, action) {
   } catch (error) {
     show(unreachable(error), "error");
   } finally {
-    button.disabled = false;
+    button.disabled = classControlLocked(button);  // a student's class-wide button stays disabled
   }
 }
 
 // For a row's "kill worker" button and the fault lab's kill form: "killed consumer vm-123 (pid 123)",
 // or the API's reason (409: not running, not announced, or on another host — then it names the `docker kill`).
 export async function killWorkerOf(taskNum) {
-  const { status, body } = await postJSON("/api/experiments/kill-worker", { task_num: taskNum });
+  const { status, body } = await postAsClass("/api/experiments/kill-worker", { task_num: taskNum });
   return status === 200 ? [LAB.killed(body), "ok"] : [reasonOf(status, body), "error"];
 }
 
 export async function closeBrokerConnections() {
-  const { status, body } = await postJSON("/api/experiments/close-connections", {});
+  const { status, body } = await postAsClass("/api/experiments/close-connections", {});
   if (status !== 200) return [reasonOf(status, body), "error"];
   return [LAB.closed(Number(body.closed) || 0), "ok"];
 }

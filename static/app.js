@@ -3,6 +3,7 @@
 // This entry point only wires the modules together: who follows the one feed of rows, and the
 // order things start in.
 
+import { startClassControls } from "./class_controls.js";
 import { startExperiments } from "./experiments.js";
 import { showRowsInTable, startJobsTable, startTableOver } from "./jobs_table.js";
 import { onRows, onStartOver, startLiveFeed } from "./live_feed.js";
@@ -20,6 +21,7 @@ onRows((tasks) => {
 onStartOver(startTableOver);  // a reset by the instructor: the jobs on screen no longer exist
 onStartOver(requestSummary);
 
+startClassControls();
 startSendPanels();
 startJobsTable();
 requestSummary();

@@ -3,6 +3,7 @@
 // POST /api/tasks as the panels. Every text from the API goes in as text, never as HTML.
 
 import { closeBrokerConnections, killWorkerOf, runAction } from "./actions.js";
+import { markClassControl } from "./class_controls.js";
 import { element, getJSON, postJSON, setText, setTextWithCode, showOutcome, sleep } from "./shared.js";
 import { LAB, methodLabel, queued } from "./vocabulary.js";
 
@@ -10,7 +11,7 @@ const RETRY_LOAD_MS = 3000;  // the list is static; if the API is not up yet, as
 
 // Jobs each preset sends, in order (one request each, so queue order is send order). `as` names the
 // job in the card's result line when the method alone would not tell the jobs apart. A preset's
-// button says LAB.presets[id].
+// button says LAB.presets[id]. A preset with an `action` acts for the whole class (class_controls.js).
 const rabbitmq = (seconds, options = {}) => ({ method: "rabbitmq", seconds, ...options });
 const celery = (seconds, options = {}) => ({ method: "celery", seconds, ...options });
 const bothWays = (seconds, options = {}) => [celery(seconds, options), rabbitmq(seconds, options)];
@@ -117,6 +118,7 @@ function buildCard(experiment) {
       button.dataset.preset = preset.id;
       button.addEventListener("click", () => runAction(button, show, LAB.running(label),
         () => (preset.action ? preset.action() : sendJobs(preset.jobs))));
+      if (preset.action) markClassControl(button);
       buttons.append(button);
     }
     card.append(buttons);
@@ -142,6 +144,7 @@ function buildKillForm(show) {
   Object.assign(input, { type: "number", name: "task_num", min: 1, step: 1, required: true, placeholder: "12" });
   const button = element("button", "danger", LAB.killButton);
   button.type = "submit";
+  markClassControl(button);
   const form = element("form", "kill-form", element("label", "", LAB.killLabel, input), button);
   form.dataset.role = "kill-form";
   form.addEventListener("submit", (event) => {

@@ -2,6 +2,7 @@
 // them, touching only what changed. Text from the server only goes in via textContent.
 
 import { clockTime, formatDuration, formatSeconds } from "./formats.js";
+import { markClassControl } from "./class_controls.js";
 import { element, setText } from "./shared.js";
 import { TABLE, methodLabel, statusLabel } from "./vocabulary.js";
 
@@ -41,6 +42,7 @@ function addKillButton(row) {
   button.type = "button";
   button.dataset.action = "kill";
   button.title = TABLE.killTitle;
+  markClassControl(button);  // CLASS_CONTROLS=instructor: a student's is disabled, with the reason
   row.cells.due.after(button);
   row.cells.kill = button;
 }

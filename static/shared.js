@@ -50,10 +50,11 @@ export async function getJSON(url) {
 
 // For the buttons that act: the caller needs the status *and* the body, because a 4xx/5xx answer
 // carries an `error` written for the student. Throws only when the server could not be reached.
-export async function postJSON(url, payload) {
+// Always JSON: the API refuses any other Content-Type on a write (415), so no form elsewhere can post.
+export async function postJSON(url, payload, headers = {}) {
   const response = await fetch(url, {
     method: "POST",
-    headers: { "Content-Type": "application/json", Accept: "application/json" },
+    headers: { "Content-Type": "application/json", Accept: "application/json", ...headers },
     body: JSON.stringify(payload),
   });
   const body = await response.json().catch(() => ({}));  // e.g. an HTML error page

@@ -80,8 +80,15 @@ export const WORKERS = {
   ago: (age) => `${age} ago`,
   never: "never",
   offline: (ago) => `offline — last seen ${ago}`,
-  explain: ({ every, offline, forget }) => `Each worker announces itself ${every}; after ${offline} of silence `
-    + `it is shown offline, after ${forget} it is dropped. The bar is its share of the DONE jobs of its kind.`,
+  explain: ({ every, offline, forget, lost }) => `Each worker announces itself ${every}; after ${offline} of silence `
+    + `it is shown offline, after ${forget} it is dropped. The bar is its share of the DONE jobs of its kind. `
+    + `A running job is called LOST only when neither the job nor its worker has been heard from for ${lost}: `
+    + "a worker that is alive keeps its reports while the API is away and delivers them, in order, when it is back.",
+  reportsWaiting: (count) => `⧗ ${count} report${count === 1 ? "" : "s"} waiting for the API`,
+  reportsDeliveredLate: (count, peak) => `✓ ${count} report${count === 1 ? "" : "s"} delivered late`
+    + (peak > 0 ? ` (up to ${peak} waited at once)` : ""),
+  reportsTitle: "Status reports this worker made while the API did not answer: it keeps them and sends them again, "
+    + "in order, until the API answers. Nothing is dropped.",
   every: (interval) => `every ${interval}`,
   everyUnknown: "every few seconds",
   offlineUnknown: "a while",
@@ -138,6 +145,20 @@ export const LAB = {
     naiveConsumer: "naive consumer",
     threadedConsumer: "threaded consumer",
   },
+};
+
+// ---------- the class-wide controls (kill a worker, close connections, reset): CLASS_CONTROLS
+
+export const CLASS = {
+  studentReason: "Kill worker, close connections and reset are the instructor's in this class: "
+    + "enter the instructor token to use them.",
+  noTokenSet: "Kill worker, close connections and reset are the instructor's in this class, "
+    + "and no INSTRUCTOR_TOKEN is set on the server.",
+  wrongToken: "that is not the instructor token",
+  unlocked: "instructor controls unlocked in this tab",
+  resetButton: "Reset the class…",
+  resetConfirm: "Really reset? Click again",
+  resetDone: (count) => `class reset: ${count} job${count === 1 ? "" : "s"} deleted, queues purged`,
 };
 
 // ---------- the race

@@ -67,12 +67,12 @@ function buildWorkerRow(worker) {
   badge.dataset.method = kind?.method ?? "";
   const cells = {
     id: element("div", "worker-id", String(worker.worker_id)), seen: element("div", "seen"),
-    profile: element("div", "profile"),
+    profile: element("div", "profile"), reports: element("div", "reports"),
     fill: element("div", "fill"), done: element("span", "share-text"), current: element("td", "current"),
   };
   const tr = element("tr", "",
     element("td", "", badge),
-    element("td", "", cells.id, cells.profile, cells.seen),
+    element("td", "", cells.id, cells.profile, cells.seen, cells.reports),
     element("td", "", element("div", "share", element("div", "bar", cells.fill), cells.done)),
     cells.current);
   tr.dataset.workerId = worker.worker_id;
@@ -93,10 +93,22 @@ function paintWorker(row, worker, doneOfKind) {
   cells.fill.style.transform = `scaleX(${share})`;
   setText(cells.done, doneOfKind > 0 ? `${done} · ${Math.round(share * 100)}%` : String(done));
 
+  paintReports(cells.reports, worker);
+
   const job = worker.current_job == null ? null : `#${worker.current_job}`;
   if (worker.online) setText(cells.current, job ?? WORKERS.idle);
   else setText(cells.current, job ? WORKERS.wasOn(job) : "—");  // a killed worker's job comes back as attempt 2
   paintLastSeen(row, workersClock());
+}
+
+// The worker's status reports the API has not had yet (an API outage): they wait in the worker,
+// in order, and arrive when the API is back — the rows then catch up. Nothing was lost.
+function paintReports(node, worker) {
+  const waiting = Number(worker.backlog) || 0, late = Number(worker.delivered_late) || 0;
+  node.dataset.state = waiting > 0 ? "waiting" : late > 0 ? "delivered" : "none";
+  setText(node, waiting > 0 ? WORKERS.reportsWaiting(waiting)
+    : late > 0 ? WORKERS.reportsDeliveredLate(late, Number(worker.backlog_peak) || 0) : "");
+  node.title = WORKERS.reportsTitle;
 }
 
 function paintLastSeen(row, now) {
@@ -111,6 +123,7 @@ function explainWorkers(answer) {
     every: Number.isFinite(answer.heartbeat_s) ? WORKERS.every(formatDuration(answer.heartbeat_s)) : WORKERS.everyUnknown,
     offline: known(answer.offline_after_s, WORKERS.offlineUnknown),
     forget: known(answer.forget_after_s, WORKERS.forgetUnknown),
+    lost: known(answer.lost_after_s, WORKERS.offlineUnknown),
   }));
 }
 

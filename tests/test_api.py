@@ -87,7 +87,7 @@ def test_status_api_rejects_each_bad_field_by_name(client, auth, body, field):
 
 
 def test_status_api_rejects_malformed_json(client, auth):
-    response = client.post("/update_task_status_api/", data="nope", headers=auth)
+    response = client.post("/update_task_status_api/", data="nope", headers=auth, content_type="application/json")
     assert (response.status_code, response.json["field"]) == (400, "body")
 
 

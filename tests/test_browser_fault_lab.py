@@ -189,7 +189,8 @@ def test_every_status_has_its_pill_countdown_and_reason(stack, page):
     report(stack, failed, "ERROR", run_id=f"run-{failed}", message="failed on purpose")
     time.sleep(1.5)  # longer than LOST_AFTER_S without a report; then what celery_beat would ask for
     report(stack, running, "IN_PROGRESS", run_id=f"run-{running}", progress=60)  # this one is alive
-    sweep = stack.session.post(stack.base_url + "/api/maintenance/sweep", headers={"Authorization": f"Bearer {TOKEN}"})
+    sweep = stack.session.post(stack.base_url + "/api/maintenance/sweep", json={},
+                               headers={"Authorization": f"Bearer {TOKEN}"})
     assert sweep.json()["lost"] == [lost]
 
     expected = {pending: "PENDING", scheduled: "SCHEDULED", running: "IN PROGRESS", retrying: "RETRYING",

@@ -90,7 +90,7 @@ def test_a_class_reset_clears_the_table_of_an_open_page(stack, page):
     assert stack.submit("sync", 0).status_code == 200
     wait_for_rows(page, 1, "DONE")
 
-    answer = stack.session.post(stack.base_url + "/api/reset", timeout=10,
+    answer = stack.session.post(stack.base_url + "/api/reset", timeout=10, json={},
                                 headers={"Authorization": f"Bearer {INSTRUCTOR_TOKEN}"})
     assert answer.status_code == 200, answer.text
     wait_for_rows(page, 0, timeout=10_000)

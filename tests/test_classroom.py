@@ -105,24 +105,29 @@ def test_healthz_503_names_the_unreachable_broker(tmp_path):
 
 @pytest.mark.broker
 def test_class_reset_purges_our_queues_and_clears_the_table(stack, queues):
-    stack.start_api(INSTRUCTOR_TOKEN="teach")
+    stack.start_api(CLASS_CONTROLS="instructor", INSTRUCTOR_TOKEN="teach")
     stack.submit("rabbitmq", 1, 5)
     stack.submit("celery", 1, 3)
     epoch = stack.session.get(stack.base_url + "/api/tasks").json()["epoch"]
     url = stack.base_url + "/api/reset"
-    assert stack.session.post(url).status_code == 401
-    assert stack.session.post(url, headers={"Authorization": "Bearer wrong"}).status_code == 401
-    answer = stack.session.post(url, headers={"Authorization": "Bearer teach"})
+    for headers in ({}, {"Authorization": "Bearer wrong"}):
+        refused = stack.session.post(url, json={}, headers=headers)
+        assert refused.status_code == 403 and "instructor" in refused.json()["error"]
+    assert len(stack.session.get(stack.base_url + "/api/tasks").json()["tasks"]) == 8  # nothing happened
+    answer = stack.session.post(url, json={}, headers={"Authorization": "Bearer teach"})
     assert answer.status_code == 200
     assert answer.json() == {"purged": {queues["RAW_QUEUE"]: 5, queues["CELERY_QUEUE"]: 3}, "deleted_jobs": 8}
     after = stack.session.get(stack.base_url + "/api/tasks").json()
     assert after["tasks"] == [] and after["epoch"] == epoch + 1
 
 
-def test_reset_api_is_off_without_an_instructor_token(client):
-    response = client.post("/api/reset", headers={"Authorization": "Bearer anything"})
+def test_instructor_mode_without_an_instructor_token_says_so(tmp_path):
+    from api import create_app
+    app = create_app({"SETTINGS": {"database_path": str(tmp_path / "db.sqlite3"), "status_api_token": TOKEN,
+                                   "class_controls": "instructor", "instructor_token": ""}})
+    response = app.test_client().post("/api/reset", json={}, headers={"Authorization": "Bearer anything"})
     assert response.status_code == 403
-    assert "INSTRUCTOR_TOKEN" in response.json["error"]
+    assert "no INSTRUCTOR_TOKEN is set" in response.json["error"]
 
 
 @pytest.mark.broker

@@ -277,14 +277,16 @@ def test_the_database_is_on_a_named_volume(compose, services):
 
 
 @pytest.mark.parametrize("name", APP_SERVICES)
-def test_every_service_reads_the_token_the_token_service_writes(services, name):
-    token_path = services["token"]["command"][-1]
-    token_dir = str(Path(token_path).parent)
+def test_every_service_reads_the_tokens_the_token_service_writes(services, name):
+    status_path, instructor_path = services["token"]["command"][3:]
+    token_dir = str(Path(status_path).parent)
+    assert str(Path(instructor_path).parent) == token_dir
     token_volume = {t: s for s, t, _ in volume_mounts(services["token"])}[token_dir]
     env = environment_of(services[name])
-    assert env["STATUS_API_TOKEN_FILE"] == token_path
+    assert (env["STATUS_API_TOKEN_FILE"], env["INSTRUCTOR_TOKEN_FILE"]) == (status_path, instructor_path)
     assert env["STATUS_API_TOKEN"] == "${STATUS_API_TOKEN:-}"  # one set in the shell or .env wins
     assert env["INSTRUCTOR_TOKEN"] == "${INSTRUCTOR_TOKEN:-}"
+    assert env["CLASS_CONTROLS"] == "${CLASS_CONTROLS:-instructor}"  # a class: the instructor's controls
     assert (token_volume, token_dir, True) in volume_mounts(services[name])  # read-only
 
 

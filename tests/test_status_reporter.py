@@ -130,6 +130,22 @@ def test_progress_of_a_run_collapses_to_the_newest_while_it_waits(api):
     assert (8, IN_PROGRESS, 50.0) in sent
 
 
+def test_after_a_failed_post_each_run_keeps_one_progress_with_the_newest_values_in_order(api):
+    """The outbox as a failed post leaves it when a run's progress was in flight while newer ones
+    queued behind it (and the DONE made them unmergeable until now)."""
+    report = reporter_for(api)
+    start = {"task_num": 7, "task_status": IN_PROGRESS, "worker_id": "w", "starting": True, "run_id": "a"}
+    progress = lambda n, p, run: {"task_num": n, "task_status": IN_PROGRESS, "worker_id": "w",  # noqa: E731
+                                  "progress": p, "run_id": run}
+    done = {"task_num": 7, "task_status": DONE, "worker_id": "w", "progress": 100.0, "run_id": "a"}
+    report._outbox.extend([start, progress(7, 60.0, "a"), progress(8, 50.0, "b"), progress(7, 90.0, "a"),
+                           done, progress(7, 10.0, "z")])
+    report._collapse_outbox()
+    assert [(r["task_num"], r["task_status"], r.get("progress")) for r in report._outbox] == [
+        (7, IN_PROGRESS, None), (7, IN_PROGRESS, 90.0), (8, IN_PROGRESS, 50.0), (7, DONE, 100.0),
+        (7, IN_PROGRESS, 10.0)]  # a later run's progress is its own
+
+
 def test_past_the_bound_the_job_pauses_until_the_api_answers(api):
     report = reporter_for(api, report_backlog_max=3)
     for num in range(1, 4):

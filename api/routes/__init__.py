@@ -4,7 +4,8 @@
     tasks           /api/tasks, /api/events, /api/summary     what the page sends and watches
     status_reports  what workers send (STATUS_API_TOKEN): job reports, heartbeats, the sweep
     classroom       GET /api/workers, /api/queues, /healthz   who is working, what waits, health
-    instructor      POST /api/reset, `flask --app api reset`  the class reset
+    instructor      POST /api/reset, `flask --app api reset`  the class reset; who may use class-wide
+                    GET /api/class-controls                   controls (CLASS_CONTROLS)
     fault_lab       /api/experiments/...                      the experiments and their controls
     race            POST /api/race                            one batch by both queue methods at once
 """

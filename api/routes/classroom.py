@@ -13,9 +13,11 @@ bp = Blueprint("classroom", __name__)
 
 @bp.get("/api/workers")
 def list_workers():
-    registry = lab().workers
-    return jsonify(workers=registry.listing(), heartbeat_s=lab().settings.worker_heartbeat_s,
-                   offline_after_s=registry.offline_s, forget_after_s=registry.forget_s, now=time.time())
+    registry, settings = lab().workers, lab().settings
+    # lost_after_s: the silence (of a job *and* its worker) after which the sweeper calls a job LOST.
+    return jsonify(workers=registry.listing(), heartbeat_s=settings.worker_heartbeat_s,
+                   offline_after_s=registry.offline_s, forget_after_s=registry.forget_s,
+                   lost_after_s=settings.lost_grace_s, now=time.time())
 
 
 @bp.get("/api/queues")

@@ -6,6 +6,7 @@ import click
 import requests
 from flask import Blueprint, jsonify
 
+from api.auth import class_control
 from api.experiments import experiments
 from api.fault_actions import CannotKill, close_broker_connections, kill_worker_running
 from api.request_body import json_body
@@ -21,6 +22,7 @@ def list_experiments():
 
 
 @bp.post("/api/experiments/kill-worker")
+@class_control
 def kill_worker():
     body = json_body()
     task_num = body.get("task_num") if isinstance(body, dict) else None
@@ -45,6 +47,7 @@ def kill_worker_command(task_num: int):
 
 
 @bp.post("/api/experiments/close-connections")
+@class_control
 def close_connections():
     try:
         return jsonify(closed=close_broker_connections(lab().settings, lab().queue_stats))

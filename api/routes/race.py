@@ -30,7 +30,10 @@ def start_race():
         "celery": lambda specs, order: send_by_celery(specs, order, store, settings),
         "rabbitmq": lambda specs, order: send_by_rabbitmq(specs, order, store, publisher),
     }
-    batches = {method: store.create(method, seconds, False, count) for method in senders}
+    # Both batches or neither: the first checks the class's cap for both (TooManyWaiting → 429).
+    batches = {"celery": store.create("celery", seconds, False, count,
+                                      max_waiting=settings.max_waiting_jobs, also_coming=count)}
+    batches["rabbitmq"] = store.create("rabbitmq", seconds, False, count)
     results: dict[str, dict] = {}
 
     def send(method: str) -> None:

@@ -24,7 +24,8 @@ def submit_tasks():
     order = parse_submission(json_body())
     state = lab()
     method, store = order.method, state.store
-    task_nums = store.create(method, order.seconds, order.fail, order.count, order.delay_s)
+    task_nums = store.create(method, order.seconds, order.fail, order.count, order.delay_s,
+                             max_waiting=state.settings.max_waiting_jobs)
     specs = [JobSpec(num, order.seconds, order.fail, order.flaky, order.time_limit_s)
              for num in task_nums]
     answer = {"task_nums": task_nums, "method": method}
