@@ -3,7 +3,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 export PATH := $(abspath $(VENV))/bin:$(PATH)
 
-.PHONY: run consumer celery-worker reset kill-worker bench test venv dev-venv browser clean
+.PHONY: run consumer celery-worker reset kill-worker bench test compose-test venv dev-venv browser clean
 
 $(VENV)/.runtime: requirements.txt
 	@test -x $(PY) || python3 -m venv $(VENV) || \
@@ -50,6 +50,11 @@ browser:
 ## Unit, integration (real RabbitMQ, real processes) and browser tests.
 test: dev-venv browser
 	$(PY) -m pytest
+
+## The instructor's path in real containers: docker compose up, scale, kill, reset, outage, Flower.
+## Needs Docker with Compose v2 (here: ../shared/tools/docker-lab/setup . first). Not part of `test`.
+compose-test: dev-venv
+	$(PY) -m pytest -m compose tests/compose -p no:cacheprovider -s --timeout=1800
 
 ## What each path costs, against bare floors measured in the same run (table + bench/results/*.json).
 ## Smaller: make bench BENCH_ARGS="--jobs 500 --viewers 20"

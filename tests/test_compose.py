@@ -3,7 +3,7 @@
 1. The compose file validates against the Compose Specification's JSON schema.
 2. Its structure keeps the promises an instructor relies on: a pinned, healthy, persistent broker;
    workers that scale; a graceful stop; every variable the code reads set for every service.
-3. The Dockerfile: pinned base, non-root, dependencies cached before the code, a health check.
+3. The Dockerfile: pinned base, non-root, dependencies cached before the code, built once.
 4. The services really run: each one's own `command` and `environment`, read from the compose file,
    started as local processes against the real RabbitMQ, with only what a test must change
    (host names, a free port, this run's queues, temporary volumes).
@@ -110,17 +110,31 @@ def interpolate(node, variables: dict[str, str]):
         return [interpolate(item, variables) for item in node]
     if not isinstance(node, str):
         return node
-
-    def resolve(match):
-        if match["escaped"]:
-            return "$"
-        name = match["braced"] or match["named"]
-        value = variables.get(name)
-        if match["sep"] == ":-" and not value or match["sep"] == "-" and value is None:
-            return match["default"]
-        return value or ""
-
-    return INTERPOLATION.sub(resolve, node)
+    out, i = [], 0
+    while i < len(node):
+        braced = node.startswith("${", i)
+        match = INTERPOLATION.match(node, i) if node[i] == "$" else None
+        if match is None:
+            out.append(node[i])
+            i += 1
+        elif match["escaped"]:
+            out.append("$")
+            i = match.end()
+        elif not braced:
+            out.append(variables.get(match["named"]) or "")
+            i = match.end()
+        else:  # ${NAME…}: find its closing brace, defaults may nest ${A:-${B:-x}}
+            depth, end = 0, i
+            for end in range(i, len(node)):
+                depth += {"{": 1, "}": -1}.get(node[end], 0)
+                if depth == 0 and node[end] == "}":
+                    break
+            name, sep, default = re.fullmatch(r"(\w+)(?:(:?-)(.*))?", node[i + 2:end], re.S).groups()
+            value = variables.get(name)
+            unset = sep == ":-" and not value or sep == "-" and value is None
+            out.append(interpolate(default, variables) if unset else value or "")
+            i = end + 1
+    return "".join(out)
 
 
 def environment_of(service: dict) -> dict[str, str]:
@@ -186,7 +200,9 @@ def test_rabbitmq_is_pinned_healthy_and_keeps_its_data(compose, services):
     assert "rabbitmq-diagnostics" in rmq["healthcheck"]["test"]
     assert "ping" in rmq["healthcheck"]["test"]
     assert rmq["hostname"] == "rmq"  # its data lives under its node name, rabbit@<hostname>
-    assert {"5672:5672", "15672:15672"} <= set(rmq["ports"])
+    assert {"5672:5672", "15672:15672"} <= set(interpolate(rmq, {})["ports"])  # the usual defaults
+    assert {"25672:5672", "25673:15672"} <= set(
+        interpolate(rmq, {"AMQP_PORT": "25672", "MANAGEMENT_PORT": "25673"})["ports"])
     env = environment_of(interpolate(rmq, {}))
     assert env["RABBITMQ_DEFAULT_USER"] == "guest" and env["RABBITMQ_DEFAULT_PASS"] == "guest"
     assert environment_of(interpolate(rmq, {"RABBITMQ_USER": "u", "RABBITMQ_PASSWORD": "p"})) == {
@@ -195,19 +211,24 @@ def test_rabbitmq_is_pinned_healthy_and_keeps_its_data(compose, services):
     assert target == "/var/lib/rabbitmq" and source in compose["volumes"]
 
 
+OUR_IMAGE = "queue-lab:local"
+
+
 def test_every_pulled_image_is_pinned(services):
     for name, service in services.items():
-        if "build" in service:
+        if service["image"] == OUR_IMAGE:
             continue
         image = service["image"]
         assert ":" in image and not image.endswith(":latest"), f"{name}: pin {image!r}"
         assert re.search(r":\d+\.\d+\.\d+", image), f"{name}: pin an exact version, not {image!r}"
 
 
-def test_our_services_share_one_image(services):
-    built = {name: (s["build"], s["image"]) for name, s in services.items() if "build" in s}
-    assert set(built) == {*APP_SERVICES, "token"}
-    assert len(set(built.values())) == 1
+def test_our_image_is_built_once_and_never_pulled(services):
+    """One `build:` (the token service, which starts first): seven would build seven copies."""
+    ours = {name for name, s in services.items() if s["image"] == OUR_IMAGE}
+    assert ours == {*APP_SERVICES, "token"}
+    assert [name for name, s in services.items() if "build" in s] == ["token"]
+    assert all(services[name]["pull_policy"] == "never" for name in APP_SERVICES)
 
 
 @pytest.mark.parametrize("name", APP_SERVICES)
@@ -222,10 +243,12 @@ def test_workers_wait_for_a_healthy_api(services, name):
     assert services[name]["depends_on"]["api"] == {"condition": "service_healthy"}
 
 
-def test_the_api_keeps_the_images_health_check(services):
-    """`service_healthy` on api needs a health check: the Dockerfile's, not overridden."""
-    assert "healthcheck" not in services["api"]
-    assert any(instruction == "HEALTHCHECK" for instruction, _ in dockerfile_instructions())
+def test_only_the_api_has_a_health_check(services):
+    """`service_healthy` on api needs one; the image has none, since it also runs the workers, and a
+    check of the API's port would call a healthy `docker run … python -m consumer` unhealthy."""
+    check = " ".join(services["api"]["healthcheck"]["test"])
+    assert f"http://127.0.0.1:{API_PORT}/healthz" in check and "urllib.request" in check and "curl" not in check
+    assert not any(instruction == "HEALTHCHECK" for instruction, _ in dockerfile_instructions())
 
 
 @pytest.mark.parametrize("name", WORKERS)
@@ -236,9 +259,8 @@ def test_workers_scale(services, name):
 
 
 @pytest.mark.parametrize("name", WORKERS)
-def test_workers_do_not_inherit_the_api_health_check(services, name):
-    check = services[name]["healthcheck"]
-    assert check.get("disable") is True or "8080" not in str(check.get("test"))
+def test_workers_have_no_health_check(services, name):
+    assert "healthcheck" not in services[name]
 
 
 @pytest.mark.parametrize("name", [*APP_SERVICES, "rmq"])
@@ -260,7 +282,9 @@ def test_a_graceful_stop_has_a_deadline(services, name):
 def test_flower_only_with_the_monitoring_profile(services):
     flower = services["flower"]
     assert flower["profiles"] == ["monitoring"]
-    assert "5555:5555" in flower["ports"]
+    assert interpolate(flower, {})["ports"] == ["5555:5555"]
+    assert interpolate(flower, {"FLOWER_PORT": "5600"})["ports"] == ["5600:5555"]
+    assert flower["tmpfs"] == ["/data"]  # the image's VOLUME: no anonymous volume left after `down`
     assert any(arg.startswith("--broker=amqp://") and "@rmq:5672/" in arg
                for arg in flower["command"])
     assert any(arg.startswith("--broker_api=http://") and "@rmq:15672/api/" in arg
@@ -314,10 +338,16 @@ def test_the_api_port_is_the_same_everywhere(services):
     env = environment_of(services["api"])
     assert env["API_BIND"].rsplit(":", 1)[1] == str(API_PORT)
     assert urlsplit(env["STATUS_API_URL"]).port == API_PORT
-    assert f"8080:{API_PORT}" in services["api"]["ports"]
-    (healthcheck,) = [args for instruction, args in dockerfile_instructions()
-                      if instruction == "HEALTHCHECK"]
-    assert f"http://127.0.0.1:{API_PORT}/healthz" in healthcheck
+    assert interpolate(services["api"], {})["ports"] == [f"8080:{API_PORT}"]
+    assert interpolate(services["api"], {"API_PORT": "18080"})["ports"] == [f"18080:{API_PORT}"]
+
+
+def test_the_management_link_follows_the_published_port(services):
+    link = lambda variables: environment_of(interpolate(services["api"], variables))[  # noqa: E731
+        "RABBITMQ_MANAGEMENT_PUBLIC_URL"]
+    assert link({}) == "http://localhost:15672"
+    assert link({"MANAGEMENT_PORT": "25673"}) == "http://localhost:25673"
+    assert link({"RABBITMQ_MANAGEMENT_PUBLIC_URL": "http://teacher:15672"}) == "http://teacher:15672"
 
 
 def test_docker_compose_accepts_the_file_where_it_is_installed():
@@ -355,12 +385,6 @@ def test_dependencies_are_installed_before_the_code_is_copied():
                      if ins == "COPY" and args.split()[0] == ".")
     assert copy_requirements < install < copy_code
     assert "--no-cache-dir" in steps[install][1]
-
-
-def test_the_image_has_an_api_health_check_without_curl():
-    (check,) = [args for instruction, args in dockerfile_instructions()
-                if instruction == "HEALTHCHECK"]
-    assert "urllib.request" in check and "/healthz" in check and "curl" not in check
 
 
 def test_python_output_is_unbuffered():
