@@ -22,8 +22,10 @@ RUN useradd --system --uid 10001 --user-group --create-home --home-dir /home/que
  && mkdir -p /data /run/queue-lab \
  && chown queue-lab:queue-lab /data /run/queue-lab
 
-# The code last, owned by root: the app can read it, not change it.
+# The code last, owned by root: the app can read it, not change it. The translations' .po files are
+# the source; the .mo files the API reads are compiled here (never committed).
 COPY . .
+RUN pybabel -q compile -d translations
 
 USER queue-lab
 EXPOSE 8080

@@ -3,7 +3,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 export PATH := $(abspath $(VENV))/bin:$(PATH)
 
-.PHONY: run consumer celery-worker reset kill-worker bench test compose-test venv dev-venv browser clean
+.PHONY: run consumer celery-worker reset kill-worker bench test compose-test venv dev-venv browser catalogs clean
 
 $(VENV)/.runtime: requirements.txt
 	@test -x $(PY) || python3 -m venv $(VENV) || \
@@ -15,8 +15,21 @@ $(VENV)/.dev: $(VENV)/.runtime requirements-dev.txt
 	$(PY) -m pip install -q --disable-pip-version-check -r requirements-dev.txt
 	@touch $@
 
-venv: $(VENV)/.runtime
-dev-venv: $(VENV)/.dev
+# The translations (EN / RU / UK): the .po files are the source; the .mo files the API reads are
+# compiled here, by the install step, and never committed.
+MO := $(patsubst %.po,%.mo,$(wildcard translations/*/LC_MESSAGES/messages.po))
+translations/%/LC_MESSAGES/messages.mo: translations/%/LC_MESSAGES/messages.po $(VENV)/.runtime
+	@$(VENV)/bin/pybabel -q compile -i $< -o $@ -l $*
+
+venv: $(VENV)/.runtime $(MO)
+dev-venv: $(VENV)/.dev $(MO)
+
+## After changing a text in api/, templates/ or static/: extract every message again and add the new
+## ones to translations/ru and translations/uk (empty: tests/test_i18n.py fails until they are translated).
+catalogs: dev-venv
+	$(VENV)/bin/pybabel -q extract -F babel.cfg -k lazy_gettext -o translations/messages.pot --no-location \
+	  --add-comments=TRANSLATORS: --project="Queue Lab" --copyright-holder="Queue Lab" .
+	$(VENV)/bin/pybabel -q update -i translations/messages.pot -d translations --no-fuzzy-matching --ignore-obsolete
 
 ## The demo on http://localhost:8080: API (gunicorn), one raw consumer, one Celery worker.
 run: venv
@@ -62,4 +75,4 @@ bench: dev-venv browser
 	$(PY) -m bench $(BENCH_ARGS)
 
 clean:
-	rm -rf $(VENV) var test-artifacts
+	rm -rf $(VENV) var test-artifacts $(MO)

@@ -7,6 +7,7 @@ handlers tell the status table what Celery decided: `task_retry` (RETRYING, and 
 """
 import collections
 import datetime
+import logging
 import os
 import socket
 
@@ -23,6 +24,7 @@ from queue_lab.status_reporter import StatusReporter
 from queue_lab.timed_job import FlakyFailure, JobFailed, JobSpec, run_timed_job
 from queue_lab.worker_heartbeat import WorkerHeartbeat
 
+log = logging.getLogger("queue_lab.sweeper")
 _reporters: dict[int, StatusReporter] = {}
 _heartbeats: dict[int, WorkerHeartbeat] = {}
 
@@ -118,5 +120,11 @@ def report_hard_time_limit(task_id=None, exception=None, args=None, **_):
 @app.task(name="sweep_lost_jobs")
 def sweep_lost_jobs() -> None:
     """Every SWEEP_EVERY_S (celery beat): ask the API to mark silent running jobs LOST and to prune
-    old history. The API owns the database; this task only knocks on its door."""
-    _reporter().post(api_paths.SWEEP, {}, "sweep of lost jobs")
+    old history. The API owns the database; this task only knocks on its door. Quiet unless it finds
+    something (the celery_beat process logs at WARNING): the workers' lines stay readable."""
+    answer = _reporter().post(api_paths.SWEEP, {}, "sweep of lost jobs") or {}
+    if answer.get("lost"):
+        log.warning(" [!] sweeper: no report and no heartbeat for a while, now LOST: %s",
+                    ", ".join(f"#{num}" for num in answer["lost"]))
+    if answer.get("pruned"):
+        log.warning(" [*] sweeper: forgot %d finished job(s) older than HISTORY_MAX_AGE_S", answer["pruned"])

@@ -16,7 +16,7 @@ from queue_lab.settings import Settings
 def create_app(test_config: dict | None = None) -> Flask:
     """Defaults, then the environment (queue_lab.settings), then `test_config` on top:
     `{"SETTINGS": {field: value}}` replaces settings, any other key goes into `app.config`."""
-    from api import request_body
+    from api import i18n, request_body
     from api.errors import register_error_handlers
     from api.routes import register_routes
 
@@ -36,6 +36,7 @@ def create_app(test_config: dict | None = None) -> Flask:
         )
     LabState.build(settings).init_app(app)
     request_body.init_app(app)  # every write is JSON: no cross-site form can change anything
+    i18n.init_app(app)  # EN / RU / UK: the page, its scripts and the API's error texts
     register_routes(app)
     register_error_handlers(app)
     return app

@@ -11,6 +11,7 @@ import functools
 import hmac
 
 from flask import jsonify, request
+from flask_babel import gettext
 
 from api.state import lab
 
@@ -32,8 +33,8 @@ def requires_token(setting: str):
         @functools.wraps(view)
         def checked(*args, **kwargs):
             if not bearer_matches(getattr(lab().settings, setting)):
-                return jsonify(error=f"missing or wrong token: send `Authorization: Bearer <{variable}>`",
-                               field="Authorization"), 401
+                return jsonify(error=gettext("missing or wrong token: send `Authorization: Bearer <%(variable)s>`",
+                                             variable=variable), field="Authorization"), 401
             return view(*args, **kwargs)
         return checked
     return decorate
@@ -45,10 +46,10 @@ def class_control_refusal() -> str | None:
     if settings.class_controls == "everyone" or bearer_matches(settings.instructor_token):
         return None
     if not settings.instructor_token:
-        return ("class-wide controls are the instructor's in this class (CLASS_CONTROLS=instructor), "
-                "and no INSTRUCTOR_TOKEN is set: set one, or run `flask --app api reset` on the server")
-    return ("only the instructor may do this in this class (CLASS_CONTROLS=instructor): enter the "
-            "instructor token on the page, or send `Authorization: Bearer <INSTRUCTOR_TOKEN>`")
+        return gettext("class-wide controls are the instructor’s in this class (CLASS_CONTROLS=instructor), "
+                       "and no INSTRUCTOR_TOKEN is set: set one, or run `flask --app api reset` on the server")
+    return gettext("only the instructor may do this in this class (CLASS_CONTROLS=instructor): enter the "
+                   "instructor token on the page, or send `Authorization: Bearer <INSTRUCTOR_TOKEN>`")
 
 
 def class_control(view):

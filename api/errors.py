@@ -1,16 +1,29 @@
-"""Every error the API sends is JSON with an `error` a person can act on — never an HTML traceback."""
+"""Every error the API sends is JSON with an `error` a person can act on — never an HTML traceback —
+in the request's language (api/i18n.py: English when the request names none)."""
 from __future__ import annotations
 
 import logging
 
 from flask import Flask, jsonify
+from flask_babel import gettext
 from werkzeug.exceptions import HTTPException
 
 from api.job_store import TooManyWaiting, UnknownTask
 from api.raw_publisher import BrokerUnavailable
+from api.state import lab
 from api.validation import BadField
+from queue_lab.settings import redact_url
 
 log = logging.getLogger("queue_lab.api")
+
+
+def broker_error(exc: BrokerUnavailable) -> str:
+    """What a person reads when RabbitMQ is away (the rows keep the English text: they are data)."""
+    settings = lab().settings
+    if str(exc) != settings.broker_hint:
+        return str(exc)
+    return gettext("RabbitMQ is not reachable at %(url)s — start it with `docker compose up -d rmq` (or "
+                   "`rabbitmq-server -detached`), or set RABBITMQ_URL", url=redact_url(settings.rabbitmq_url))
 
 
 def register_error_handlers(app: Flask) -> None:
@@ -20,26 +33,27 @@ def register_error_handlers(app: Flask) -> None:
 
     @app.errorhandler(UnknownTask)
     def unknown_task(exc: UnknownTask):
-        return jsonify(error=f"no task number {exc.args[0]}", field="task_num"), 404
+        return jsonify(error=gettext("no task number %(num)s", num=exc.args[0]), field="task_num"), 404
 
     @app.errorhandler(TooManyWaiting)
     def class_is_full(exc: TooManyWaiting):
         """Backpressure: the shared queues are full enough; say how full and what to do."""
         return jsonify(
-            error=f"{exc.waiting} jobs are already waiting in the class's queues and the limit is "
-                  f"{exc.limit} (MAX_WAITING_JOBS): {exc.asked} more would pass it. Wait for some to "
-                  "finish, send fewer, or ask the instructor to start more workers.",
+            error=gettext("%(waiting)s jobs are already waiting in the class’s queues and the limit is "
+                          "%(limit)s (MAX_WAITING_JOBS): %(asked)s more would pass it. Wait for some to "
+                          "finish, send fewer, or ask the instructor to start more workers.",
+                          waiting=exc.waiting, limit=exc.limit, asked=exc.asked),
             field="count", waiting=exc.waiting, limit=exc.limit), 429, {"Retry-After": "10"}
 
     @app.errorhandler(BrokerUnavailable)
     def broker_down(exc: BrokerUnavailable):
-        return jsonify(error=str(exc)), 503
+        return jsonify(error=broker_error(exc)), 503
 
     @app.errorhandler(HTTPException)
     def http_error(exc: HTTPException):
-        return jsonify(error=f"{exc.name}: {exc.description}"), exc.code
+        return jsonify(error=gettext("%(name)s: %(description)s", name=exc.name, description=exc.description)), exc.code
 
     @app.errorhandler(Exception)
     def unexpected(exc: Exception):
         log.exception("unexpected error")
-        return jsonify(error=f"internal error ({type(exc).__name__}); see the API log"), 500
+        return jsonify(error=gettext("internal error (%(kind)s); see the API log", kind=type(exc).__name__)), 500

@@ -1,8 +1,11 @@
 """The fault lab's experiments: what to try, what to watch, and which setting explains it.
 
-Served as `GET /api/experiments` for the page's Experiments panel; each entry is also a "Try this"
-in the README, and each is proven by a test in tests/test_fault_lab.py.
+Served as `GET /api/experiments` for the page's Experiments panel, in the reader's language (the texts
+are in the catalogs: api/i18n.py); each entry is also a "Try this" in the README (and in README.ru.md,
+README.uk.md), and each is proven by a test in tests/test_fault_lab.py.
 """
+from flask_babel import gettext
+
 from api.line_count import retry_lines
 
 
@@ -11,109 +14,110 @@ def experiments() -> list[dict]:
     return [
         {
             "id": "kill",
-            "title": "Kill a worker mid-job",
-            "try": "Send a 20 s job by RabbitMQ, by Celery (late ack) and by Celery (early ack). "
-                   "When a row is IN_PROGRESS, kill its worker (the button sends SIGKILL to the "
-                   "process running that job; in docker compose use `docker kill <container>`).",
-            "watch": "RabbitMQ and Celery late-ack: the row restarts as attempt 2 and ends DONE. "
-                     "Celery early-ack: the row goes silent, then LOST.",
-            "because": "The consumer acks after the job (manual ack); Celery's late profile has "
-                       "task_acks_late=True + task_reject_on_worker_lost=True. The early profile "
-                       "(CELERY_ACK_MODE=early) acked the message when the job started: RabbitMQ "
-                       "has nothing left to redeliver.",
+            "title": gettext("Kill a worker mid-job"),
+            "try": gettext("Send a 20 s job by RabbitMQ, by Celery (late ack) and by Celery (early ack). "
+                           "When a row is IN_PROGRESS, kill its worker (the button sends SIGKILL to the "
+                           "process running that job; in docker compose use `docker kill <container>`)."),
+            "watch": gettext("RabbitMQ and Celery late-ack: the row restarts as attempt 2 and ends DONE. "
+                             "Celery early-ack: the row goes silent, then LOST."),
+            "because": gettext("The consumer acks after the job (manual ack); Celery's late profile has "
+                               "task_acks_late=True + task_reject_on_worker_lost=True. The early profile "
+                               "(CELERY_ACK_MODE=early) acked the message when the job started: RabbitMQ "
+                               "has nothing left to redeliver."),
         },
         {
             "id": "lost",
-            "title": "Lost jobs are named, not silent",
-            "try": "Do the early-ack kill above and wait LOST_AFTER_S.",
-            "watch": "The row turns LOST with the reason. If a lost job reports again (a "
-                     "redelivery), the same row comes back to life as the next attempt.",
-            "because": "A Celery beat schedule (the celery_beat process) asks the API every "
-                       "SWEEP_EVERY_S to mark a running job LOST when neither the job nor its "
-                       "worker (its heartbeat) has been heard from for LOST_AFTER_S (at least two "
-                       "heartbeats), and to prune history older than HISTORY_MAX_AGE_S. A worker "
-                       "that is alive is only late: while the API is away it keeps its reports and "
-                       "delivers them when the API is back, so for that long after the API starts "
-                       "the sweeper names nothing LOST — a finished job never flashes LOST.",
+            "title": gettext("Lost jobs are named, not silent"),
+            "try": gettext("Do the early-ack kill above and wait LOST_AFTER_S."),
+            "watch": gettext("The row turns LOST with the reason. If a lost job reports again (a "
+                             "redelivery), the same row comes back to life as the next attempt."),
+            "because": gettext("A Celery beat schedule (the celery_beat process) asks the API every "
+                               "SWEEP_EVERY_S to mark a running job LOST when neither the job nor its "
+                               "worker (its heartbeat) has been heard from for LOST_AFTER_S (at least two "
+                               "heartbeats), and to prune history older than HISTORY_MAX_AGE_S. A worker "
+                               "that is alive is only late: while the API is away it keeps its reports and "
+                               "delivers them when the API is back, so for that long after the API starts "
+                               "the sweeper names nothing LOST — a finished job never flashes LOST."),
         },
         {
             "id": "retries",
-            "title": "Retries with backoff",
-            "try": "Send a job with 'flaky: fail first 2' by Celery and by RabbitMQ; then one "
-                   "with 'fail first 3' (MAX_ATTEMPTS is 3).",
-            "watch": "RETRYING (with when the next try is due) twice, then DONE on attempt 3. "
-                     "With 3 failures: ERROR 'gave up after 3 attempts', and on the raw side the "
-                     "message sits in the dead-letter queue (<queue>.dead) in the management UI.",
-            "because": f"Celery: autoretry_for + retry_backoff + retry_jitter + max_retries "
-                       f"({lines['celery']} lines). Raw: nack → the work queue dead-letters into a "
-                       f"wait queue whose TTL dead-letters it back; the attempt is the broker's "
-                       f"x-death count; out of attempts, the consumer moves it to the dead-letter "
-                       f"queue ({lines['rabbitmq']} lines). The raw wait is fixed (RETRY_DELAY_S): "
-                       f"growing it would need a republish, which loses x-death on RabbitMQ ≥ 3.13.",
+            "title": gettext("Retries with backoff"),
+            "try": gettext("Send a job with 'flaky: fail first 2' by Celery and by RabbitMQ; then one "
+                           "with 'fail first 3' (MAX_ATTEMPTS is 3)."),
+            "watch": gettext("RETRYING (with when the next try is due) twice, then DONE on attempt 3. "
+                             "With 3 failures: ERROR 'gave up after 3 attempts', and on the raw side the "
+                             "message sits in the dead-letter queue (<queue>.dead) in the management UI."),
+            "because": gettext("Celery: autoretry_for + retry_backoff + retry_jitter + max_retries "
+                               "(%(celery)s lines). Raw: nack → the work queue dead-letters into a "
+                               "wait queue whose TTL dead-letters it back; the attempt is the broker's "
+                               "x-death count; out of attempts, the consumer moves it to the dead-letter "
+                               "queue (%(rabbitmq)s lines). The raw wait is fixed (RETRY_DELAY_S): "
+                               "growing it would need a republish, which loses x-death on RabbitMQ ≥ 3.13.",
+                               celery=lines["celery"], rabbitmq=lines["rabbitmq"]),
             "lines": lines,
         },
         {
             "id": "delayed",
-            "title": "Delayed start",
-            "try": "Send a job with 'start in 10 s' by Celery and by RabbitMQ.",
-            "watch": "SCHEDULED with its due time, then IN_PROGRESS no earlier than that.",
-            "because": "Celery: apply_async(countdown=10) — a worker receives the task at once and "
-                       "holds it unacked until it is due. Raw: a per-message TTL in <queue>.delay, "
-                       "dead-lettered into the work queue when it expires (only at the head of "
-                       "the queue: a long delay in front blocks a short one behind it). The trap: "
-                       "RabbitMQ's consumer_timeout (30 min by default) closes a channel that holds "
-                       "an unacked message too long, so a countdown over 30 minutes kills the "
-                       "worker's channel — use a scheduler, or raise consumer_timeout.",
+            "title": gettext("Delayed start"),
+            "try": gettext("Send a job with 'start in 10 s' by Celery and by RabbitMQ."),
+            "watch": gettext("SCHEDULED with its due time, then IN_PROGRESS no earlier than that."),
+            "because": gettext("Celery: apply_async(countdown=10) — a worker receives the task at once and "
+                               "holds it unacked until it is due. Raw: a per-message TTL in <queue>.delay, "
+                               "dead-lettered into the work queue when it expires (only at the head of "
+                               "the queue: a long delay in front blocks a short one behind it). The trap: "
+                               "RabbitMQ's consumer_timeout (30 min by default) closes a channel that holds "
+                               "an unacked message too long, so a countdown over 30 minutes kills the "
+                               "worker's channel — use a scheduler, or raise consumer_timeout."),
         },
         {
             "id": "time-limits",
-            "title": "Time limits",
-            "try": "Send a 10 s job with a 3 s limit: Celery soft, Celery hard, and RabbitMQ.",
-            "watch": "Soft: ERROR 'SoftTimeLimitExceeded' reported by the job itself at ~30%. "
-                     "Hard: ERROR 'hard time limit exceeded', reported by Celery's main process "
-                     "after it killed the pool process (watch a new pool process appear in the "
-                     "workers panel). RabbitMQ: ERROR from the job's own deadline check.",
-            "because": "Celery's soft_time_limit raises inside the task; time_limit kills the "
-                       "process. The raw consumer has neither: its deadline is hand-written in the "
-                       "job loop (time_limit_s), and only works because the job checks it.",
+            "title": gettext("Time limits"),
+            "try": gettext("Send a 10 s job with a 3 s limit: Celery soft, Celery hard, and RabbitMQ."),
+            "watch": gettext("Soft: ERROR 'SoftTimeLimitExceeded' reported by the job itself at ~30%. "
+                             "Hard: ERROR 'hard time limit exceeded', reported by Celery's main process "
+                             "after it killed the pool process (watch a new pool process appear in the "
+                             "workers panel). RabbitMQ: ERROR from the job's own deadline check."),
+            "because": gettext("Celery's soft_time_limit raises inside the task; time_limit kills the "
+                               "process. The raw consumer has neither: its deadline is hand-written in the "
+                               "job loop (time_limit_s), and only works because the job checks it."),
         },
         {
             "id": "prefetch",
-            "title": "Prefetch and fairness",
-            "try": "With two workers of a kind, send the fairness batch (8 jobs: long, short, "
-                   "long, short…). Then restart the workers with CONSUMER_PREFETCH=4 / "
-                   "CELERY_PREFETCH_MULTIPLIER=4 (e.g. `CONSUMER_PREFETCH=4 make run` and "
-                   "`make consumer`) and send it again.",
-            "watch": "Prefetch 1: the short jobs flow to whichever worker is free; the batch "
-                     "finishes sooner. Prefetch 4: each worker grabs 4 at once — one gets all the "
-                     "long jobs while the other idles (the workers panel's bars, and the "
-                     "management UI's unacked count).",
-            "because": "basic_qos(prefetch_count) / worker_prefetch_multiplier: how many unacked "
-                       "messages the broker lets each worker hold.",
+            "title": gettext("Prefetch and fairness"),
+            "try": gettext("With two workers of a kind, send the fairness batch (8 jobs: long, short, "
+                           "long, short…). Then restart the workers with CONSUMER_PREFETCH=4 / "
+                           "CELERY_PREFETCH_MULTIPLIER=4 (e.g. `CONSUMER_PREFETCH=4 make run` and "
+                           "`make consumer`) and send it again."),
+            "watch": gettext("Prefetch 1: the short jobs flow to whichever worker is free; the batch "
+                             "finishes sooner. Prefetch 4: each worker grabs 4 at once — one gets all the "
+                             "long jobs while the other idles (the workers panel's bars, and the "
+                             "management UI's unacked count)."),
+            "because": gettext("basic_qos(prefetch_count) / worker_prefetch_multiplier: how many unacked "
+                               "messages the broker lets each worker hold."),
         },
         {
             "id": "heartbeat",
-            "title": "Heartbeat starvation",
-            "try": "Send a 20 s job to the naive consumer (CONSUMER_MODE=naive, heartbeat 5 s: "
-                   "`make run` starts one) and the same job to the normal consumer.",
-            "watch": "The naive consumer's connection drops (missed heartbeats), its ack fails, "
-                     "and the job starts again as attempt 2, 3… The threaded consumer finishes "
-                     "the same job once.",
-            "because": "pika only sends heartbeats while its thread is inside pika: the naive "
-                       "consumer sleeps inside the callback. The threaded one runs the job in a "
-                       "thread and acks through add_callback_threadsafe. Celery's `--pool solo` "
-                       "runs tasks in the worker's own thread: the same trap for long tasks.",
+            "title": gettext("Heartbeat starvation"),
+            "try": gettext("Send a 20 s job to the naive consumer (CONSUMER_MODE=naive, heartbeat 5 s: "
+                           "`make run` starts one) and the same job to the normal consumer."),
+            "watch": gettext("The naive consumer's connection drops (missed heartbeats), its ack fails, "
+                             "and the job starts again as attempt 2, 3… The threaded consumer finishes "
+                             "the same job once."),
+            "because": gettext("pika only sends heartbeats while its thread is inside pika: the naive "
+                               "consumer sleeps inside the callback. The threaded one runs the job in a "
+                               "thread and acks through add_callback_threadsafe. Celery's `--pool solo` "
+                               "runs tasks in the worker's own thread: the same trap for long tasks."),
         },
         {
             "id": "outage",
-            "title": "Broker outage",
-            "try": "Send a batch of 5 s jobs, then close every broker connection (the button, or "
-                   "`rabbitmqctl close_all_connections \"lab\"`), and send more jobs.",
-            "watch": "Workers log the lost connection and reconnect by themselves; the jobs "
-                     "queued before the outage are still there and finish (running ones come back "
-                     "as attempt 2). While RabbitMQ is really down (`docker compose stop rmq`) the "
-                     "API answers 503 with the reason and no row is left PENDING.",
-            "because": "Durable queues + persistent messages + acks after the job, and reconnect "
-                       "loops with backoff in both workers.",
+            "title": gettext("Broker outage"),
+            "try": gettext("Send a batch of 5 s jobs, then close every broker connection (the button, or "
+                           "`rabbitmqctl close_all_connections \"lab\"`), and send more jobs."),
+            "watch": gettext("Workers log the lost connection and reconnect by themselves; the jobs "
+                             "queued before the outage are still there and finish (running ones come back "
+                             "as attempt 2). While RabbitMQ is really down (`docker compose stop rmq`) the "
+                             "API answers 503 with the reason and no row is left PENDING."),
+            "because": gettext("Durable queues + persistent messages + acks after the job, and reconnect "
+                               "loops with backoff in both workers."),
         },
     ]

@@ -7,6 +7,7 @@ import socket
 from urllib.parse import quote
 
 import requests
+from flask_babel import gettext
 
 from api.job_store import JobStore
 from api.queue_stats import QueueStats
@@ -23,21 +24,23 @@ def kill_worker_running(task_num: int, store: JobStore, registry: WorkerRegistry
     """SIGKILL the worker process running `task_num`: no goodbye, no ack — a real crash."""
     row = store.get(task_num)
     if row["task_status"] != IN_PROGRESS:
-        raise CannotKill(f"task {task_num} is {row['task_status']}, not running: nothing to kill")
+        raise CannotKill(gettext("task %(num)s is %(status)s, not running: nothing to kill",
+                                 num=task_num, status=row["task_status"]))
     worker = next((w for w in registry.listing() if w["worker_id"] == row["worker_id"]), None)
     if worker is None:
-        raise CannotKill(f"worker {row['worker_id']} has not announced itself, so its pid is unknown")
+        raise CannotKill(gettext("worker %(worker)s has not announced itself, so its pid is unknown",
+                                 worker=row["worker_id"]))
     if worker["hostname"] != socket.gethostname():
-        raise CannotKill(f"{worker['worker_id']} runs on host {worker['hostname']}, not beside this "
-                         f"API: use `docker kill {worker['hostname']}` (in compose the host name is "
-                         "the container's id)")
+        raise CannotKill(gettext("%(worker)s runs on host %(host)s, not beside this API: use `docker kill "
+                                 "%(host)s` (in compose the host name is the container’s id)",
+                                 worker=worker["worker_id"], host=worker["hostname"]))
     try:
         with open(f"/proc/{worker['pid']}/cmdline", "rb") as f:
             cmdline = f.read()
     except OSError:
-        raise CannotKill(f"process {worker['pid']} is gone already") from None
+        raise CannotKill(gettext("process %(pid)s is gone already", pid=worker["pid"])) from None
     if b"consumer" not in cmdline and b"celery" not in cmdline:  # a reused pid: not ours to kill
-        raise CannotKill(f"process {worker['pid']} is no longer a Queue Lab worker")
+        raise CannotKill(gettext("process %(pid)s is no longer a Queue Lab worker", pid=worker["pid"]))
     os.kill(worker["pid"], signal.SIGKILL)
     return {"killed_pid": worker["pid"], "worker_id": worker["worker_id"], "kind": worker["kind"],
             "task_num": task_num}

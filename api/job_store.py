@@ -21,7 +21,7 @@ from queue_lab.job_states import (
 COLUMNS = (
     "task_num", "method", "seconds", "fail", "task_status", "progress", "worker_id", "run_id",
     "attempt", "celery_id", "error", "created_at", "started_at", "finished_at", "due_at", "updated_at",
-    "reruns", "seq",
+    "reruns", "owner", "seq",
 )
 
 SCHEMA = """
@@ -43,6 +43,7 @@ CREATE TABLE IF NOT EXISTS jobs (
     due_at      REAL,
     updated_at  REAL,
     reruns      INTEGER NOT NULL DEFAULT 0,
+    owner       TEXT,
     seq         INTEGER NOT NULL
 );
 CREATE INDEX IF NOT EXISTS jobs_by_seq ON jobs (seq);
@@ -91,7 +92,7 @@ class JobStore:
         """A database made by an earlier version gains the newer columns (all nullable)."""
         have = {row[1] for row in self._connection().execute("PRAGMA table_info(jobs)")}
         for column, kind in (("due_at", "REAL"), ("updated_at", "REAL"),
-                             ("reruns", "INTEGER NOT NULL DEFAULT 0")):
+                             ("reruns", "INTEGER NOT NULL DEFAULT 0"), ("owner", "TEXT")):
             if column not in have:
                 self._connection().execute(f"ALTER TABLE jobs ADD COLUMN {column} {kind}")
         # The sweeper's index; created here, after the columns it needs exist.
@@ -110,8 +111,10 @@ class JobStore:
     # -- writes --------------------------------------------------------------------------------
 
     def create(self, method: str, seconds: float, fail: bool, count: int,
-               delay_s: float = 0.0, max_waiting: int | None = None, also_coming: int = 0) -> list[int]:
-        """Write `count` jobs before anything is sent: PENDING, or SCHEDULED with a due time.
+               delay_s: float = 0.0, max_waiting: int | None = None, also_coming: int = 0,
+               owner: str | None = None) -> list[int]:
+        """Write `count` jobs before anything is sent: PENDING, or SCHEDULED with a due time;
+        `owner` is the name the student gave (shown in the table, and the "mine" filter).
 
         With `max_waiting`: TooManyWaiting, and nothing written, if the jobs already waiting plus
         these `count` (and `also_coming` that the caller will create right after) would pass it.
@@ -127,8 +130,8 @@ class JobStore:
             nums = [
                 conn.execute(
                     "INSERT INTO jobs (method, seconds, fail, task_status, created_at, due_at,"
-                    " updated_at, seq) VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING task_num",
-                    (method, seconds, int(fail), status, now, due, now, seq),
+                    " updated_at, owner, seq) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING task_num",
+                    (method, seconds, int(fail), status, now, due, now, owner, seq),
                 ).fetchone()[0]
                 for _ in range(count)
             ]

@@ -2,7 +2,8 @@
 
 The broker recomputes these numbers every 5 s (collect_statistics_interval), so a sample can be up
 to 5 s old whatever we do; we keep ours for 1 s so a classroom of pages polling costs the broker
-a couple of requests a second, not one per student.
+a couple of requests a second, not one per student. (One sample per language: an `error` line is
+written in the reader's language.)
 """
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ import time
 from urllib.parse import quote, urlsplit
 
 import requests
+from flask_babel import get_locale, gettext
 
 from queue_lab.settings import Settings
 
@@ -24,14 +26,16 @@ class QueueStats:
         path = urlsplit(settings.rabbitmq_url).path
         self.vhost = quote(path[1:] if len(path) > 1 else "/", safe="")
         self._lock = threading.Lock()
-        self._cached: tuple[float, dict] | None = None
+        self._cached: dict[str, tuple[float, dict]] = {}
 
     def snapshot(self) -> dict:
+        language = str(get_locale())
         with self._lock:
-            if self._cached and time.monotonic() - self._cached[0] < CACHE_S:
-                return self._cached[1]
+            cached = self._cached.get(language)
+            if cached and time.monotonic() - cached[0] < CACHE_S:
+                return cached[1]
             answer = self._read()
-            self._cached = (time.monotonic(), answer)
+            self._cached[language] = (time.monotonic(), answer)
             return answer
 
     def _read(self) -> dict:
@@ -51,21 +55,21 @@ class QueueStats:
             try:
                 response = requests.get(url, auth=auth, timeout=2)
             except requests.RequestException:
-                answer["error"] = (
-                    f"RabbitMQ management API not reachable at {self.settings.management_url} — enable "
-                    "it with `rabbitmq-plugins enable rabbitmq_management` (the compose image has it), "
-                    "or set RABBITMQ_MANAGEMENT_URL"
-                )
+                answer["error"] = gettext(
+                    "RabbitMQ management API not reachable at %(url)s — enable it with `rabbitmq-plugins "
+                    "enable rabbitmq_management` (the compose image has it), or set RABBITMQ_MANAGEMENT_URL",
+                    url=self.settings.management_url)
                 answer["queues"] = []
                 return answer
             if response.status_code == 401:
-                answer["error"] = (f"the management API at {self.settings.management_url} refused user "
-                                   f"{self.settings.management_user!r}: set RABBITMQ_MANAGEMENT_USER/_PASSWORD")
+                answer["error"] = gettext("the management API at %(url)s refused user %(user)s: set "
+                                          "RABBITMQ_MANAGEMENT_USER/_PASSWORD", url=self.settings.management_url,
+                                          user=repr(self.settings.management_user))
                 return answer
             if response.status_code == 404:
-                row["error"] = "not declared yet (no worker has started and nothing was sent)"
+                row["error"] = gettext("not declared yet (no worker has started and nothing was sent)")
             elif not response.ok:
-                row["error"] = f"management API answered {response.status_code}"
+                row["error"] = gettext("management API answered %(status)s", status=response.status_code)
             else:
                 data = response.json()
                 row.update(messages_ready=data.get("messages_ready", 0),

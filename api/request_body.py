@@ -10,6 +10,7 @@ endpoint added later is covered too, including those that need no body.
 from __future__ import annotations
 
 from flask import Flask, jsonify, request
+from flask_babel import gettext
 
 from api.validation import BadField
 
@@ -19,9 +20,9 @@ WRITES = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 def refuse_non_json_writes():
     if request.method in WRITES and not request.is_json:
         sent = request.mimetype or "none"
-        return jsonify(error=f"this endpoint accepts only JSON: send `Content-Type: application/json` "
-                             f"(got {sent}); other types are refused so that a form on another web "
-                             "site cannot trigger it", field="Content-Type"), 415
+        return jsonify(error=gettext("this endpoint accepts only JSON: send `Content-Type: application/json` "
+                                     "(got %(sent)s); other types are refused so that a form on another web "
+                                     "site cannot trigger it", sent=sent), field="Content-Type"), 415
     return None
 
 
@@ -33,6 +34,6 @@ def json_body():
     """The request's JSON (its Content-Type is already checked), or a 400 when it does not parse."""
     body = request.get_json(silent=True)
     if body is None:
-        raise BadField("body", "the request body must be a JSON object (Content-Type: application/json); "
-                               "this one is empty, null, or does not parse")
+        raise BadField("body", gettext("the request body must be a JSON object (Content-Type: application/json); "
+                                       "this one is empty, null, or does not parse"))
     return body

@@ -1,12 +1,16 @@
 """Turning request JSON into checked values, or a `BadField` that names the field and what it must be.
 
 Every 400 the API sends comes from here, so every message has the same shape:
-`{"error": "seconds must be a number from 0 to 300", "field": "seconds"}`.
+`{"error": "seconds must be a number from 0 to 300", "field": "seconds"}`. The messages are in the
+request's language (api/i18n.py); the field names are the JSON keys, so they stay as they are.
 """
 from __future__ import annotations
 
+import unicodedata
 from dataclasses import dataclass
 from typing import Any
+
+from flask_babel import gettext, lazy_gettext
 
 from queue_lab.job_states import REPORTABLE, Report
 from queue_lab.timed_job import MAX_SECONDS
@@ -27,54 +31,75 @@ class BadField(ValueError):
 def _number(body: dict, name: str, low: float, high: float, required: bool = True, default=None):
     if name not in body:
         if required:
-            raise BadField(name, f"{name} is required")
+            raise BadField(name, gettext("%(name)s is required", name=name))
         return default
     value = body[name]
     if isinstance(value, bool) or not isinstance(value, (int, float)) or value != value:
-        raise BadField(name, f"{name} must be a number from {low:g} to {high:g}, got {value!r}")
+        raise BadField(name, gettext("%(name)s must be a number from %(low)s to %(high)s, got %(got)s",
+                                     name=name, low=format(low, "g"), high=format(high, "g"), got=repr(value)))
     if not low <= value <= high:
-        raise BadField(name, f"{name} must be from {low:g} to {high:g}, got {value!r}")
+        raise BadField(name, gettext("%(name)s must be from %(low)s to %(high)s, got %(got)s",
+                                     name=name, low=format(low, "g"), high=format(high, "g"), got=repr(value)))
     return value
 
 
 def _whole(body: dict, name: str, low: int, high: int, required: bool = True, default=None):
     value = _number(body, name, low, high, required, default)
     if value is not None and value != int(value):
-        raise BadField(name, f"{name} must be a whole number from {low} to {high}, got {value!r}")
+        raise BadField(name, gettext("%(name)s must be a whole number from %(low)s to %(high)s, got %(got)s",
+                                     name=name, low=low, high=high, got=repr(value)))
     return None if value is None else int(value)
 
 
 def _text(body: dict, name: str, required: bool, max_len: int = MAX_TEXT):
     if name not in body or body[name] is None:
         if required:
-            raise BadField(name, f"{name} is required")
+            raise BadField(name, gettext("%(name)s is required", name=name))
         return None
     value = body[name]
     if not isinstance(value, str) or (required and not value.strip()):
-        raise BadField(name, f"{name} must be a non-empty string, got {value!r}")
+        raise BadField(name, gettext("%(name)s must be a non-empty string, got %(got)s", name=name, got=repr(value)))
     if len(value) > max_len:
-        raise BadField(name, f"{name} must be at most {max_len} characters")
+        raise BadField(name, gettext("%(name)s must be at most %(most)s characters", name=name, most=max_len))
     return value
 
 
 def _flag(body: dict, name: str) -> bool:
     value = body.get(name, False)
     if not isinstance(value, bool):
-        raise BadField(name, f"{name} must be true or false, got {value!r}")
+        raise BadField(name, gettext("%(name)s must be true or false, got %(got)s", name=name, got=repr(value)))
     return value
 
 
 def _object(body: Any, allowed: set[str]) -> dict:
     if not isinstance(body, dict):
-        raise BadField("body", "the request body must be a JSON object")
+        raise BadField("body", gettext("the request body must be a JSON object"))
     unknown = sorted(set(body) - allowed)
     if unknown:
-        raise BadField(unknown[0], f"unknown field {unknown[0]!r}; expected {', '.join(sorted(allowed))}")
+        raise BadField(unknown[0], gettext("unknown field %(field)s; expected %(expected)s",
+                                           field=repr(unknown[0]), expected=", ".join(sorted(allowed))))
     return body
 
 
 MAX_FLAKY = 5
 MAX_DELAY_S = 3600
+MAX_OWNER = 40
+
+
+def _owner(body: dict) -> str | None:
+    """Whose job it is: an optional name a student gave once (the "mine" filter). Shown to the
+    whole class, so it is kept short and printable; the page puts it in as text, never as HTML."""
+    value = body.get("owner")
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise BadField("owner", gettext("owner must be a name (text), got %(got)s", got=repr(value)))
+    value = " ".join(value.split())  # no line breaks or runs of spaces in a table cell
+    if len(value) > MAX_OWNER:
+        raise BadField("owner", gettext("%(name)s must be at most %(most)s characters", name="owner", most=MAX_OWNER))
+    if any(unicodedata.category(c) in ("Cc", "Cf", "Co", "Cs") for c in value):
+        raise BadField("owner", gettext("owner must be printable text (no control or format characters)"))
+    return value or None
 
 
 @dataclass(frozen=True)
@@ -91,44 +116,49 @@ class Submission:
     time_limit_kind: str = "soft"  # Celery only: soft (the task stops itself) or hard (killed)
     celery_ack: str = "late"  # Celery only: which worker profile's queue
     consumer: str = "threaded"  # RabbitMQ only: the threaded consumer or the naive one
+    owner: str | None = None  # the student's name, if they gave one
 
 
 # Which options make sense for which method; anything else is a 400 naming the field.
 ONLY_FOR = {"celery_ack": ("celery",), "time_limit_kind": ("celery",), "consumer": ("rabbitmq",),
             "flaky": ("celery", "rabbitmq"), "delay_s": ("celery", "rabbitmq"),
             "time_limit_s": ("celery", "rabbitmq")}
-WHY_NOT = {"flaky": "retries need a queue", "delay_s": "a synchronous job runs inside this request",
-           "time_limit_s": "a synchronous job is limited by the request itself"}
+WHY_NOT = {"flaky": lazy_gettext("retries need a queue"),
+           "delay_s": lazy_gettext("a synchronous job runs inside this request"),
+           "time_limit_s": lazy_gettext("a synchronous job is limited by the request itself")}
 
 
 def _one_of(body: dict, name: str, allowed: tuple[str, ...], default: str) -> str:
     value = body.get(name, default)
     if value not in allowed:
-        raise BadField(name, f"{name} must be one of {', '.join(allowed)}, got {value!r}")
+        raise BadField(name, gettext("%(name)s must be one of %(allowed)s, got %(got)s",
+                                     name=name, allowed=", ".join(allowed), got=repr(value)))
     return value
 
 
 def parse_submission(body: Any) -> Submission:
     """`POST /api/tasks` → Submission."""
-    body = _object(body, {"method", "seconds", "count", "fail", *ONLY_FOR})
+    body = _object(body, {"method", "seconds", "count", "fail", "owner", *ONLY_FOR})
     method = body.get("method")
     if method not in METHODS:
-        raise BadField("method", f"method must be one of {', '.join(METHODS)}, got {method!r}")
+        raise BadField("method", gettext("%(name)s must be one of %(allowed)s, got %(got)s",
+                                         name="method", allowed=", ".join(METHODS), got=repr(method)))
     for name, methods in ONLY_FOR.items():
         if name in body and body[name] is not None and method not in methods:
-            why = f" ({WHY_NOT[name]})" if name in WHY_NOT else ""
-            raise BadField(name, f"{name} applies to method {' or '.join(methods)} only{why}")
+            only = gettext("%(name)s applies to method %(methods)s only", name=name, methods=" | ".join(methods))
+            raise BadField(name, f"{only} ({WHY_NOT[name]})" if name in WHY_NOT else only)
     seconds = float(_number(body, "seconds", 0, MAX_SECONDS))
     count = _whole(body, "count", 1, MAX_COUNT, required=False, default=1)
     if method == "sync" and seconds * count > MAX_SYNC_TOTAL_S:
         raise BadField(
             "count",
-            f"a synchronous request runs its jobs one after another inside the request: "
-            f"seconds × count must be at most {MAX_SYNC_TOTAL_S}, got {seconds * count:g}",
+            gettext("a synchronous request runs its jobs one after another inside the request: "
+                    "seconds × count must be at most %(most)s, got %(got)s",
+                    most=MAX_SYNC_TOTAL_S, got=format(seconds * count, "g")),
         )
     limit = _number(body, "time_limit_s", 0.1, MAX_SECONDS, required=False)
     if "time_limit_kind" in body and limit is None:
-        raise BadField("time_limit_kind", "time_limit_kind needs time_limit_s (the limit in seconds)")
+        raise BadField("time_limit_kind", gettext("time_limit_kind needs time_limit_s (the limit in seconds)"))
     return Submission(
         method=method, seconds=seconds, count=count, fail=_flag(body, "fail"),
         flaky=_whole(body, "flaky", 0, MAX_FLAKY, required=False, default=0),
@@ -137,6 +167,7 @@ def parse_submission(body: Any) -> Submission:
         time_limit_kind=_one_of(body, "time_limit_kind", ("soft", "hard"), "soft"),
         celery_ack=_one_of(body, "celery_ack", ("late", "early"), "late"),
         consumer=_one_of(body, "consumer", ("threaded", "naive"), "threaded"),
+        owner=_owner(body),
     )
 
 
@@ -147,7 +178,8 @@ def parse_report(body: Any) -> tuple[int, Report]:
     task_num = _whole(body, "task_num", 1, 2**63 - 1)
     status = body.get("task_status")
     if status not in REPORTABLE:
-        raise BadField("task_status", f"task_status must be one of {', '.join(REPORTABLE)}, got {status!r}")
+        raise BadField("task_status", gettext("%(name)s must be one of %(allowed)s, got %(got)s",
+                                              name="task_status", allowed=", ".join(REPORTABLE), got=repr(status)))
     worker_id = _text(body, "worker_id", required=True, max_len=200)
     progress = _number(body, "progress", 0, 100, required=False)
     return task_num, Report(
@@ -170,7 +202,8 @@ def parse_heartbeat(body: Any) -> dict:
                           "delivered_late"})
     kind = body.get("kind")
     if kind not in WORKER_KINDS:
-        raise BadField("kind", f"kind must be one of {', '.join(WORKER_KINDS)}, got {kind!r}")
+        raise BadField("kind", gettext("%(name)s must be one of %(allowed)s, got %(got)s",
+                                       name="kind", allowed=", ".join(WORKER_KINDS), got=repr(kind)))
     return {
         "worker_id": _text(body, "worker_id", required=True, max_len=200),
         "kind": kind,
@@ -189,9 +222,9 @@ MAX_RACE = 500
 MAX_RACE_SECONDS = 5
 
 
-def parse_race(body: Any) -> tuple[int, float]:
-    """`POST /api/race` → (count, seconds)."""
-    body = _object(body, {"count", "seconds"})
+def parse_race(body: Any) -> tuple[int, float, str | None]:
+    """`POST /api/race` → (count, seconds, owner)."""
+    body = _object(body, {"count", "seconds", "owner"})
     count = _whole(body, "count", 1, MAX_RACE)
     seconds = float(_number(body, "seconds", 0, MAX_RACE_SECONDS, required=False, default=0))
-    return count, seconds
+    return count, seconds, _owner(body)

@@ -7,6 +7,7 @@ import { startClassControls } from "./class_controls.js";
 import { startExperiments } from "./experiments.js";
 import { showRowsInTable, startJobsTable, startTableOver } from "./jobs_table.js";
 import { onRows, onStartOver, startLiveFeed } from "./live_feed.js";
+import { startPreferences } from "./preferences.js";
 import { startQueuesPanel } from "./queues_panel.js";
 import { receiveRaceRows, startRace } from "./race.js";
 import { startSendPanels } from "./send_panels.js";
@@ -21,6 +22,7 @@ onRows((tasks) => {
 onStartOver(startTableOver);  // a reset by the instructor: the jobs on screen no longer exist
 onStartOver(requestSummary);
 
+startPreferences();
 startClassControls();
 startSendPanels();
 startJobsTable();

@@ -4,6 +4,7 @@
 
 import { closeBrokerConnections, killWorkerOf, runAction } from "./actions.js";
 import { markClassControl } from "./class_controls.js";
+import { withOwner } from "./preferences.js";
 import { element, getJSON, postJSON, setText, setTextWithCode, showOutcome, sleep } from "./shared.js";
 import { LAB, methodLabel, queued } from "./vocabulary.js";
 
@@ -65,7 +66,7 @@ async function sendJobs(jobs) {
     const label = as ?? methodLabel(job.method);
     if (!outcomes.has(label)) outcomes.set(label, { nums: [], errors: [] });
     const outcome = outcomes.get(label);
-    const { status, body } = await postJSON("/api/tasks", { count: 1, ...job });
+    const { status, body } = await postJSON("/api/tasks", withOwner({ count: 1, ...job }));
     if (status === 202) outcome.nums.push(...(body.task_nums ?? []));
     else if (!outcome.errors.includes(body.error)) outcome.errors.push(body.error ?? LAB.shortStatus(status));
   }

@@ -3,6 +3,7 @@
 
 import { clockTime, formatDuration, formatSeconds } from "./formats.js";
 import { markClassControl } from "./class_controls.js";
+import { ownerName } from "./preferences.js";
 import { element, setText } from "./shared.js";
 import { TABLE, methodLabel, statusLabel } from "./vocabulary.js";
 
@@ -11,7 +12,7 @@ import { TABLE, methodLabel, statusLabel } from "./vocabulary.js";
 const NOT_RUNNING = new Set(["RETRYING", "LOST"]);
 const OVERDUE_AFTER_S = 3;  // past due by more than this: say so (e.g. no worker is running)
 
-// Columns: # | method | status | progress | worker | waited | ran | created.
+// Columns: # | method | status | progress | worker | by (the sender's name) | waited | ran | created.
 // The cells that change later are kept in `cells`, so an update never has to search the row.
 // The status cell holds: pill, attempt, countdown, [kill worker], the error, and our own kill note.
 export function buildRow(task) {
@@ -19,6 +20,7 @@ export function buildRow(task) {
     status: element("span", "pill"), attempt: element("span", "attempt"), due: element("span", "due"),
     error: element("div", "row-error"), note: element("div", "row-note"), statusCell: element("td", "status"),
     fill: element("div", "fill"), percent: element("span", "percent"), worker: element("td", "worker"),
+    owner: element("td", "owner"),
     waited: element("td", "time"), ran: element("td", "time"), created: element("td", "time"),
   };
   const badge = element("span", "badge", methodLabel(task.method));
@@ -28,7 +30,7 @@ export function buildRow(task) {
     element("td", "", badge),
     cells.statusCell,
     element("td", "progress", element("div", "bar", cells.fill), cells.percent),
-    cells.worker, cells.waited, cells.ran, cells.created);
+    cells.worker, cells.owner, cells.waited, cells.ran, cells.created);
   cells.statusCell.append(cells.status, cells.attempt, cells.due, cells.error, cells.note);
   tr.dataset.taskNum = task.task_num;
   tr.dataset.method = task.method;
@@ -63,11 +65,19 @@ export function paintRow(row, task, now) {
     cells.percent.textContent = `${Math.round(percent)}%`;
   }
   if (old.worker_id !== task.worker_id) cells.worker.textContent = task.worker_id ?? "—";
+  if (old.owner !== task.owner) cells.owner.textContent = task.owner ?? "";  // text, never HTML
   if (old.created_at !== task.created_at) {
     cells.created.textContent = clockTime.format(new Date(task.created_at * 1000));
   }
   row.task = task;
+  markMine(row, ownerName());
   paintTimes(row, now);
+}
+
+// The "mine" filter shows the rows whose sender gave this browser's name (CSS hides the others).
+export function markMine(row, name) {
+  const mine = Boolean(name) && row.task.owner === name;
+  if (row.tr.dataset.mine !== String(mine)) row.tr.dataset.mine = String(mine);
 }
 
 // Everything on a row that ticks. waited = time in the queue; ran = time on a worker (this attempt);

@@ -4,7 +4,8 @@
 
 import { killWorkerOf, runAction } from "./actions.js";
 import { clockTime } from "./formats.js";
-import { buildRow, paintRow, paintTimes } from "./job_row.js";
+import { buildRow, markMine, paintRow, paintTimes } from "./job_row.js";
+import { onOwnerChange, ownerName } from "./preferences.js";
 import { serverNow } from "./server_clock.js";
 import { oncePerFrame, setText, showOutcome } from "./shared.js";
 import { FINISHED, TABLE } from "./vocabulary.js";
@@ -15,6 +16,7 @@ const tasksTable = document.getElementById("tasks");
 const tableBody = document.getElementById("task-rows");
 const emptyNote = document.getElementById("empty-note");
 const rowCount = document.getElementById("row-count");
+const mineButton = document.getElementById("mine-only");
 
 const rows = new Map();     // task_num -> { tr, cells, task } for every row in the DOM
 const pending = new Map();  // task_num -> newest row JSON not yet painted (one write per frame)
@@ -133,6 +135,18 @@ function onTableClick(event) {
   runAction(button, showNote, TABLE.killing, () => killWorkerOf(row.task.task_num));
 }
 
+// "mine": only the rows sent with this browser's name; combines with the method filter.
+function toggleMine() {
+  const on = mineButton.getAttribute("aria-pressed") !== "true";
+  mineButton.setAttribute("aria-pressed", String(on));
+  tasksTable.dataset.mineOnly = String(on);
+  mineButton.title = on && !ownerName() ? TABLE.mineNeedsName : mineButton.dataset.ownTitle;
+}
+
+function remarkMine(name) {
+  for (const row of rows.values()) markMine(row, name);
+}
+
 function showOnly(method) {
   tasksTable.dataset.filter = method;  // CSS hides the other methods' rows: no per-row work
   for (const button of document.querySelectorAll("button[data-filter]")) {
@@ -153,6 +167,9 @@ export function startJobsTable() {
     button.addEventListener("click", () => showOnly(button.dataset.filter));
   }
   document.getElementById("clear-finished").addEventListener("click", clearFinished);
+  mineButton.dataset.ownTitle = mineButton.title;
+  mineButton.addEventListener("click", toggleMine);
+  onOwnerChange(remarkMine);
   tableBody.addEventListener("click", onTableClick);
   setInterval(tickClocks, 1000);
   showRowCount();

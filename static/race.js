@@ -14,6 +14,7 @@ import {
   SYNC_MAX_COUNT, describeErrors, isOver, newRace, noteError, noteRaceAnswer, noteRows, noteSyncAnswer,
   outcome, percentile, raceOrigin, tally,
 } from "./race_state.js";
+import { withOwner } from "./preferences.js";
 import { serverNow } from "./server_clock.js";
 import { element, oncePerFrame, postJSON, setText, showOutcome } from "./shared.js";
 import { METHODS, RACE, reasonOf, unreachable } from "./vocabulary.js";
@@ -61,7 +62,7 @@ async function onStart(event) {
 async function sendRace(mine) {
   let answer;
   try {
-    answer = await postJSON("/api/race", { count: mine.count, seconds: mine.seconds });
+    answer = await postJSON("/api/race", withOwner({ count: mine.count, seconds: mine.seconds }));
   } catch (error) {
     return giveUp(mine, unreachable(error));
   }
@@ -78,7 +79,7 @@ async function sendSyncBatch(mine) {
   const sentAt = performance.now();
   let answer;
   try {
-    answer = await postJSON("/api/tasks", { method: "sync", seconds: mine.seconds, count: mine.count });
+    answer = await postJSON("/api/tasks", withOwner({ method: "sync", seconds: mine.seconds, count: mine.count }));
   } catch (error) {
     answer = { status: 0, body: { error: unreachable(error) } };
   }

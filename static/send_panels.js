@@ -3,6 +3,7 @@
 
 import { formatDuration } from "./formats.js";
 import { takeAnswer } from "./live_feed.js";
+import { withOwner } from "./preferences.js";
 import { postJSON, setText, showOutcome } from "./shared.js";
 import { SEND, queued, reasonOf, unreachable, withFailed } from "./vocabulary.js";
 
@@ -63,9 +64,9 @@ function wirePanel(form) {
   form.addEventListener("submit", async (event) => {
     event.preventDefault();
     const { seconds, count, fail } = form.elements;
-    const job = {
+    const job = withOwner({
       method, seconds: seconds.valueAsNumber, count: count.valueAsNumber, fail: fail.checked, ...readFaultOptions(form),
-    };
+    });
     const startedAt = performance.now();
     const elapsed = () => (performance.now() - startedAt) / 1000;
     let ticker = null;

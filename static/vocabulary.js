@@ -1,188 +1,239 @@
-// The page's words in one place: the three methods and their labels, the statuses that end a job,
-// and every text the scripts write (the fixed texts of the page are in templates/index.html).
-// A text that carries values is a function. Text from the server is only ever passed through
-// these, never parsed: it still goes into the DOM as text.
+// The page's words in one place: the three methods and their labels, the statuses and what they are
+// called on screen, and every text the scripts write (the template's own texts are in index.html).
+// Every one goes through the catalogs (i18n.js): gettext()/ngettext() calls with the English text,
+// extracted by babel.cfg, translated in translations/*/LC_MESSAGES/messages.po. A text that carries
+// values is a function. Text from the server is only ever passed through these, never parsed.
+
+import { gettext, lang, ngettext } from "./i18n.js";
 
 export const METHODS = ["celery", "rabbitmq", "sync"];
 export const QUEUED_METHODS = ["celery", "rabbitmq"];  // the two that go through the broker
-const METHOD_LABELS = { celery: "Celery", rabbitmq: "RabbitMQ", sync: "Sync" };
+const METHOD_LABELS = { celery: gettext("Celery"), rabbitmq: gettext("RabbitMQ"), sync: gettext("Sync") };
 export const methodLabel = (method) => (Object.hasOwn(METHOD_LABELS, method) ? METHOD_LABELS[method] : String(method));
-const listOfMethods = (methods, separator) => methods.map(methodLabel).join(separator);
+const listFormat = new Intl.ListFormat(lang, { type: "conjunction" });
+const listOfMethods = (methods) => listFormat.format(methods.map(methodLabel));
 
 // Nothing more happens to these rows by itself, so their clocks stop and "Clear finished" hides them.
 // LOST is final only until a redelivery revives the row: the feed then brings it back.
 export const FINISHED = new Set(["DONE", "ERROR", "LOST"]);
-export const statusLabel = (status) => String(status).replace("_", " ");  // IN_PROGRESS → IN PROGRESS
+// The API keeps PENDING, DONE …; a person reads them in the page's language.
+const STATUS_LABELS = {
+  PENDING: gettext("PENDING"),
+  SCHEDULED: gettext("SCHEDULED"),
+  IN_PROGRESS: gettext("IN PROGRESS"),
+  RETRYING: gettext("RETRYING"),
+  DONE: gettext("DONE"),
+  ERROR: gettext("ERROR"),
+  LOST: gettext("LOST"),
+};
+export const statusLabel = (status) => STATUS_LABELS[status] ?? String(status);
 
 // "#12–#16" for a run, "#12" for one, and a short form when other tabs interleaved numbers.
 function describeTaskNums(nums) {
-  if (!nums || nums.length === 0) return "nothing";
+  if (!nums || nums.length === 0) return gettext("nothing");
   const sorted = [...nums].sort((a, b) => a - b);
   const first = sorted[0], last = sorted[sorted.length - 1];
   if (sorted.length === 1) return `#${first}`;
   if (last - first === sorted.length - 1) return `#${first}–#${last}`;
-  return `${sorted.length} jobs, #${first} … #${last}`;
+  return ngettext("%(num)s job, #%(first)s … #%(last)s", "%(num)s jobs, #%(first)s … #%(last)s", sorted.length,
+    { first, last });
 }
+
+// ---------- units: durations and sizes as the page shows them (formats.js does the arithmetic)
+
+export const UNITS = {
+  ms: (value) => gettext("%(value)s ms", { value }),
+  s: (value) => gettext("%(value)s s", { value }),
+  min: (value) => gettext("%(value)s min", { value }),
+  minS: (minutes, seconds) => gettext("%(minutes)s min %(seconds)s s", { minutes, seconds }),
+  hMin: (hours, minutes) => gettext("%(hours)s h %(minutes)s min", { hours, minutes }),
+};
 
 // ---------- what an action's result line says (the send panels, the fault lab, the race, a row's kill)
 
-export const unreachable = (error) => `could not reach the server (${error.message})`;
-const httpStatus = (status) => `the server answered HTTP ${status}`;
+export const unreachable = (error) => gettext("could not reach the server (%(reason)s)", { reason: error.message });
+const httpStatus = (status) => gettext("the server answered HTTP %(status)s", { status });
 export const reasonOf = (status, body) => body.error ?? httpStatus(status);  // the API's own words first
-export const queued = (nums) => `queued ${describeTaskNums(nums)}`;
-export const withFailed = (text, failed) => (failed ? `${text} (${failed} failed)` : text);
-const couldNotLoad = (what, error) => `could not load ${what} (${error.message})`;
+export const queued = (nums) => gettext("queued %(jobs)s", { jobs: describeTaskNums(nums) });
+export const withFailed = (text, failed) => (failed
+  ? ngettext("%(text)s (%(num)s failed)", "%(text)s (%(num)s failed)", failed, { text }) : text);
+const couldNotLoad = (what, error) => gettext("could not load %(what)s (%(reason)s)", { what, reason: error.message });
 
 // ---------- the connection indicator in the page header
 
-export const CONNECTION_LABELS = { connecting: "connecting…", live: "live (SSE)", polling: "polling", offline: "offline" };
+export const CONNECTION_LABELS = {
+  connecting: gettext("connecting…"), live: gettext("live (SSE)"), polling: gettext("polling"), offline: gettext("offline"),
+};
+
+// ---------- the page header: presenter mode and the student's name
+
+export const HEADER = {
+  nameTooLong: (most) => gettext("at most %(most)s characters", { most }),
+};
 
 // ---------- the jobs table
 
 export const TABLE = {
-  rowCount: (count) => (count === 1 ? "1 row" : `${count} rows`),
-  attempt: (attempt) => (attempt > 1 ? `attempt ${attempt}` : ""),
+  rowCount: (count) => ngettext("%(num)s row", "%(num)s rows", count),
+  attempt: (attempt) => (attempt > 1 ? gettext("attempt %(attempt)s", { attempt }) : ""),
   // Rows with a due time: what the countdown says before it, and once it has passed with no start yet.
   countdowns: {
-    SCHEDULED: { before: (left) => `starts in ${left}`, due: "starting…" },
-    RETRYING: { before: (left) => `retry in ${left}`, due: "retrying…" },
+    SCHEDULED: { before: (left) => gettext("starts in %(left)s", { left }), due: gettext("starting…") },
+    RETRYING: { before: (left) => gettext("retry in %(left)s", { left }), due: gettext("retrying…") },
   },
-  overdue: (late) => `due ${late} ago`,
-  killButton: "kill worker",
-  killTitle: "SIGKILL the worker process running this job, as if it crashed",
-  killing: "killing…",
-  resetNote: (time) => `The lab was reset at ${time}: no jobs yet.`,
+  overdue: (late) => gettext("due %(late)s ago", { late }),
+  killButton: gettext("kill worker"),
+  killTitle: gettext("SIGKILL the worker process running this job, as if it crashed"),
+  killing: gettext("killing…"),
+  resetNote: (time) => gettext("The lab was reset at %(time)s: no jobs yet.", { time }),
+  mineNeedsName: gettext("Give your name at the top of the page first: the filter shows the jobs sent with it."),
 };
 
 // ---------- the three send panels
 
 export const SEND = {
-  sending: "sending…",
-  blocking: (seconds) => `request blocking… ${seconds.toFixed(1)} s`,
-  done: (nums, seconds) => `done ${describeTaskNums(nums)} in ${seconds.toFixed(1)} s`,
+  sending: gettext("sending…"),
+  blocking: (seconds) => gettext("request blocking… %(seconds)s s", { seconds: seconds.toFixed(1) }),
+  done: (nums, seconds) => gettext("done %(jobs)s in %(seconds)s s", { jobs: describeTaskNums(nums), seconds: seconds.toFixed(1) }),
   // The fault options in force, on the closed <details> summary: "· fail first 2, ack early".
   faults: (parts) => (parts.length ? `· ${parts.join(", ")}` : ""),
-  flaky: (count) => `fail first ${count}`,
-  delay: (delay) => `start in ${delay}`,
-  timeLimit: (seconds, kind) => `limit ${seconds} s${kind ? ` ${kind}` : ""}`,
-  limitKindOnly: (kind) => `${kind} limit (no time set)`,
-  ack: (ack) => `ack ${ack}`,
-  consumer: (consumer) => `${consumer} consumer`,
+  flaky: (count) => gettext("fail first %(count)s", { count }),
+  delay: (delay) => gettext("start in %(delay)s", { delay }),
+  timeLimit: (seconds, kind) => (kind === "hard" ? gettext("limit %(seconds)s s hard", { seconds })
+    : kind === "soft" ? gettext("limit %(seconds)s s soft", { seconds }) : gettext("limit %(seconds)s s", { seconds })),
+  limitKindOnly: (kind) => (kind === "hard" ? gettext("hard limit (no time set)") : gettext("soft limit (no time set)")),
+  ack: (ack) => (ack === "early" ? gettext("ack early") : gettext("ack late")),
+  consumer: (consumer) => (consumer === "naive" ? gettext("naive consumer") : gettext("threaded consumer")),
 };
 
 // ---------- the workers and queues panels
 
 export const WORKERS = {
-  kinds: { celery: METHOD_LABELS.celery, consumer: "consumer" },
-  details: (w) => `${w.worker_id}: host ${w.hostname ?? "?"}, pid ${w.pid ?? "?"}, queue ${w.queue ?? "?"}`,
-  idle: "idle",
-  wasOn: (job) => `was on ${job}`,
-  ago: (age) => `${age} ago`,
-  never: "never",
-  offline: (ago) => `offline — last seen ${ago}`,
-  explain: ({ every, offline, forget, lost }) => `Each worker announces itself ${every}; after ${offline} of silence `
-    + `it is shown offline, after ${forget} it is dropped. The bar is its share of the DONE jobs of its kind. `
-    + `A running job is called LOST only when neither the job nor its worker has been heard from for ${lost}: `
-    + "a worker that is alive keeps its reports while the API is away and delivers them, in order, when it is back.",
-  reportsWaiting: (count) => `⧗ ${count} report${count === 1 ? "" : "s"} waiting for the API`,
-  reportsDeliveredLate: (count, peak) => `✓ ${count} report${count === 1 ? "" : "s"} delivered late`
-    + (peak > 0 ? ` (up to ${peak} waited at once)` : ""),
-  reportsTitle: "Status reports this worker made while the API did not answer: it keeps them and sends them again, "
-    + "in order, until the API answers. Nothing is dropped.",
-  every: (interval) => `every ${interval}`,
-  everyUnknown: "every few seconds",
-  offlineUnknown: "a while",
-  forgetUnknown: "longer",
-  loadFailed: (error) => couldNotLoad("the workers", error),
+  kinds: { celery: METHOD_LABELS.celery, consumer: gettext("consumer") },
+  details: (w) => gettext("%(id)s: host %(host)s, pid %(pid)s, queue %(queue)s",
+    { id: w.worker_id, host: w.hostname ?? "?", pid: w.pid ?? "?", queue: w.queue ?? "?" }),
+  idle: gettext("idle"),
+  wasOn: (job) => gettext("was on %(job)s", { job }),
+  ago: (age) => gettext("%(age)s ago", { age }),
+  never: gettext("never"),
+  offline: (ago) => gettext("offline — last seen %(ago)s", { ago }),
+  offlineToggle: (count, open) => (open
+    ? ngettext("%(num)s offline ▾", "%(num)s offline ▾", count)
+    : ngettext("%(num)s offline ▸", "%(num)s offline ▸", count)),
+  explain: ({ every, offline, forget, lost }) => gettext(
+    "Each worker announces itself %(every)s; after %(offline)s of silence it is shown offline, after %(forget)s "
+    + "it is dropped. The bar is its share of the DONE jobs of its kind. A running job is called LOST only when "
+    + "neither the job nor its worker has been heard from for %(lost)s: a worker that is alive keeps its reports "
+    + "while the API is away and delivers them, in order, when it is back.", { every, offline, forget, lost }),
+  reportsWaiting: (count) => ngettext("⧗ %(num)s report waiting for the API", "⧗ %(num)s reports waiting for the API", count),
+  reportsDeliveredLate: (count, peak) => (peak > 0
+    ? ngettext("✓ %(num)s report delivered late (up to %(peak)s waited at once)",
+      "✓ %(num)s reports delivered late (up to %(peak)s waited at once)", count, { peak })
+    : ngettext("✓ %(num)s report delivered late", "✓ %(num)s reports delivered late", count)),
+  reportsTitle: gettext("Status reports this worker made while the API did not answer: it keeps them and sends them "
+    + "again, in order, until the API answers. Nothing is dropped."),
+  every: (interval) => gettext("every %(interval)s", { interval }),
+  everyUnknown: gettext("every few seconds"),
+  offlineUnknown: gettext("a while"),
+  forgetUnknown: gettext("longer"),
+  loadFailed: (error) => couldNotLoad(gettext("the workers"), error),
 };
 
 export const QUEUES = {
-  sampled: (age) => `sampled ${age} ago`,
-  notSampled: "not sampled yet",
-  refreshes: (interval) => ` · RabbitMQ refreshes queue stats every ${interval}`,
-  loadFailed: (error) => couldNotLoad("the queue stats from the API", error),
+  sampled: (age) => gettext("sampled %(age)s ago", { age }),
+  notSampled: gettext("not sampled yet"),
+  refreshes: (interval) => gettext(" · RabbitMQ refreshes queue stats every %(interval)s", { interval }),
+  loadFailed: (error) => couldNotLoad(gettext("the queue stats from the API"), error),
 };
 
 // ---------- the fault lab
 
+// (Texts used inside another gettext() call's values are made first: the extractor sees no nested calls.)
+const THE_EXPERIMENTS = gettext("the experiments");
+const NONE_DONE = gettext("none DONE");
+
 export const LAB = {
-  loadFailed: (error) => `${couldNotLoad("the experiments", error)}; trying again…`,
-  steps: { try: "Try", watch: "Watch" },
-  because: "Because…",
+  loadFailed: (error) => gettext("%(problem)s; trying again…", { problem: couldNotLoad(THE_EXPERIMENTS, error) }),
+  steps: { try: gettext("Try this"), watch: gettext("You will see") },
+  because: gettext("Because…"),
   lineCount: (label) => `${label}: `,
-  lines: (count) => `${Number.isFinite(count) ? count : "?"} lines`,
-  lineLabels: { celery: METHOD_LABELS.celery, rabbitmq: "RabbitMQ by hand" },
+  lines: (count) => (Number.isFinite(count) ? ngettext("%(num)s line", "%(num)s lines", count) : gettext("? lines")),
+  lineLabels: { celery: METHOD_LABELS.celery, rabbitmq: gettext("RabbitMQ by hand") },
   lineSeparator: " · ",
-  lineCountsTitle: "non-blank, non-comment lines between the # [retries: begin/end] markers in the source",
-  killLabel: "Kill the worker of job #",
-  killButton: "Kill",
-  killingWorkerOf: (num) => `killing the worker of #${num}…`,
-  killed: (answer) => `killed ${answer.kind} ${answer.worker_id} (pid ${answer.killed_pid})`,
-  closed: (count) => `closed ${count} broker connection${count === 1 ? "" : "s"}: watch the workers reconnect`,
-  running: (label) => `${label}…`,
+  lineCountsTitle: gettext("non-blank, non-comment lines between the # [retries: begin/end] markers in the source"),
+  killLabel: gettext("Kill the worker of job #"),
+  killButton: gettext("Kill"),
+  killingWorkerOf: (num) => gettext("killing the worker of #%(num)s…", { num }),
+  killed: (answer) => gettext("killed %(kind)s %(worker)s (pid %(pid)s)",
+    { kind: WORKERS.kinds[answer.kind] ?? answer.kind, worker: answer.worker_id, pid: answer.killed_pid }),
+  closed: (count) => ngettext("closed %(num)s broker connection: watch the workers reconnect",
+    "closed %(num)s broker connections: watch the workers reconnect", count),
+  running: (label) => gettext("%(label)s…", { label }),
   // A preset's outcome, per kind of job: "RabbitMQ: queued #4 · Celery late ack: queued #5".
   outcome: (label, parts) => `${label}: ${parts.join("; ")}`,
   outcomes: (lines) => lines.join(" · "),
   shortStatus: (status) => `HTTP ${status}`,
   presets: {
-    "send-20s": "Send 20 s jobs",
-    "send-early-ack": "Send a 20 s early-ack Celery job",
-    "flaky-2": "flaky 2 both ways",
-    "flaky-3": "flaky 3 (give up) both ways",
-    "delay-10": "start in 10 s both ways",
-    "limit-3": "10 s job, 3 s limit",
-    fairness: "send the fairness batch",
-    "heartbeat-20": "20 s job to the naive consumer and to the threaded one",
-    "close-connections": "close all broker connections",
-    "send-5s": "send 5 s jobs both ways",
+    "send-20s": gettext("Send 20 s jobs"),
+    "send-early-ack": gettext("Send a 20 s early-ack Celery job"),
+    "flaky-2": gettext("flaky 2 both ways"),
+    "flaky-3": gettext("flaky 3 (give up) both ways"),
+    "delay-10": gettext("start in 10 s both ways"),
+    "limit-3": gettext("10 s job, 3 s limit"),
+    fairness: gettext("send the fairness batch"),
+    "heartbeat-20": gettext("20 s job to the naive consumer and to the threaded one"),
+    "close-connections": gettext("close all broker connections"),
+    "send-5s": gettext("send 5 s jobs both ways"),
   },
   // Names for jobs in a preset's outcome where the method alone would not tell them apart.
   jobNames: {
-    celeryLateAck: "Celery late ack",
-    celeryEarlyAck: "Celery early ack",
-    celerySoft: "Celery soft",
-    celeryHard: "Celery hard",
-    naiveConsumer: "naive consumer",
-    threadedConsumer: "threaded consumer",
+    celeryLateAck: gettext("Celery late ack"),
+    celeryEarlyAck: gettext("Celery early ack"),
+    celerySoft: gettext("Celery soft"),
+    celeryHard: gettext("Celery hard"),
+    naiveConsumer: gettext("naive consumer"),
+    threadedConsumer: gettext("threaded consumer"),
   },
 };
 
 // ---------- the class-wide controls (kill a worker, close connections, reset): CLASS_CONTROLS
 
 export const CLASS = {
-  studentReason: "Kill worker, close connections and reset are the instructor's in this class: "
-    + "enter the instructor token to use them.",
-  noTokenSet: "Kill worker, close connections and reset are the instructor's in this class, "
-    + "and no INSTRUCTOR_TOKEN is set on the server.",
-  wrongToken: "that is not the instructor token",
-  unlocked: "instructor controls unlocked in this tab",
-  resetButton: "Reset the class…",
-  resetConfirm: "Really reset? Click again",
-  resetDone: (count) => `class reset: ${count} job${count === 1 ? "" : "s"} deleted, queues purged`,
+  studentReason: gettext("Kill worker, close connections and reset are the instructor’s in this class: "
+    + "enter the instructor token to use them."),
+  noTokenSet: gettext("Kill worker, close connections and reset are the instructor’s in this class, "
+    + "and no INSTRUCTOR_TOKEN is set on the server."),
+  wrongToken: gettext("that is not the instructor token"),
+  unlocked: gettext("instructor controls unlocked in this tab"),
+  resetButton: gettext("Reset the class…"),
+  resetConfirm: gettext("Really reset? Click again"),
+  resetDone: (count) => ngettext("class reset: %(num)s job deleted, queues purged",
+    "class reset: %(num)s jobs deleted, queues purged", count),
 };
 
 // ---------- the race
 
 export const RACE = {
-  racing: (count, seconds, methods) => `racing ${count} job${count === 1 ? "" : "s"} of ${seconds} s `
-    + `by ${listOfMethods(methods, ", ")}…`,
+  racing: (count, seconds, methods) => ngettext("racing %(num)s job of %(seconds)s s by %(methods)s…",
+    "racing %(num)s jobs of %(seconds)s s by %(methods)s…", count, { seconds, methods: listOfMethods(methods) }),
   // A broker outage fails both queued methods with the same message: said once, for both.
-  error: (message, methods) => (methods.length ? `${listOfMethods(methods, " and ")}: ${message}` : message),
+  error: (message, methods) => (methods.length ? `${listOfMethods(methods)}: ${message}` : message),
   errors: (lines) => lines.join("\n"),
-  syncOnlyUpTo: (max) => `N ≤ ${max} only`,
+  syncOnlyUpTo: (max) => gettext("N ≤ %(max)s only", { max }),
   done: (done, count) => `${done} / ${count}`,
-  failed: (failed) => (failed ? `${failed} failed` : ""),
+  failed: (failed) => (failed ? ngettext("%(num)s failed", "%(num)s failed", failed) : ""),
   // "finished — last job DONE after: Sync 0.06 s · RabbitMQ 0.41 s · Celery 0.52 s"
   finishTime: (method, time) => `${methodLabel(method)} ${time}`,
-  headline: (times, failed) => withFailed(`finished — last job DONE after: ${times.join(" · ") || "none DONE"}`, failed),
+  headline: (times, failed) => withFailed(gettext("finished — last job DONE after: %(times)s",
+    { times: times.join(" · ") || NONE_DONE }), failed),
   errorsAndHeadline: (errors, headline) => `${errors}\n${headline}`,
-  chartLabel: (times) => `Jobs completed over time. Last job DONE after: ${times.join(", ")}`,
+  chartLabel: (times) => gettext("Jobs completed over time. Last job DONE after: %(times)s", { times: times.join(", ") }),
 };
 
 export const CHART = {
-  waiting: "waiting for the race to start…",
-  pressStart: "Press Start",
-  hint: "a line per method, one step up per job DONE",
-  xAxis: "seconds since the race started",
-  yAxis: "jobs DONE",
+  waiting: gettext("waiting for the race to start…"),
+  pressStart: gettext("Press Start"),
+  hint: gettext("a line per method, one step up per job DONE"),
+  xAxis: gettext("seconds since the race started"),
+  yAxis: gettext("jobs DONE"),
 };

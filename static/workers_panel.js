@@ -15,6 +15,11 @@ const kindOf = (worker) => (Object.hasOwn(KINDS, worker.kind) ? KINDS[worker.kin
 
 const workersPanel = document.getElementById("workers");
 const workerList = workersPanel.querySelector('[data-role="rows"]');
+// Offline workers fold into one line ("3 offline ▸") that opens on click: after a few restarts
+// they would otherwise push the live ones out of sight.
+const offlineList = workersPanel.querySelector('[data-role="offline-rows"]');
+const offlineToggle = workersPanel.querySelector('[data-role="offline-toggle"]');
+const offlineButton = offlineToggle.querySelector("button");
 const workersEmpty = workersPanel.querySelector('[data-role="empty"]');
 const workersError = workersPanel.querySelector('[data-role="error"]');
 const workersExplain = workersPanel.querySelector('[data-role="explain"]');
@@ -39,18 +44,36 @@ function showWorkers(answer) {
       workerRows.delete(id);
     }
   }
-  workers.forEach((worker, index) => {
+  const placed = new Map([[workerList, 0], [offlineList, 0]]);
+  for (const worker of workers) {
     let row = workerRows.get(worker.worker_id);
     if (!row) {
       row = buildWorkerRow(worker);
       workerRows.set(worker.worker_id, row);
     }
     paintWorker(row, worker, doneByKind.get(worker.kind));
-    const there = workerList.children[index];
-    if (there !== row.tr) workerList.insertBefore(row.tr, there ?? null);  // keep the sorted order
-  });
+    const list = worker.online ? workerList : offlineList;
+    const index = placed.get(list);
+    placed.set(list, index + 1);
+    const there = list.children[index];
+    if (there !== row.tr) list.insertBefore(row.tr, there ?? null);  // keep the sorted order
+  }
+  paintOfflineToggle(placed.get(offlineList));
   workersEmpty.hidden = workerRows.size > 0;
   explainWorkers(answer);
+}
+
+function paintOfflineToggle(count) {
+  const open = offlineButton.getAttribute("aria-expanded") === "true";
+  offlineToggle.hidden = count === 0;
+  offlineList.hidden = count === 0 || !open;
+  setText(offlineButton, WORKERS.offlineToggle(count, open));
+}
+
+function toggleOffline() {
+  const open = offlineButton.getAttribute("aria-expanded") !== "true";
+  offlineButton.setAttribute("aria-expanded", String(open));
+  paintOfflineToggle(offlineList.children.length);
 }
 
 // Grouped by kind; within a kind the longest-running first, so a new worker appears at the bottom.
@@ -60,7 +83,7 @@ function kindThenArrival(a, b) {
     || String(a.worker_id).localeCompare(String(b.worker_id));
 }
 
-// Columns: kind | worker (its id, and when it was last heard of) | jobs done (+ share bar) | now.
+// Columns: worker (its kind's badge, id, profile, when last heard of, reports) | jobs done (+ share bar) | now.
 function buildWorkerRow(worker) {
   const kind = kindOf(worker);
   const badge = element("span", "badge", kind?.label ?? String(worker.kind));
@@ -71,8 +94,7 @@ function buildWorkerRow(worker) {
     fill: element("div", "fill"), done: element("span", "share-text"), current: element("td", "current"),
   };
   const tr = element("tr", "",
-    element("td", "", badge),
-    element("td", "", cells.id, cells.profile, cells.seen, cells.reports),
+    element("td", "", element("div", "worker-head", badge, cells.id), cells.profile, cells.seen, cells.reports),
     element("td", "", element("div", "share", element("div", "bar", cells.fill), cells.done)),
     cells.current);
   tr.dataset.workerId = worker.worker_id;
@@ -133,6 +155,7 @@ function showWorkersFailure(error) {
 }
 
 export function startWorkersPanel() {
+  offlineButton.addEventListener("click", toggleOffline);
   pollForever("/api/workers", POLL_MS, showWorkers, showWorkersFailure);
   setInterval(() => {
     const now = workersClock();

@@ -20,6 +20,22 @@ from queue_lab.queues import queue_layout
 from tests.helpers import MANAGEMENT_URL, RABBITMQ_URL, RUN_ID, TOKEN, missing
 
 
+@pytest.fixture(scope="session", autouse=True)
+def compiled_catalogs():
+    """The .mo files the API reads, as `make` builds them — rebuilt here when a .po is newer, so a
+    `pytest` run straight after editing a translation sees it (the real processes read them too)."""
+    from babel.messages.mofile import write_mo
+    from babel.messages.pofile import read_po
+
+    from queue_lab import PROJECT_ROOT
+
+    for po in (PROJECT_ROOT / "translations").glob("*/LC_MESSAGES/messages.po"):
+        mo = po.with_suffix(".mo")
+        if not mo.exists() or mo.stat().st_mtime < po.stat().st_mtime:
+            with open(po, "rb") as source, open(mo, "wb") as target:
+                write_mo(target, read_po(source, locale=po.parts[-3]))
+
+
 @pytest.fixture
 def app(tmp_path):
     app = create_app({

@@ -39,6 +39,23 @@ def test_submit_rejects_each_bad_field_by_name(client, body, field):
     assert field in response.json["error"] or field == "body"
 
 
+@pytest.mark.parametrize("owner, kept", [
+    ("Anna", "Anna"), ("  Олег   Петрович ", "Олег Петрович"), ("x" * 40, "x" * 40), ("", None), (None, None),
+    ("<img src=x onerror=alert(1)>", "<img src=x onerror=alert(1)>"),  # kept as text; the page never parses it
+    ("line\u2028break\ttab", "line break tab"),  # any whitespace is one space in a table cell
+])
+def test_a_job_carries_its_senders_name(client, owner, kept):
+    rows = client.post("/api/tasks", json={"method": "sync", "seconds": 0, "owner": owner}).json["tasks"]
+    assert rows[0]["owner"] == kept
+
+
+@pytest.mark.parametrize("owner", ["x" * 41, 7, ["Anna"], "An\x00na", "An\u200bna", "\u202eevil"])
+def test_a_bad_name_is_a_400_naming_owner(client, owner):
+    for path, body in (("/api/tasks", {"method": "celery", "seconds": 1}), ("/api/race", {"count": 1})):
+        response = client.post(path, json={**body, "owner": owner})
+        assert (response.status_code, response.json["field"]) == (400, "owner"), response.json
+
+
 def test_submit_rejects_malformed_json(client):
     response = client.post("/api/tasks", data="{not json", content_type="application/json")
     assert response.status_code == 400

@@ -1,6 +1,7 @@
 """The fault lab, one experiment per test: real worker processes on the real broker, asserting what
 a student should see. (The page's controls for them are tested in test_browser_fault_lab.py.)"""
 import collections
+import re
 import signal
 import subprocess
 import sys
@@ -12,7 +13,9 @@ import pytest
 import requests
 
 from ops.stack import wait_until
+from queue_lab import PROJECT_ROOT as PROJECT
 from queue_lab.queues import queue_layout
+from tests.helpers import TOKEN
 
 pytestmark = pytest.mark.broker
 
@@ -226,6 +229,29 @@ def test_after_closing_every_connection_jobs_still_complete(private_vhost, manag
     rows = stack.wait_finished(before + after, 60)
     assert {r["task_status"] for r in rows.values()} == {"DONE"}, rows
     assert "Connection to broker lost" in worker.log()  # Celery noticed, and reconnected by itself
+
+
+# make run: the terminal stays readable -------------------------------------------------------------
+
+def test_the_sweeper_is_quiet_until_it_names_a_job_lost(stack, queues):
+    """`make run` shows the workers' tutorial lines: the sweeper's schedule (every SWEEP_EVERY_S)
+    prints nothing, unless it finds a job to name LOST."""
+    (procfile_line,) = [line for line in (PROJECT / "Procfile").read_text().splitlines()
+                        if line.startswith("celery_beat:")]
+    loglevel = re.search(r"--loglevel=(\w+)", procfile_line).group(1)
+    assert loglevel == "WARNING"
+    stack.start_api(**QUICK_SWEEP)
+    beat = stack.start_celery_worker("beat", beat=True, queue=f"{queues['CELERY_QUEUE']}.maintenance",
+                                     loglevel=loglevel, **QUICK_SWEEP)
+    time.sleep(4)  # a few sweeps that find nothing
+    quiet = beat.log()
+    assert not re.search(r"sweep_lost_jobs|sweeper:|Sending due task|succeeded", quiet), quiet[-500:]
+    (num,) = stack.submit("celery", seconds=30).json()["task_nums"]  # no Celery worker: we report for it
+    stack.session.post(stack.base_url + "/update_task_status_api/", headers={"Authorization": f"Bearer {TOKEN}"},
+                       json={"task_num": num, "task_status": "IN_PROGRESS", "worker_id": "gone-1",
+                             "starting": True, "run_id": "r1"})
+    wait_until(lambda: f"now LOST: #{num}" in beat.log(), 20, what="the sweeper's one line")
+    assert beat.log().count("sweeper:") == 1
 
 
 # make run: a killed worker comes back ---------------------------------------------------------------

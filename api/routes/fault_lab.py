@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 import requests
 from flask import Blueprint, jsonify
+from flask_babel import gettext
 
 from api.auth import class_control
 from api.experiments import experiments
@@ -27,7 +28,7 @@ def kill_worker():
     body = json_body()
     task_num = body.get("task_num") if isinstance(body, dict) else None
     if isinstance(task_num, bool) or not isinstance(task_num, int) or task_num < 1:
-        raise BadField("task_num", f"task_num must be a task number, got {task_num!r}")
+        raise BadField("task_num", gettext("task_num must be a task number, got %(got)s", got=repr(task_num)))
     try:
         return jsonify(kill_worker_running(task_num, lab().store, lab().workers))
     except CannotKill as exc:
@@ -52,5 +53,5 @@ def close_connections():
     try:
         return jsonify(closed=close_broker_connections(lab().settings, lab().queue_stats))
     except requests.RequestException as exc:
-        return jsonify(error=f"the management API could not close connections ({exc}); "
-                             "run `rabbitmqctl close_all_connections \"lab\"` instead"), 503
+        return jsonify(error=gettext("the management API could not close connections (%(reason)s); "
+                                     "run `rabbitmqctl close_all_connections \"lab\"` instead", reason=exc)), 503

@@ -11,6 +11,7 @@ import time
 
 from flask import Blueprint, jsonify
 
+from api.errors import broker_error
 from api.job_dispatch import send_by_celery, send_by_rabbitmq
 from api.raw_publisher import BrokerUnavailable
 from api.request_body import json_body
@@ -23,7 +24,7 @@ bp = Blueprint("race", __name__)
 
 @bp.post("/api/race")
 def start_race():
-    count, seconds = parse_race(json_body())
+    count, seconds, owner = parse_race(json_body())
     state = lab()
     store, settings, publisher = state.store, state.settings, state.publisher
     senders = {
@@ -31,9 +32,9 @@ def start_race():
         "rabbitmq": lambda specs, order: send_by_rabbitmq(specs, order, store, publisher),
     }
     # Both batches or neither: the first checks the class's cap for both (TooManyWaiting → 429).
-    batches = {"celery": store.create("celery", seconds, False, count,
+    batches = {"celery": store.create("celery", seconds, False, count, owner=owner,
                                       max_waiting=settings.max_waiting_jobs, also_coming=count)}
-    batches["rabbitmq"] = store.create("rabbitmq", seconds, False, count)
+    batches["rabbitmq"] = store.create("rabbitmq", seconds, False, count, owner=owner)
     results: dict[str, dict] = {}
 
     def send(method: str) -> None:
@@ -44,7 +45,7 @@ def start_race():
             senders[method](specs, order)
             error = None
         except BrokerUnavailable as exc:  # its rows are already ERROR with the reason
-            error = str(exc)
+            error = broker_error(exc)
         took = time.perf_counter() - started
         results[method] = {"task_nums": batches[method], "enqueue_s": took,
                            "enqueue_ms_per_job": 1000 * took / count, "error": error}

@@ -5,7 +5,9 @@ import json
 import time
 
 from flask import Blueprint, Response, jsonify, request, url_for
+from flask_babel import gettext
 
+from api.errors import broker_error
 from api.job_dispatch import run_synchronously, send_by_celery, send_by_rabbitmq
 from api.raw_publisher import BrokerUnavailable
 from api.request_body import json_body
@@ -25,7 +27,7 @@ def submit_tasks():
     state = lab()
     method, store = order.method, state.store
     task_nums = store.create(method, order.seconds, order.fail, order.count, order.delay_s,
-                             max_waiting=state.settings.max_waiting_jobs)
+                             max_waiting=state.settings.max_waiting_jobs, owner=order.owner)
     specs = [JobSpec(num, order.seconds, order.fail, order.flaky, order.time_limit_s)
              for num in task_nums]
     answer = {"task_nums": task_nums, "method": method}
@@ -39,7 +41,7 @@ def submit_tasks():
             return jsonify({**answer, "tasks": [store.get(num) for num in task_nums],
                             "epoch": store.epoch()}), 200
     except BrokerUnavailable as exc:  # the senders already marked the unsent rows ERROR
-        return jsonify(error=str(exc), task_nums=task_nums, method=method), 503
+        return jsonify(error=broker_error(exc), task_nums=task_nums, method=method), 503
     except Exception as exc:  # the unexpected: still never leave a row PENDING with nothing queued
         store.fail_unsent(task_nums, f"not sent: {type(exc).__name__}: {exc}")
         raise
@@ -55,17 +57,18 @@ def _query_int(name: str, default: int, low: int, high: int) -> int:
     try:
         value = int(raw)
     except ValueError:
-        raise BadField(name, f"{name} must be a whole number, got {raw!r}") from None
+        raise BadField(name, gettext("%(name)s must be a whole number, got %(got)s", name=name, got=repr(raw))) from None
     if not low <= value <= high:
-        raise BadField(name, f"{name} must be from {low} to {high}, got {value}")
+        raise BadField(name, gettext("%(name)s must be from %(low)s to %(high)s, got %(got)s",
+                                     name=name, low=low, high=high, got=value))
     return value
 
 
 def _query_nums(name: str, most: int) -> list[int]:
     parts = request.args.get(name, "").split(",")
     if not all(part.strip().isdigit() for part in parts) or len(parts) > most:
-        raise BadField(name, f"{name} must be up to {most} task numbers separated by commas, "
-                             f"e.g. {name}=12,13,14")
+        raise BadField(name, gettext("%(name)s must be up to %(most)s task numbers separated by commas, "
+                                     "e.g. %(name)s=12,13,14", name=name, most=most))
     return [int(part) for part in parts]
 
 
@@ -107,7 +110,7 @@ def events():
         since = _query_int("since", state.feed.seq, 0, 2**63 - 1)
     slots = state.stream_slots
     if not slots.acquire(blocking=False):
-        return jsonify(error="too many live streams on this server; poll /api/tasks?since="), 503
+        return jsonify(error=gettext("too many live streams on this server; poll /api/tasks?since=")), 503
     feed, keepalive = state.feed, state.settings.sse_keepalive_s
 
     def stream(since: int):

@@ -1,0 +1,166 @@
+"""The page for a classroom, in headless Chromium on the real stack: in Russian and Ukrainian with no
+English left in the send panels and the table; the table in view after Send on a 1366×768 laptop;
+presenter mode for a projector; a student's name on their jobs and the "mine" filter; offline
+workers folded into one line. Leaves a screenshot per language in test-artifacts/."""
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+from babel.messages.pofile import read_po
+
+from tests.helpers import TOKEN, send
+
+pytestmark = [pytest.mark.broker, pytest.mark.browser]
+
+PROJECT = Path(__file__).resolve().parent.parent
+ARTIFACTS = PROJECT / "test-artifacts"
+LAPTOP = {"width": 1366, "height": 768}
+
+
+def translations(language: str) -> dict[str, str]:
+    with open(PROJECT / "translations" / language / "LC_MESSAGES" / "messages.po", "rb") as f:
+        return {m.id: m.string for m in read_po(f) if isinstance(m.id, str) and m.id}
+
+
+def wait_rows(page, count: int, status: str | None = None, timeout: float = 30_000):
+    selector = "tr[data-task-num]" + (f'[data-status="{status}"]' if status else "")
+    page.wait_for_function(f"document.querySelectorAll('{selector}').length >= {count}", timeout=timeout)
+
+
+# Words that may stay in Latin letters on a Russian or Ukrainian page: names of products and code.
+LATIN_ALLOWED = {"Celery", "RabbitMQ", "delay", "pika", "ack", "late", "early", "prefetch", "TTL", "wait",
+                 "SSE", "HTTP", "soft", "hard", "SoftTimeLimitExceeded", "apply_async", "countdown"}
+
+
+def english_left(text: str) -> list[str]:
+    return sorted({w for w in re.findall(r"[A-Za-z][A-Za-z_]{2,}", text) if w not in LATIN_ALLOWED})
+
+
+@pytest.mark.parametrize("language", ["ru", "uk"])
+def test_the_page_speaks_the_language_and_stays_live_when_switched(stack, page, language):
+    stack.start_api()
+    stack.start_consumer()
+    words = translations(language)
+    page.set_viewport_size(LAPTOP)
+    page.goto(f"{stack.base_url}/?lang={language}")
+    assert page.locator("html").get_attribute("lang") == language
+    assert page.locator("section.jobs h2").inner_text() == words["Jobs"]
+    assert page.locator("#workers h2").inner_text() == words["Workers"]
+    assert page.locator('form[data-method="rabbitmq"] button[type="submit"]').inner_text() == words["Send"]
+    page.wait_for_function(f"document.getElementById('connection').textContent === {words['live (SSE)']!r}")
+
+    send(page, "rabbitmq", 0.5, count=2)
+    send(page, "sync", 0.2)
+    wait_rows(page, 3, "DONE")
+    assert page.locator('tr[data-task-num] .pill').first.inner_text() == words["DONE"]
+    # No English left in what a student reads first: the send panels and the table (data cells aside).
+    panels = page.locator("section.panels").inner_text()
+    table = page.evaluate("""() => [...document.querySelectorAll('section.jobs')].map(s => {
+        const copy = s.cloneNode(true);
+        copy.querySelectorAll('td.worker, td.owner, td.num').forEach(td => td.remove());
+        return copy.innerText; }).join(' ')""")
+    assert english_left(panels) == [] and english_left(table) == [], (english_left(panels), english_left(table))
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / f"page-{language}.png"))
+
+    # Switch: the page comes back in the other language with the same rows, and still live.
+    other = "uk" if language == "ru" else "ru"
+    page.locator(f'nav.languages a[hreflang="{other}"]').click()
+    page.wait_for_function(f"document.documentElement.lang === '{other}'")
+    wait_rows(page, 3, "DONE")
+    assert page.locator('tr[data-task-num] .pill').first.inner_text() == translations(other)["DONE"]
+    send(page, "rabbitmq", 0.3)
+    wait_rows(page, 4, "DONE")
+    assert page.errors == []
+
+
+def test_after_send_on_a_laptop_the_new_row_is_in_view_without_scrolling(stack, page):
+    stack.start_api()
+    stack.start_consumer()
+    page.set_viewport_size(LAPTOP)
+    page.goto(stack.base_url + "/")
+    send(page, "rabbitmq", 0.5)
+    wait_rows(page, 1)
+    box = page.locator("tr[data-task-num]").first.bounding_box()
+    assert page.evaluate("window.scrollY") == 0
+    assert 0 <= box["y"] and box["y"] + box["height"] <= LAPTOP["height"], box
+    wait_rows(page, 1, "DONE")
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "page-en.png"))
+    assert page.errors == []
+
+
+def test_presenter_mode_enlarges_the_table_and_is_remembered(stack, page):
+    stack.start_api()
+    page.set_viewport_size(LAPTOP)
+    page.goto(stack.base_url + "/")
+    assert stack.submit("sync", 0).status_code == 200
+    wait_rows(page, 1, "DONE")
+    size = lambda: page.evaluate(  # noqa: E731
+        "parseFloat(getComputedStyle(document.querySelector('tr[data-task-num] td.num')).fontSize)")
+    normal = size()
+    page.locator("#presenter").click()
+    assert size() >= normal * 1.25
+    assert page.locator("#presenter").get_attribute("aria-pressed") == "true"
+    page.reload()  # remembered
+    wait_rows(page, 1, "DONE")
+    assert page.evaluate("document.documentElement.classList.contains('present')") and size() >= normal * 1.25
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "page-presenter.png"))
+    page.goto(stack.base_url + "/?present=0")
+    wait_rows(page, 1, "DONE")
+    assert size() == normal
+    page.goto(stack.base_url + "/?present=1")  # a link an instructor can open on the projector
+    assert page.evaluate("document.documentElement.classList.contains('present')")
+    assert page.errors == []
+
+
+def test_a_name_goes_with_its_jobs_and_mine_hides_the_others(stack, page):
+    stack.start_api()
+    page.goto(stack.base_url + "/")
+    name = page.locator("#owner-name")
+    name.fill("<b>Ada</b> Lovelace")
+    name.dispatch_event("change")
+    send(page, "sync", 0)
+    assert stack.session.post(stack.base_url + "/api/tasks", json={"method": "sync", "seconds": 0,
+                                                                   "owner": "Bob"}).status_code == 200
+    assert stack.submit("sync", 0).status_code == 200  # no name
+    wait_rows(page, 3, "DONE")
+    mine = page.locator('tr[data-task-num][data-mine="true"]')
+    assert mine.count() == 1 and mine.locator("td.owner").inner_text() == "<b>Ada</b> Lovelace"  # as text
+    page.locator("#mine-only").click()
+    assert page.locator("tr[data-task-num]:visible").count() == 1
+    page.reload()  # the name is kept in this browser
+    assert page.locator("#owner-name").input_value() == "<b>Ada</b> Lovelace"
+    # The race carries it too
+    page.locator("#race-drawer > summary").click()
+    page.locator('.race-form input[name="count"]').fill("1")
+    page.locator('.race-form button[type="submit"]').click()
+    page.wait_for_function("document.querySelectorAll('tr[data-task-num][data-mine=\"true\"]').length >= 4",
+                           timeout=30_000)
+    assert page.errors == []
+
+
+def test_offline_workers_fold_into_one_line_that_opens(stack, page):
+    stack.start_api()
+    page.goto(stack.base_url + "/")
+
+    def heartbeat(worker_id: str, leaving: bool):
+        answer = stack.session.post(stack.base_url + "/api/workers/heartbeat", headers={"Authorization": f"Bearer {TOKEN}"},
+                                    json={"worker_id": worker_id, "kind": "consumer", "hostname": "h", "pid": 1,
+                                          "leaving": leaving})
+        assert answer.status_code == 200
+
+    for n in range(3):
+        heartbeat(f"gone-{n}", leaving=True)
+    heartbeat("alive-1", leaving=False)
+    toggle = page.locator('#workers [data-role="offline-toggle"] button')
+    toggle.wait_for(timeout=10_000)
+    assert toggle.inner_text() == "3 offline ▸"
+    assert page.locator('#workers tr[data-worker-id]:visible').count() == 1  # only the live one
+    toggle.click()
+    assert toggle.inner_text() == "3 offline ▾"
+    assert page.locator('#workers tr[data-worker-id]:visible').count() == 4
+    assert page.errors == []
