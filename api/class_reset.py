@@ -19,7 +19,7 @@ def purge_our_queues(settings: Settings) -> dict[str, int]:
     except (pika.exceptions.AMQPError, OSError) as exc:
         raise BrokerUnavailable(settings.broker_hint) from exc
     try:
-        for name in (settings.queues.raw.work, settings.queues.celery):
+        for name in (settings.queues.raw.work, settings.queues.quorum.work, settings.queues.celery):
             channel = connection.channel()
             try:
                 purged[name] = channel.queue_purge(queue=name).method.message_count

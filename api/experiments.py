@@ -9,8 +9,10 @@ from flask_babel import gettext
 from api.line_count import retry_lines
 
 
-def experiments() -> list[dict]:
+def experiments(rabbitmq_version: str | None, delivery_limit: int) -> list[dict]:
+    """`rabbitmq_version`: what the management API says this broker is (None when it cannot say)."""
     lines = retry_lines()
+    version = rabbitmq_version or gettext("(unknown: the management API did not say)")
     return [
         {
             "id": "kill",
@@ -119,5 +121,42 @@ def experiments() -> list[dict]:
                              "API answers 503 with the reason and no row is left PENDING."),
             "because": gettext("Durable queues + persistent messages + acks after the job, and reconnect "
                                "loops with backoff in both workers."),
+        },
+        {
+            "id": "slow-consumer",
+            "title": gettext("A slow consumer falls behind"),
+            "try": gettext("Start the slow stream (a 2 s job by RabbitMQ every second, for a minute) and "
+                           "watch the RabbitMQ queue's depth chart in the queues panel. After half a minute "
+                           "start a second consumer (`make consumer`, or `docker compose up -d --scale "
+                           "consumer=2`)."),
+            "watch": gettext("Ready climbs by about one job every two seconds: one worker does half the "
+                             "work that arrives. With the second consumer the line flattens, then turns "
+                             "down."),
+            "because": gettext("A queue only buffers: while jobs arrive faster than the consumers finish "
+                               "them, ready grows without end (until RabbitMQ's memory or disk alarm "
+                               "stops the publishers). Adding consumers is how a work queue scales, and "
+                               "prefetch 1 gives a new one work at once."),
+        },
+        {
+            "id": "quorum",
+            "title": gettext("Quorum queues: a poison message"),
+            "try": gettext("Send the poison job to the quorum queue: it crashes its consumer on every "
+                           "delivery (`make run` and compose start the consumer again). Then send "
+                           "'flaky 3' to the classic queue, to compare."),
+            "watch": gettext("The poison row starts again and again — attempt 2, 3, 4 — and shows "
+                             "x-delivery-count 1, 2, 3: the broker counted. Past the delivery limit "
+                             "(QUORUM_DELIVERY_LIMIT = %(limit)s) it ends ERROR, dead-lettered by "
+                             "RabbitMQ, and nobody runs it again. The classic row retries through the "
+                             ".wait queue, counted by x-death, and gives up into .dead after "
+                             "MAX_ATTEMPTS.", limit=delivery_limit),
+            "because": gettext("A quorum queue counts every failed delivery itself (x-delivery-count) and "
+                               "dead-letters a message past its x-delivery-limit: no wait queue and no "
+                               "counting by hand — and no endless crash loop, which a classic queue "
+                               "would run, since it counts nothing. What changed across versions: "
+                               "RabbitMQ 3.8 brought quorum queues and the delivery limit; 4.0 made 20 "
+                               "the default limit of every quorum queue; 4.3 stops counting requeues "
+                               "(basic.nack or basic.reject with requeue) and gives quorum queues "
+                               "delayed retries of their own — a crashed consumer still counts. This "
+                               "broker is RabbitMQ %(version)s.", version=version),
         },
     ]

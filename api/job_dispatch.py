@@ -58,7 +58,10 @@ def send_by_celery(specs: list[JobSpec], order: Submission, store: JobStore,
 def send_by_rabbitmq(specs: list[JobSpec], order: Submission, store: JobStore,
                      publisher: RawPublisher) -> None:
     layout = publisher.settings.queues
-    queues = layout.naive if order.consumer == "naive" else layout.raw
+    if order.queue_type == "quorum":
+        queues = layout.quorum
+    else:
+        queues = layout.naive if order.consumer == "naive" else layout.raw
     try:
         publisher.publish_jobs(specs, queues=queues, delay_s=order.delay_s)
     except BrokerUnavailable as exc:

@@ -21,7 +21,7 @@ from queue_lab.job_states import (
 COLUMNS = (
     "task_num", "method", "seconds", "fail", "task_status", "progress", "worker_id", "run_id",
     "attempt", "celery_id", "error", "created_at", "started_at", "finished_at", "due_at", "updated_at",
-    "reruns", "owner", "seq",
+    "reruns", "owner", "delivery_count", "counted_by", "seq",
 )
 
 SCHEMA = """
@@ -44,6 +44,8 @@ CREATE TABLE IF NOT EXISTS jobs (
     updated_at  REAL,
     reruns      INTEGER NOT NULL DEFAULT 0,
     owner       TEXT,
+    delivery_count INTEGER,
+    counted_by  TEXT,
     seq         INTEGER NOT NULL
 );
 CREATE INDEX IF NOT EXISTS jobs_by_seq ON jobs (seq);
@@ -92,7 +94,8 @@ class JobStore:
         """A database made by an earlier version gains the newer columns (all nullable)."""
         have = {row[1] for row in self._connection().execute("PRAGMA table_info(jobs)")}
         for column, kind in (("due_at", "REAL"), ("updated_at", "REAL"),
-                             ("reruns", "INTEGER NOT NULL DEFAULT 0"), ("owner", "TEXT")):
+                             ("reruns", "INTEGER NOT NULL DEFAULT 0"), ("owner", "TEXT"),
+                             ("delivery_count", "INTEGER"), ("counted_by", "TEXT")):
             if column not in have:
                 self._connection().execute(f"ALTER TABLE jobs ADD COLUMN {column} {kind}")
         # The sweeper's index; created here, after the columns it needs exist.

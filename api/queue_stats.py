@@ -27,6 +27,7 @@ class QueueStats:
         self.vhost = quote(path[1:] if len(path) > 1 else "/", safe="")
         self._lock = threading.Lock()
         self._cached: dict[str, tuple[float, dict]] = {}
+        self._version: str | None = None
 
     def snapshot(self) -> dict:
         language = str(get_locale())
@@ -38,42 +39,72 @@ class QueueStats:
             self._cached[language] = (time.monotonic(), answer)
             return answer
 
+    def layout(self) -> list[dict]:
+        """Our queues in the order the page draws them: lane (the path), role, family (classic or
+        quorum), a short label, and `path` for the three the queues panel lists."""
+        q = self.settings.queues
+        return [
+            {"lane": "celery", "role": "work", "family": "classic", "name": q.celery, "short": q.celery, "path": "celery"},
+            {"lane": "celery", "role": "early", "family": "classic", "name": q.celery_early, "short": ".early", "path": None},
+            {"lane": "rabbitmq", "role": "work", "family": "classic", "name": q.raw.work, "short": q.raw.work, "path": "rabbitmq"},
+            {"lane": "rabbitmq", "role": "wait", "family": "classic", "name": q.raw.wait, "short": ".wait", "path": None},
+            {"lane": "rabbitmq", "role": "delay", "family": "classic", "name": q.raw.delay, "short": ".delay", "path": None},
+            {"lane": "rabbitmq", "role": "dead", "family": "classic", "name": q.raw.dead, "short": ".dead", "path": None},
+            {"lane": "rabbitmq", "role": "work", "family": "quorum", "name": q.quorum.work, "short": ".quorum", "path": "quorum"},
+            {"lane": "rabbitmq", "role": "dead", "family": "quorum", "name": q.quorum.dead, "short": ".quorum.dead", "path": None},
+        ]
+
     def _read(self) -> dict:
-        queues = [("rabbitmq", self.settings.queues.raw.work), ("celery", self.settings.queues.celery)]
+        """One request for every queue of our vhost, then ours picked out of it (the broker may be shared)."""
         answer = {
             "queues": [],
             "management_ui": f"{self.settings.management_public_url}/#/queues",
             "sampled_at": time.time(),
             "stats_interval_s": STATS_INTERVAL_S,
+            "rabbitmq_version": None,
             "error": None,
         }
         auth = (self.settings.management_user, self.settings.management_password)
-        for path, name in queues:
-            row = {"name": name, "path": path, "messages_ready": None,
-                   "messages_unacknowledged": None, "consumers": None, "error": None}
-            url = f"{self.settings.management_url}/api/queues/{self.vhost}/{quote(name, safe='')}"
-            try:
-                response = requests.get(url, auth=auth, timeout=2)
-            except requests.RequestException:
-                answer["error"] = gettext(
-                    "RabbitMQ management API not reachable at %(url)s — enable it with `rabbitmq-plugins "
-                    "enable rabbitmq_management` (the compose image has it), or set RABBITMQ_MANAGEMENT_URL",
-                    url=self.settings.management_url)
-                answer["queues"] = []
-                return answer
-            if response.status_code == 401:
-                answer["error"] = gettext("the management API at %(url)s refused user %(user)s: set "
-                                          "RABBITMQ_MANAGEMENT_USER/_PASSWORD", url=self.settings.management_url,
-                                          user=repr(self.settings.management_user))
-                return answer
-            if response.status_code == 404:
-                row["error"] = gettext("not declared yet (no worker has started and nothing was sent)")
-            elif not response.ok:
+        url = (f"{self.settings.management_url}/api/queues/{self.vhost}"
+               "?columns=name,type,messages_ready,messages_unacknowledged,consumers")
+        try:
+            response = requests.get(url, auth=auth, timeout=2)
+        except requests.RequestException:
+            answer["error"] = gettext(
+                "RabbitMQ management API not reachable at %(url)s — enable it with `rabbitmq-plugins "
+                "enable rabbitmq_management` (the compose image has it), or set RABBITMQ_MANAGEMENT_URL",
+                url=self.settings.management_url)
+            return answer
+        if response.status_code == 401:
+            answer["error"] = gettext("the management API at %(url)s refused user %(user)s: set "
+                                      "RABBITMQ_MANAGEMENT_USER/_PASSWORD", url=self.settings.management_url,
+                                      user=repr(self.settings.management_user))
+            return answer
+        listed = {row["name"]: row for row in response.json()} if response.ok else {}
+        for queue in self.layout():
+            row = {**queue, "messages_ready": None, "messages_unacknowledged": None, "consumers": None,
+                   "error": None}
+            found = listed.get(queue["name"])
+            if not response.ok:
                 row["error"] = gettext("management API answered %(status)s", status=response.status_code)
+            elif found is None:
+                row["error"] = gettext("not declared yet (no worker has started and nothing was sent)")
             else:
-                data = response.json()
-                row.update(messages_ready=data.get("messages_ready", 0),
-                           messages_unacknowledged=data.get("messages_unacknowledged", 0),
-                           consumers=data.get("consumers", 0))
+                row.update(messages_ready=found.get("messages_ready", 0),
+                           messages_unacknowledged=found.get("messages_unacknowledged", 0),
+                           consumers=found.get("consumers", 0), type=found.get("type"))
             answer["queues"].append(row)
+        answer["rabbitmq_version"] = self.version()
         return answer
+
+    def version(self) -> str | None:
+        """The broker's version, as the management API tells it (the quorum lesson says what
+        changed in which version): asked once, then kept."""
+        if self._version is None:
+            try:
+                overview = requests.get(f"{self.settings.management_url}/api/overview", timeout=2,
+                                        auth=(self.settings.management_user, self.settings.management_password))
+                self._version = overview.json().get("rabbitmq_version") if overview.ok else None
+            except (requests.RequestException, ValueError):
+                return None
+        return self._version

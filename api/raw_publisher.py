@@ -39,7 +39,7 @@ class RawPublisher:
             channel.confirm_delivery()  # basic_publish now waits for the broker's ack
             self._local.channel, declared = channel, set()
         if queues not in declared:  # both sides declare the same queues, so either may start first
-            declare_topology(channel, queues, self.settings.retry_delay_s)
+            declare_topology(channel, queues, self.settings.retry_delay_s, self.settings.quorum_delivery_limit)
             self._local.declared = declared | {queues}
         return channel
 

@@ -116,11 +116,14 @@ class Submission:
     time_limit_kind: str = "soft"  # Celery only: soft (the task stops itself) or hard (killed)
     celery_ack: str = "late"  # Celery only: which worker profile's queue
     consumer: str = "threaded"  # RabbitMQ only: the threaded consumer or the naive one
+    queue_type: str = "classic"  # RabbitMQ only: the classic work queue, or the quorum one
+    poison: bool = False  # RabbitMQ quorum only: the job crashes its worker, every delivery
     owner: str | None = None  # the student's name, if they gave one
 
 
 # Which options make sense for which method; anything else is a 400 naming the field.
 ONLY_FOR = {"celery_ack": ("celery",), "time_limit_kind": ("celery",), "consumer": ("rabbitmq",),
+            "queue_type": ("rabbitmq",), "poison": ("rabbitmq",),
             "flaky": ("celery", "rabbitmq"), "delay_s": ("celery", "rabbitmq"),
             "time_limit_s": ("celery", "rabbitmq")}
 WHY_NOT = {"flaky": lazy_gettext("retries need a queue"),
@@ -159,6 +162,16 @@ def parse_submission(body: Any) -> Submission:
     limit = _number(body, "time_limit_s", 0.1, MAX_SECONDS, required=False)
     if "time_limit_kind" in body and limit is None:
         raise BadField("time_limit_kind", gettext("time_limit_kind needs time_limit_s (the limit in seconds)"))
+    queue_type = _one_of(body, "queue_type", ("classic", "quorum"), "classic")
+    poison = _flag(body, "poison")
+    if poison and queue_type != "quorum":
+        raise BadField("poison", gettext("poison needs queue_type quorum: a classic queue counts no "
+                                         "deliveries, so it would redeliver the crash forever"))
+    if queue_type == "quorum":  # the quorum lesson's consumer: plain jobs and the poison one
+        for name in ("flaky", "delay_s", "consumer"):
+            if body.get(name) not in (None, 0, "threaded"):
+                raise BadField(name, gettext("%(name)s applies to the classic queue only (the quorum "
+                                             "lesson sends plain jobs and the poison one)", name=name))
     return Submission(
         method=method, seconds=seconds, count=count, fail=_flag(body, "fail"),
         flaky=_whole(body, "flaky", 0, MAX_FLAKY, required=False, default=0),
@@ -167,6 +180,7 @@ def parse_submission(body: Any) -> Submission:
         time_limit_kind=_one_of(body, "time_limit_kind", ("soft", "hard"), "soft"),
         celery_ack=_one_of(body, "celery_ack", ("late", "early"), "late"),
         consumer=_one_of(body, "consumer", ("threaded", "naive"), "threaded"),
+        queue_type=queue_type, poison=poison,
         owner=_owner(body),
     )
 
@@ -174,7 +188,8 @@ def parse_submission(body: Any) -> Submission:
 def parse_report(body: Any) -> tuple[int, Report]:
     """`POST /update_task_status_api/` → (task_num, Report)."""
     body = _object(body, {"task_num", "task_status", "worker_id", "progress", "message",
-                          "starting", "run_id", "retry_in_s"})
+                          "starting", "run_id", "retry_in_s", "delivery_count", "counted_by",
+                          "dead_lettered"})
     task_num = _whole(body, "task_num", 1, 2**63 - 1)
     status = body.get("task_status")
     if status not in REPORTABLE:
@@ -190,10 +205,14 @@ def parse_report(body: Any) -> tuple[int, Report]:
         starting=_flag(body, "starting"),
         run_id=_text(body, "run_id", required=False, max_len=100),
         retry_in_s=_number(body, "retry_in_s", 0, 86400, required=False),
+        delivery_count=_whole(body, "delivery_count", 0, 2**31, required=False),
+        counted_by=_one_of(body, "counted_by", COUNTERS, None) if "counted_by" in body else None,
+        dead_lettered=_flag(body, "dead_lettered"),
     )
 
 
 WORKER_KINDS = ("consumer", "celery")
+COUNTERS = ("x-death", "x-delivery-count")  # who counted a job's deliveries (Report.counted_by)
 
 
 def parse_heartbeat(body: Any) -> dict:

@@ -34,7 +34,8 @@ def consume(settings: Settings, jobs: JobThread, stop: dict) -> None:
                               name=f"queue-lab consumer {worker_id()}"))
     channel = connection.channel()
     queues = settings.consumer_queues
-    declare_topology(channel, queues, settings.retry_delay_s)  # durable: they survive a broker restart
+    declare_topology(channel, queues, settings.retry_delay_s,  # durable: they survive a broker restart
+                     settings.quorum_delivery_limit)
     channel.basic_qos(prefetch_count=settings.consumer_prefetch)  # fair dispatch: N unacked at most
     channel.confirm_delivery()  # a job moved to the dead-letter queue is confirmed before its ack
 
@@ -54,6 +55,9 @@ def consume(settings: Settings, jobs: JobThread, stop: dict) -> None:
 
     naive = settings.consumer_mode == "naive"
     channel.basic_consume(queue=queues.work, on_message_callback=on_message_naive if naive else on_message)
+    if jobs.quorum:  # past its delivery limit the quorum queue dead-letters a message: say so on its row
+        channel.basic_consume(queue=queues.dead, on_message_callback=lambda ch, method, properties, body:
+                              jobs.dead_lettered(ch, method.delivery_tag, properties, body))
     stop["connection"], stop["channel"] = connection, channel
     if stop["requested"]:  # the signal came while we were connecting
         connection.close()
@@ -95,7 +99,9 @@ def install_stop_handlers(jobs: JobThread, stop: dict) -> None:
 
 def profile(settings: Settings) -> str:
     """What the workers panel shows about this consumer's settings."""
-    return (f"{settings.consumer_mode} · prefetch {settings.consumer_prefetch} · "
+    quorum = (f"quorum · delivery limit {settings.quorum_delivery_limit} · "
+              if settings.consumer_queue_type == "quorum" else "")
+    return (f"{quorum}{settings.consumer_mode} · prefetch {settings.consumer_prefetch} · "
             f"heartbeat {settings.consumer_heartbeat} s")
 
 

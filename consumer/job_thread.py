@@ -11,19 +11,24 @@ What happens to a message after its job, decided in `run_one`:
     flaky, attempts used up             copy to Q.dead, ack  (ERROR "gave up after N attempts")
     not a job at all                    copy to Q.dead, ack
     abandoned on shutdown               nothing: unacked, RabbitMQ redelivers it
+
+On the quorum work queue (CONSUMER_QUEUE_TYPE=quorum) the broker does the counting: each delivery of
+a message that came back carries `x-delivery-count`, and past QUORUM_DELIVERY_LIMIT the queue
+dead-letters it by itself. The poison job shows it: it crashes this process on every delivery.
 """
 from __future__ import annotations
 
 import functools
 import json
 import logging
+import os
 import queue
 import threading
 
 import pika
 
 from queue_lab.job_states import ERROR, RETRYING
-from queue_lab.queues import attempt_number
+from queue_lab.queues import QuorumQueues, attempt_number
 from queue_lab.settings import Settings
 from queue_lab.timed_job import (
     FlakyFailure, JobFailed, JobInterrupted, JobSpec, ReportStatus, run_timed_job,
@@ -68,6 +73,7 @@ class JobThread:
         self.report = report
         self.settings = settings
         self.queues = settings.consumer_queues
+        self.quorum = isinstance(self.queues, QuorumQueues)
         self.abandon = threading.Event()  # set on a second Ctrl-C: stop the running job, don't ack
         self._inbox: queue.Queue = queue.Queue()
         self._busy = threading.Event()
@@ -118,12 +124,18 @@ class JobThread:
             print(f" [!] Not a job ({exc!r}): moved to {self.queues.dead}: {body[:100]!r}", flush=True)
             return functools.partial(_bury, channel, delivery_tag, self.queues.dead, body, properties,
                                      f"not a job: {exc!r}")
-        # [retries: begin]
-        attempt = attempt_number(properties.headers, self.queues.work)  # counted by the broker: x-death
-        # [retries: end]
+        if self.quorum:  # the quorum queue counts by itself: x-delivery-count, absent the first time
+            returned = int((properties.headers or {}).get("x-delivery-count", 0))
+            attempt, counted = 1 + returned, {"delivery_count": returned, "counted_by": "x-delivery-count"}
+        else:
+            # [retries: begin]
+            attempt = attempt_number(properties.headers, self.queues.work)  # counted by the broker: x-death
+            # [retries: end]
+            counted = {"delivery_count": attempt - 1, "counted_by": "x-death"}
         try:
             run_timed_job(job, self.report, stop=self.abandon, attempt=attempt,
-                          deadline_s=job.time_limit_s)
+                          deadline_s=job.time_limit_s, counted=counted,
+                          on_start=functools.partial(self._crash, job, attempt) if job.poison else None)
             print(f" [x] Done #{job.task_num}", flush=True)
         # [retries: begin]
         except FlakyFailure as exc:
@@ -137,6 +149,34 @@ class JobThread:
         except Exception as exc:  # DeadlineExceeded or a bug: reported ERROR by the job; acked
             print(f" [x] Failed #{job.task_num}: {exc}", flush=True)
         return functools.partial(_ack, channel, delivery_tag)
+
+    def _crash(self, job: JobSpec, attempt: int) -> None:
+        """The poison job: this worker dies on it, as on a message that segfaults its parser. Its
+        start report goes first (so the row shows this delivery), then the process is gone without
+        an ack, and the queue returns the message: x-delivery-count + 1."""
+        print(f" [!] Poison #{job.task_num} (delivery {attempt}): the consumer crashes", flush=True)
+        flush = getattr(self.report, "flush", None)
+        if flush is not None:
+            flush(3)
+        os._exit(3)
+
+    def dead_lettered(self, channel, delivery_tag: int, properties, body: bytes) -> None:
+        """A message the quorum queue gave up on (past QUORUM_DELIVERY_LIMIT) arrives in its dead
+        queue: its row ends ERROR saying so, and the message is acked here (the row keeps the story)."""
+        try:
+            job = JobSpec.from_message(json.loads(body))
+        except (ValueError, KeyError, TypeError):
+            channel.basic_ack(delivery_tag=delivery_tag)
+            return
+        deaths = (properties.headers or {}).get("x-death") or [{}]
+        reason = deaths[0].get("reason", "delivery_limit")
+        reason = reason.decode() if isinstance(reason, bytes) else str(reason)
+        limit = self.settings.quorum_delivery_limit
+        self.report(job.task_num, ERROR, dead_lettered=True,
+                    message=f"dead-lettered by RabbitMQ ({reason}): more than {limit} failed deliveries, the "
+                            f"quorum queue's delivery limit; the message went to {self.queues.dead}")
+        print(f" [x] Dead-lettered #{job.task_num}: past the delivery limit ({limit})", flush=True)
+        channel.basic_ack(delivery_tag=delivery_tag)
 
     # [retries: begin]
     def _retry_or_give_up(self, job, attempt, exc, channel, delivery_tag, properties, body):

@@ -34,6 +34,13 @@ class Report:
     starting: bool = False  # the first report of a run: a redelivered job starts a new attempt
     run_id: str | None = None  # one execution of the job; tells a retried report from a new run
     retry_in_s: float | None = None  # RETRYING: when the next attempt is due, relative to now
+    # A start report may say who counted the deliveries so far: the broker's `x-death` (the classic
+    # path's wait queue) or `x-delivery-count` (a quorum queue), and the count — shown on the row.
+    delivery_count: int | None = None
+    counted_by: str | None = None
+    # ERROR because the broker dead-lettered the message (a quorum queue's delivery limit): the
+    # message has left the work queue for good, so this ends the job whichever run it came from.
+    dead_lettered: bool = False
 
 
 @dataclass(frozen=True)
@@ -63,6 +70,8 @@ def _start_attempt(row: dict, report: Report, now: float) -> Decision:
             "due_at": None,
             "error": None,
             "updated_at": now,
+            "delivery_count": report.delivery_count,
+            "counted_by": report.counted_by,
         },
     )
 
@@ -113,6 +122,10 @@ def decide(row: dict, report: Report, now: float) -> Decision:
     if wanted == DONE:
         # DONE is a fact whichever attempt reports it: the work was done.
         return _finish(row, report, now, DONE)
+
+    if wanted == ERROR and report.dead_lettered:
+        # So is a dead-lettering: the broker gave up on the message, no attempt can follow.
+        return _finish(row, report, now, ERROR)
 
     if current in WAITING:  # not started yet: whatever the worker says, it has started
         if wanted == IN_PROGRESS:

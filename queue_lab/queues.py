@@ -13,6 +13,11 @@ From the two settings RAW_QUEUE (Q) and CELERY_QUEUE (C) come all the names:
                 of a queue, so a long delay in front blocks a shorter one behind it.
     Q.naive     the naive consumer's work queue (with its own .wait, .dead, .delay), so the
                 heartbeat-starvation experiment is opt-in.
+    Q.quorum    a *quorum* work queue (CONSUMER_QUEUE_TYPE=quorum), for the poison-message lesson:
+                the broker itself counts each failed delivery (`x-delivery-count`) and, past
+                QUORUM_DELIVERY_LIMIT, dead-letters the message to Q.quorum.dead — no wait queue,
+                no hand-written counting. (RabbitMQ 4.0 made 20 the default limit; we set ours.)
+    Q.quorum.dead  where the quorum queue dead-letters a message past its delivery limit.
     C           Celery's queue, for the late-ack workers.
     C.early     Celery's queue for the early-ack profile (CELERY_ACK_MODE=early).
     C.maintenance  the sweeper's queue, consumed by the celery_beat process only.
@@ -51,17 +56,32 @@ class RawQueues:
 
 
 @dataclass(frozen=True)
+class QuorumQueues:
+    """A quorum work queue and the queue its delivery limit dead-letters into."""
+
+    work: str
+
+    @property
+    def dead(self) -> str:
+        return f"{self.work}.dead"
+
+    def names(self) -> tuple[str, ...]:
+        return (self.work, self.dead)
+
+
+@dataclass(frozen=True)
 class QueueLayout:
     raw: RawQueues
     naive: RawQueues
+    quorum: QuorumQueues
     celery: str
     celery_early: str
     maintenance: str
 
     def names(self) -> tuple[str, ...]:
         """Every queue name, for cleaning up exactly what is ours on a shared broker."""
-        return (*self.raw.names(), *self.naive.names(), self.celery, self.celery_early,
-                self.maintenance)
+        return (*self.raw.names(), *self.naive.names(), *self.quorum.names(), self.celery,
+                self.celery_early, self.maintenance)
 
 
 def queue_layout(raw_queue: str, celery_queue: str) -> QueueLayout:
@@ -69,13 +89,25 @@ def queue_layout(raw_queue: str, celery_queue: str) -> QueueLayout:
     return QueueLayout(
         raw=RawQueues(raw_queue),
         naive=RawQueues(f"{raw_queue}.naive"),
+        quorum=QuorumQueues(f"{raw_queue}.quorum"),
         celery=celery_queue,
         celery_early=f"{celery_queue}.early",
         maintenance=f"{celery_queue}.maintenance",
     )
 
 
-def declare_topology(channel, queues: RawQueues, retry_delay_s: float) -> None:
+def declare_topology(channel, queues: RawQueues | QuorumQueues, retry_delay_s: float,
+                     delivery_limit: int) -> None:
+    """Both sides call this with the same settings (RabbitMQ refuses a redeclare with other arguments)."""
+    if isinstance(queues, QuorumQueues):
+        channel.queue_declare(queue=queues.work, durable=True, arguments={
+            "x-queue-type": "quorum",
+            "x-delivery-limit": delivery_limit,  # failed deliveries before the broker gives up on it
+            "x-dead-letter-exchange": DEFAULT_EXCHANGE,
+            "x-dead-letter-routing-key": queues.dead,
+        })
+        channel.queue_declare(queue=queues.dead, durable=True)
+        return
     # [retries: begin] (counted on the page: lines each method needs for retries)
     channel.queue_declare(queue=queues.work, durable=True, arguments={
         "x-dead-letter-exchange": DEFAULT_EXCHANGE,

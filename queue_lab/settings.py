@@ -11,7 +11,7 @@ import socket
 from dataclasses import dataclass
 from urllib.parse import urlsplit, urlunsplit
 
-from queue_lab.queues import QueueLayout, RawQueues, queue_layout
+from queue_lab.queues import QueueLayout, QuorumQueues, RawQueues, queue_layout
 
 
 def _float(name: str, default: float) -> float:
@@ -96,6 +96,8 @@ class Settings:
     celery_ack_mode: str
     celery_prefetch_multiplier: int
     consumer_mode: str
+    consumer_queue_type: str
+    quorum_delivery_limit: int
     sweep_every_s: float
     sse_max_streams: int
     sse_keepalive_s: float
@@ -148,6 +150,10 @@ class Settings:
             celery_ack_mode=_choice("CELERY_ACK_MODE", ("late", "early"), "late"),
             celery_prefetch_multiplier=_int("CELERY_PREFETCH_MULTIPLIER", 1),
             consumer_mode=_choice("CONSUMER_MODE", ("threaded", "naive"), "threaded"),
+            # The quorum lesson: a consumer on Q.quorum, whose broker counts failed deliveries
+            # (x-delivery-count) and dead-letters past the limit. Same limit in every process.
+            consumer_queue_type=_choice("CONSUMER_QUEUE_TYPE", ("classic", "quorum"), "classic"),
+            quorum_delivery_limit=_int("QUORUM_DELIVERY_LIMIT", 3),
             sweep_every_s=_float("SWEEP_EVERY_S", 5.0),
             # The live table: SSE streams each hold a web thread, so they are capped per process
             # (below API_THREADS); a keep-alive comment every SSE_KEEPALIVE_S keeps proxies open.
@@ -174,8 +180,10 @@ class Settings:
         return queue_layout(self.raw_queue, self.celery_queue)
 
     @property
-    def consumer_queues(self) -> RawQueues:
-        """The queues this consumer works on: the naive consumer has its own."""
+    def consumer_queues(self) -> RawQueues | QuorumQueues:
+        """The queues this consumer works on: the naive and the quorum consumer have their own."""
+        if self.consumer_queue_type == "quorum":
+            return self.queues.quorum
         return self.queues.naive if self.consumer_mode == "naive" else self.queues.raw
 
     @property

@@ -74,7 +74,8 @@ class StatusReporter:
     # -- what a job calls ----------------------------------------------------------------------
 
     def __call__(self, task_num, task_status, *, progress=None, message=None, starting=False,
-                 run_id=None, retry_in_s=None, worker_id=None) -> None:
+                 run_id=None, retry_in_s=None, worker_id=None, delivery_count=None, counted_by=None,
+                 dead_lettered=False) -> None:
         """Queue one report and return at once; `worker_id` reports in another process's name."""
         payload = {"task_num": task_num, "task_status": task_status,
                    "worker_id": worker_id or self.worker_id}
@@ -88,6 +89,10 @@ class StatusReporter:
             payload["run_id"] = run_id
         if retry_in_s is not None:
             payload["retry_in_s"] = round(retry_in_s, 3)
+        if delivery_count is not None:
+            payload["delivery_count"], payload["counted_by"] = delivery_count, counted_by
+        if dead_lettered:
+            payload["dead_lettered"] = True
         self._start_sender_in_this_process()
         with self._lock:
             if self._collapse(payload):

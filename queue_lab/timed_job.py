@@ -19,7 +19,8 @@ STEP_S = 0.5  # a progress report every half second: "at least once a second", w
 class ReportStatus(Protocol):
     def __call__(self, task_num: int, task_status: str, *, progress: float | None = None,
                  message: str | None = None, starting: bool = False,
-                 run_id: str | None = None, retry_in_s: float | None = None) -> object: ...
+                 run_id: str | None = None, retry_in_s: float | None = None,
+                 delivery_count: int | None = None, counted_by: str | None = None) -> object: ...
 
 
 class JobFailed(Exception):
@@ -46,31 +47,38 @@ class JobSpec:
     fail: bool = False
     flaky: int = 0  # fail the first `flaky` attempts part-way, then succeed
     time_limit_s: float | None = None
+    poison: bool = False  # the quorum lesson: this job crashes the worker that runs it, every time
 
     def to_message(self) -> dict:
         return {"task_num": self.task_num, "seconds": self.seconds, "fail": self.fail,
-                "flaky": self.flaky, "time_limit_s": self.time_limit_s}
+                "flaky": self.flaky, "time_limit_s": self.time_limit_s, "poison": self.poison}
 
     @classmethod
     def from_message(cls, message: dict) -> "JobSpec":
         limit = message.get("time_limit_s")
         return cls(int(message["task_num"]), float(message["seconds"]), bool(message.get("fail")),
-                   int(message.get("flaky") or 0), None if limit is None else float(limit))
+                   int(message.get("flaky") or 0), None if limit is None else float(limit),
+                   bool(message.get("poison")))
 
 
 def run_timed_job(job: JobSpec, report: ReportStatus, stop: threading.Event | None = None,
-                  attempt: int = 1, deadline_s: float | None = None) -> None:
+                  attempt: int = 1, deadline_s: float | None = None, counted: dict | None = None,
+                  on_start=None) -> None:
     """Work for `job.seconds` in steps, reporting IN_PROGRESS with a percent, then DONE.
 
     On failure it reports ERROR with the error text and re-raises, so Celery marks the task FAILURE
     and the consumer can log it — except FlakyFailure, which the caller turns into a retry.
     `stop`, when set, abandons the job (JobInterrupted) unreported. `deadline_s` is the raw
     consumer's hand-written time limit (Celery enforces its own limits from outside the job).
+    `counted` (delivery_count, counted_by) goes with the start report: who counted this delivery.
+    `on_start` runs right after the start report (the poison job crashes its worker there).
     """
     stop = stop or threading.Event()
     run_id = uuid.uuid4().hex
     started = time.monotonic()
-    report(job.task_num, IN_PROGRESS, progress=0.0, starting=True, run_id=run_id)
+    report(job.task_num, IN_PROGRESS, progress=0.0, starting=True, run_id=run_id, **(counted or {}))
+    if on_start is not None:
+        on_start()
     steps = max(1, math.ceil(job.seconds / STEP_S))
     progress = 0.0
     try:

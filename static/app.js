@@ -5,22 +5,27 @@
 
 import { startClassControls } from "./class_controls.js";
 import { startExperiments } from "./experiments.js";
+import { receiveFlowRows, showFlowQueues, showFlowWorkers, startFlowDiagram, startOverFlow } from "./flow_diagram.js";
 import { showRowsInTable, startJobsTable, startTableOver } from "./jobs_table.js";
 import { onRows, onStartOver, startLiveFeed } from "./live_feed.js";
 import { startPreferences } from "./preferences.js";
-import { startQueuesPanel } from "./queues_panel.js";
+import { onQueueStats, startQueuesPanel } from "./queues_panel.js";
 import { receiveRaceRows, startRace } from "./race.js";
 import { startSendPanels } from "./send_panels.js";
 import { requestSummary } from "./summary.js";
-import { startWorkersPanel } from "./workers_panel.js";
+import { onWorkers, startWorkersPanel } from "./workers_panel.js";
 
 onRows(receiveRaceRows);
+onRows(receiveFlowRows);  // the flow diagram: a dot for every real event
+onQueueStats(showFlowQueues);
+onWorkers(showFlowWorkers);
 onRows(showRowsInTable);
 onRows((tasks) => {
   if (tasks.length > 0) requestSummary();
 });
 onStartOver(startTableOver);  // a reset by the instructor: the jobs on screen no longer exist
 onStartOver(requestSummary);
+onStartOver(startOverFlow);
 
 startPreferences();
 startClassControls();
@@ -28,6 +33,7 @@ startSendPanels();
 startJobsTable();
 requestSummary();
 startWorkersPanel();
+startFlowDiagram();
 startQueuesPanel();
 startExperiments();
 startRace();

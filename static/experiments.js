@@ -52,7 +52,46 @@ const PRESETS = {
     { id: "close-connections", action: closeBrokerConnections },
     { id: "send-5s", jobs: bothWays(5) },
   ],
+  "slow-consumer": [
+    { id: "slow-stream", toggle: streamSlowJobs },
+  ],
+  quorum: [
+    { id: "poison", jobs: [rabbitmq(1, { queue_type: "quorum", poison: true, as: named.quorumPoison })] },
+    { id: "quorum-plain", jobs: [rabbitmq(1, { queue_type: "quorum", as: named.quorumPlain })] },
+    { id: "flaky-3-classic", jobs: [rabbitmq(1, { flaky: 3, as: named.classicFlaky })] },
+  ],
 };
+
+// ---------- the slow stream: a steady flow of jobs one consumer cannot keep up with
+
+const STREAM = { every_ms: 1000, seconds: 2, total: 60 };  // 2 s of work arriving every second
+let stream = null;  // { stop } while running
+
+// A toggle, not an action: it runs for a minute, and the same button stops it.
+async function streamSlowJobs(button, show) {
+  if (stream) {
+    stream.stop = true;
+    return;
+  }
+  const mine = { stop: false };
+  stream = mine;
+  setText(button, LAB.stopStream);
+  let sent = 0;
+  try {
+    while (!mine.stop && sent < STREAM.total) {
+      const { status } = await postJSON("/api/tasks", withOwner({ method: "rabbitmq", seconds: STREAM.seconds, count: 1 }));
+      if (status === 202) sent += 1;
+      show(LAB.streaming(sent, STREAM.total), "waiting");
+      await sleep(STREAM.every_ms);
+    }
+    show(LAB.streamed(sent), "ok");
+  } catch (error) {
+    show(LAB.streamed(sent), "error");
+  } finally {
+    stream = null;
+    setText(button, LAB.presets["slow-stream"]);
+  }
+}
 
 const panel = document.getElementById("experiments");
 const cardList = panel.querySelector('[data-role="cards"]');
@@ -117,8 +156,8 @@ function buildCard(experiment) {
       const button = element("button", "", label);
       button.type = "button";
       button.dataset.preset = preset.id;
-      button.addEventListener("click", () => runAction(button, show, LAB.running(label),
-        () => (preset.action ? preset.action() : sendJobs(preset.jobs))));
+      button.addEventListener("click", () => (preset.toggle ? preset.toggle(button, show)
+        : runAction(button, show, LAB.running(label), () => (preset.action ? preset.action() : sendJobs(preset.jobs)))));
       if (preset.action) markClassControl(button);
       buttons.append(button);
     }

@@ -57,7 +57,11 @@ export function paintRow(row, task, now) {
     cells.status.textContent = statusLabel(task.task_status);
     if (task.task_status === "IN_PROGRESS" && !cells.kill && task.method !== "sync") addKillButton(row);
   }
-  if (old.attempt !== task.attempt) cells.attempt.textContent = TABLE.attempt(task.attempt);
+  if (old.attempt !== task.attempt || old.delivery_count !== task.delivery_count) {
+    const counted = task.delivery_count > 0 && task.counted_by ? TABLE.counted(task.counted_by, task.delivery_count) : "";
+    cells.attempt.textContent = [TABLE.attempt(task.attempt), counted].filter(Boolean).join(" · ");
+    cells.attempt.title = task.counted_by ?? "";
+  }
   if (old.error !== task.error) cells.error.textContent = task.error ?? "";
   if (old.progress !== task.progress) {
     const percent = Math.min(100, Math.max(0, Number(task.progress) || 0));

@@ -34,17 +34,18 @@ export function onStartOver(listener) {
 }
 
 // Every row, to all who follow them (even a row the table has cleared: the race may want it).
-export function showRows(tasks) {
-  for (const listener of rowListeners) listener(tasks);
+// `history`: the page's first load (or the load after a reset): where things stand, not news.
+export function showRows(tasks, { history = false } = {}) {
+  for (const listener of rowListeners) listener(tasks, { history });
 }
 
 // Feeds that continue from latestSeq (first load, SSE, polling) come through here. A send's answer
 // goes through takeAnswer instead: its seq must not move the cursor past changes we have not seen yet.
-function receive(body) {
+function receive(body, { history = false } = {}) {
   if (isNewEpoch(body.epoch)) return startOver(body.epoch);
   if (Number.isFinite(body.seq)) feed.latestSeq = Math.max(feed.latestSeq, body.seq);
   noteServerClock(body.now);
-  showRows(body.tasks ?? []);
+  showRows(body.tasks ?? [], { history });
 }
 
 // The answer to a job this page sent: after a reset meanwhile, start over (the fresh load has its
@@ -144,7 +145,7 @@ async function loadFirstRows(mine) {
   for (;;) {
     try {
       const body = await getJSON(`/api/tasks?limit=${INITIAL_LIMIT}`);
-      return mine === feed.generation ? receive(body) : undefined;
+      return mine === feed.generation ? receive(body, { history: true }) : undefined;
     } catch {
       if (mine !== feed.generation) return;
       showConnection("offline");  // e.g. the server is still starting: keep trying

@@ -1,5 +1,8 @@
-// The queues panel: what is waiting in RabbitMQ, from the management API by way of ours.
-// It polls the API. Text from the broker only goes in via textContent.
+// The queues panel: what is waiting in RabbitMQ, from the management API by way of ours, and how
+// that changed over the last 5 minutes (a small chart per queue: ready solid, unacked dashed) — what
+// a student watches when a slow consumer falls behind and a second one is started.
+// It polls the API, and hands each answer to whoever follows it (the flow diagram). Text from the
+// broker only goes in via textContent.
 
 import { formatCount, formatDuration } from "./formats.js";
 import { clockFrom } from "./server_clock.js";
@@ -7,6 +10,8 @@ import { pollForever, setText, setTextWithCode } from "./shared.js";
 import { QUEUES } from "./vocabulary.js";
 
 const POLL_MS = 2000;  // the broker refreshes its queue stats every 5 s
+const HISTORY_S = 300;  // the depth charts keep the last 5 minutes
+const listeners = [];  // who else follows the queue stats (the flow diagram): one poll for all
 
 const queuesPanel = document.getElementById("queues");
 const queuesError = queuesPanel.querySelector('[data-role="error"]');
@@ -20,23 +25,49 @@ const queueRows = new Map([...queuesPanel.querySelectorAll("tr[data-queue]")].ma
   unacked: tr.querySelector('[data-stat="unacked"]'),
   consumers: tr.querySelector('[data-stat="consumers"]'),
 }]));
+const charts = new Map([...queuesPanel.querySelectorAll("svg[data-depth]")].map((svg) => [svg.dataset.depth, {
+  svg, ready: svg.querySelector(".ready"), unacked: svg.querySelector(".unacked"), samples: [],
+}]));
+
+export function onQueueStats(listener) {
+  listeners.push(listener);
+}
+
+// One point per answer (on the server's clock), older than HISTORY_S dropped; drawn as two polylines
+// in the chart's own 300 × 40 box, scaled to the largest depth seen in the window.
+function recordDepth(queue, at) {
+  const chart = charts.get(queue.path);
+  if (!chart || !Number.isFinite(at)) return;
+  chart.samples.push({ at, ready: queue.messages_ready ?? 0, unacked: queue.messages_unacknowledged ?? 0 });
+  while (chart.samples.length && chart.samples[0].at < at - HISTORY_S) chart.samples.shift();
+  const top = Math.max(1, ...chart.samples.map((p) => Math.max(p.ready, p.unacked)));
+  const points = (key) => chart.samples.map((p) => `${(300 * (1 - (at - p.at) / HISTORY_S)).toFixed(1)},`
+    + `${(38 - 36 * (p[key] / top)).toFixed(1)}`).join(" ");
+  chart.ready.setAttribute("points", points("ready"));
+  chart.unacked.setAttribute("points", points("unacked"));
+  chart.svg.dataset.points = String(chart.samples.length);
+  chart.svg.dataset.max = String(top);
+}
+
 // When the broker last sampled its stats, on the server's clock, so the age ticks between polls.
 let sample = { clock: clockFrom(NaN), sampledAt: null, interval: null };
 let errorShown = null;  // the panel-level message on screen, so a repeated answer rewrites nothing
 
 function showQueues(answer) {
+  for (const listener of listeners) listener(answer);
   if (answer.error) return showQueuesError(answer.error);  // e.g. the management plugin is off
   queuesError.hidden = true;
   queueStats.hidden = false;
   errorShown = null;
   for (const queue of answer.queues ?? []) {
-    const cells = queueRows.get(queue.path);
+    const cells = queue.path && queueRows.get(queue.path);
     if (!cells) continue;
     setText(cells.name, String(queue.name ?? ""));
     setText(cells.error, queue.error ? String(queue.error) : "");  // e.g. "not declared yet"
     setText(cells.ready, formatCount(queue.messages_ready));
     setText(cells.unacked, formatCount(queue.messages_unacknowledged));
     setText(cells.consumers, formatCount(queue.consumers));
+    if (!queue.error) recordDepth(queue, answer.sampled_at);
   }
   showManagementLink(answer.management_ui);
   sample = { clock: clockFrom(answer.now), sampledAt: answer.sampled_at, interval: answer.stats_interval_s };

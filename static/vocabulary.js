@@ -76,6 +76,8 @@ export const HEADER = {
 export const TABLE = {
   rowCount: (count) => ngettext("%(num)s row", "%(num)s rows", count),
   attempt: (attempt) => (attempt > 1 ? gettext("attempt %(attempt)s", { attempt }) : ""),
+  // Who counted the deliveries: the classic path's x-death, or a quorum queue's x-delivery-count.
+  counted: (header, count) => gettext("%(header)s: %(count)s", { header, count }),
   // Rows with a due time: what the countdown says before it, and once it has passed with no start yet.
   countdowns: {
     SCHEDULED: { before: (left) => gettext("starts in %(left)s", { left }), due: gettext("starting…") },
@@ -184,7 +186,14 @@ export const LAB = {
     "heartbeat-20": gettext("20 s job to the naive consumer and to the threaded one"),
     "close-connections": gettext("close all broker connections"),
     "send-5s": gettext("send 5 s jobs both ways"),
+    "slow-stream": gettext("start the slow stream"),
+    poison: gettext("poison job to the quorum queue"),
+    "quorum-plain": gettext("plain job to the quorum queue"),
+    "flaky-3-classic": gettext("flaky 3 to the classic queue"),
   },
+  stopStream: gettext("stop the stream"),
+  streaming: (sent, total) => gettext("streaming: %(sent)s of %(total)s sent", { sent, total }),
+  streamed: (sent) => ngettext("stream over: %(num)s job sent", "stream over: %(num)s jobs sent", sent),
   // Names for jobs in a preset's outcome where the method alone would not tell them apart.
   jobNames: {
     celeryLateAck: gettext("Celery late ack"),
@@ -193,6 +202,9 @@ export const LAB = {
     celeryHard: gettext("Celery hard"),
     naiveConsumer: gettext("naive consumer"),
     threadedConsumer: gettext("threaded consumer"),
+    quorumPoison: gettext("quorum poison"),
+    quorumPlain: gettext("quorum plain"),
+    classicFlaky: gettext("classic flaky"),
   },
 };
 
@@ -209,6 +221,34 @@ export const CLASS = {
   resetConfirm: gettext("Really reset? Click again"),
   resetDone: (count) => ngettext("class reset: %(num)s job deleted, queues purged",
     "class reset: %(num)s jobs deleted, queues purged", count),
+};
+
+// ---------- the flow diagram (inside the broker)
+
+export const FLOW = {
+  api: gettext("API"),
+  celeryExchange: gettext("exchange (direct)"),
+  defaultExchange: gettext("default exchange"),
+  idle: (prefetch) => gettext("idle · prefetch %(prefetch)s", { prefetch: prefetch ?? "?" }),
+  running: (job, prefetch) => gettext("#%(job)s · prefetch %(prefetch)s", { job, prefetch: prefetch ?? "?" }),
+  moreWorkers: (count) => ngettext("+%(num)s worker", "+%(num)s workers", count),
+  depth: (ready, unacked) => gettext("%(ready)s ready · %(unacked)s unacked", { ready, unacked }),
+  depthShort: (ready, unacked) => `${ready} · ${unacked}`,
+  aggregate: (count, event) => gettext("+%(count)s %(event)s", { count, event }),
+  pause: gettext("Pause"),
+  resume: gettext("Resume"),
+  sinks: { acked: gettext("✓ acked"), failed: gettext("✕ failed"), lost: gettext("? lost") },
+  events: {
+    published: gettext("published"),
+    delayed: gettext("delayed"),
+    delivered: gettext("delivered"),
+    redelivered: gettext("redelivered"),
+    retrying: gettext("sent to wait"),
+    acked: gettext("acked"),
+    failed: gettext("failed"),
+    dead: gettext("dead-lettered"),
+    lost: gettext("lost"),
+  },
 };
 
 // ---------- the race

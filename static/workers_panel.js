@@ -24,9 +24,15 @@ const workersEmpty = workersPanel.querySelector('[data-role="empty"]');
 const workersError = workersPanel.querySelector('[data-role="error"]');
 const workersExplain = workersPanel.querySelector('[data-role="explain"]');
 const workerRows = new Map();  // worker_id -> { tr, cells, worker }
+const listeners = [];  // who else follows the workers (the flow diagram): one poll for all
+
+export function onWorkers(listener) {
+  listeners.push(listener);
+}
 let workersClock = clockFrom(NaN);  // ages count on the server's clock, from the last answer
 
 function showWorkers(answer) {
+  for (const listener of listeners) listener(answer);
   workersClock = clockFrom(answer.now);
   workersError.hidden = true;
   const workers = [...(answer.workers ?? [])].sort(kindThenArrival);

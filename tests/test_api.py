@@ -29,6 +29,10 @@ def report(client, auth, **body):
     ({"method": "celery", "seconds": 1, "fail": "yes"}, "fail"),
     ({"method": "celery", "seconds": 1, "colour": "red"}, "colour"),
     ({"method": "sync", "seconds": 100, "count": 4}, "count"),  # 400 s would hold a web thread
+    ({"method": "rabbitmq", "seconds": 1, "poison": True}, "poison"),  # a classic queue would loop forever
+    ({"method": "celery", "seconds": 1, "queue_type": "quorum"}, "queue_type"),
+    ({"method": "rabbitmq", "seconds": 1, "queue_type": "quorum", "flaky": 2}, "flaky"),
+    ({"method": "rabbitmq", "seconds": 1, "queue_type": "stream"}, "queue_type"),
     ([1, 2], "body"),
     ("celery", "body"),
 ])

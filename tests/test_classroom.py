@@ -116,7 +116,8 @@ def test_class_reset_purges_our_queues_and_clears_the_table(stack, queues):
     assert len(stack.session.get(stack.base_url + "/api/tasks").json()["tasks"]) == 8  # nothing happened
     answer = stack.session.post(url, json={}, headers={"Authorization": "Bearer teach"})
     assert answer.status_code == 200
-    assert answer.json() == {"purged": {queues["RAW_QUEUE"]: 5, queues["CELERY_QUEUE"]: 3}, "deleted_jobs": 8}
+    assert answer.json() == {"purged": {queues["RAW_QUEUE"]: 5, f"{queues['RAW_QUEUE']}.quorum": 0,
+                                        queues["CELERY_QUEUE"]: 3}, "deleted_jobs": 8}
     after = stack.session.get(stack.base_url + "/api/tasks").json()
     assert after["tasks"] == [] and after["epoch"] == epoch + 1
 

@@ -34,12 +34,13 @@ COMPOSE_FILE = PROJECT / "docker-compose.yml"
 DOCKERFILE = PROJECT / "Dockerfile"
 COMPOSE_SCHEMA = PROJECT / "tests" / "data" / "compose-spec.json"  # vendored: see tests/data/README.md
 
-WORKERS = ("consumer", "celery_worker", "celery_worker_early", "celery_beat", "naive_consumer")
+WORKERS = ("consumer", "celery_worker", "celery_worker_early", "celery_beat", "naive_consumer", "quorum_consumer")
 APP_SERVICES = ("api", *WORKERS)  # long-running services built from our image
 # The fault lab's worker profiles: the only settings a service may set differently from the rest.
 PROFILE_OVERRIDES = {
     "celery_worker_early": {"CELERY_ACK_MODE": "early"},
     "naive_consumer": {"CONSUMER_MODE": "naive", "CONSUMER_HEARTBEAT": "5"},
+    "quorum_consumer": {"CONSUMER_QUEUE_TYPE": "quorum"},
 }
 API_PORT = 8080  # inside the api container
 

@@ -96,6 +96,8 @@ def test_flaky_jobs_retry_twice_then_succeed_on_both_methods(stack):
                                         "RETRYING", "IN_PROGRESS", "DONE"]
         retrying = [e for e in stack.history(num) if e["task_status"] == "RETRYING"]
         assert all("flaky" in e["detail"] for e in retrying)
+    # The raw attempt was counted by the broker's x-death (the wait queue's trips); Celery counts its own.
+    assert (rows[nums[1]]["counted_by"], rows[nums[1]]["delivery_count"]) == ("x-death", 2)
 
 
 def test_out_of_attempts_ends_error_and_the_raw_message_is_dead_lettered(stack, broker, queues):
@@ -116,6 +118,34 @@ def test_out_of_attempts_ends_error_and_the_raw_message_is_dead_lettered(stack, 
     _, _, body = channel.basic_get(dead_queue, auto_ack=True)
     connection.close()
     assert depth == 1 and f'"task_num": {nums[1]}'.encode() in body
+
+
+# 3b. Quorum queues: the broker counts deliveries ---------------------------------------------------
+
+def test_a_poison_job_on_the_quorum_queue_is_dead_lettered_past_the_delivery_limit(stack, broker, queues):
+    """The poison job crashes its consumer on every delivery (keep_running starts it again, as `make
+    run` does). The quorum queue counts each return (x-delivery-count) and, past the limit, moves the
+    message to its dead queue by itself; the consumer reports that on the row. Works on RabbitMQ 3.10
+    (this machine) as on 4.x: a crashed consumer counts in every version."""
+    limit = 2
+    stack.start_api(QUORUM_DELIVERY_LIMIT=str(limit))
+    consumer = stack.start("quorum-consumer", [sys.executable, "-m", "ops.keep_running", sys.executable, "-m",
+                                               "consumer"], CONSUMER_QUEUE_TYPE="quorum", QUORUM_DELIVERY_LIMIT=str(limit))
+    wait_until(lambda: "waiting for messages" in consumer.log(), 20, what="the quorum consumer")
+    (poison,) = stack.post("/api/tasks", method="rabbitmq", seconds=1, queue_type="quorum",
+                           poison=True).json()["task_nums"]
+    row = stack.wait_finished([poison], 60)[poison]
+    assert row["task_status"] == "ERROR" and "dead-lettered by RabbitMQ" in row["error"], row
+    assert (row["attempt"], row["delivery_count"], row["counted_by"]) == (limit + 1, limit, "x-delivery-count")
+    assert statuses(stack, poison) == ["PENDING", *["IN_PROGRESS"] * (limit + 1), "ERROR"]
+    assert consumer.log().count("the consumer crashes") == limit + 1
+    # A plain job on the same queue just runs: the consumer came back each time.
+    (plain,) = stack.post("/api/tasks", method="rabbitmq", seconds=0, queue_type="quorum").json()["task_nums"]
+    assert stack.wait_finished([plain], 30)[plain]["task_status"] == "DONE"
+    connection = pika.BlockingConnection(broker)
+    declared = connection.channel().queue_declare(f"{queues['RAW_QUEUE']}.quorum", passive=True)
+    connection.close()
+    assert declared.method.message_count == 0
 
 
 # 4. Delayed start --------------------------------------------------------------------------------

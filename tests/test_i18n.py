@@ -218,13 +218,15 @@ def test_every_text_of_the_page_template_goes_through_the_catalog(client, monkey
 # path, CSS, an attribute name. Prose must be the first argument of gettext()/ngettext() (or the second
 # of ngettext), so the extractor finds it.
 JS_LITERAL = re.compile(r"""(?P<quote>["'`])(?P<text>(?:\\.|(?!(?P=quote)).)*)(?P=quote)""", re.S)
-CODE_LIKE = re.compile(r"[\[\]#=/{}<>]|^\.|^--|^[\w-]+([.-][\w-]+)+$|^\w+_\w+$|\$\{|^[a-z]+[A-Z]\w*$|^\s*$")
+CODE_LIKE = re.compile(r"[\[\]#=/{}<>]|^\.|^--|^[\w-]+([.-][\w-]+)+$|^\w+_\w+$|\$\{|^[a-z]+[A-Z]\w*$|^\s*$"
+                       r"|^var\(|^\([a-z-]+:")  # … and CSS: var(--done), (prefers-reduced-motion: reduce)
 PROSE = re.compile(r"[A-Za-z]{2,}[^A-Za-z]+[A-Za-z]{2,}|^[A-Z][a-z]+")
 ALLOWED = {"Content-Type", "Accept", "Authorization", "Bearer", "EventSource"}
 
 
 def prose_literals_outside_gettext(source: str) -> list[str]:
-    source = re.sub(r"//[^\n]*", "", re.sub(r"/\*.*?\*/", "", source, flags=re.S))
+    # Comments out (a `//` that starts a line or follows a space: not the one in "http://")
+    source = re.sub(r"(^|\s)//[^\n]*", r"\1", re.sub(r"/\*.*?\*/", "", source, flags=re.S))
     found = []
     for match in JS_LITERAL.finditer(source):
         text = match["text"]

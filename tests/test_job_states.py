@@ -142,3 +142,28 @@ def test_workers_cannot_report_api_only_statuses():
     for status in (SCHEDULED, LOST):
         with pytest.raises(BadField):
             parse_report({"task_num": 1, "task_status": status, "worker_id": "w"})
+
+
+@pytest.mark.parametrize("current", [row(IN_PROGRESS, 30, worker="gone-1", run_id="r4"), row(LOST, 30, run_id="r4"),
+                                     row(RETRYING, 50, run_id="r2"), row()])
+def test_a_dead_lettering_ends_the_job_whichever_run_reports_it(current):
+    """The broker dead-lettered the message (a quorum queue's delivery limit): no attempt can follow,
+    so the report of the dead-letter queue's consumer ends the row, though it is no run of the job."""
+    report = Report(ERROR, "watcher-9", message="dead-lettered by RabbitMQ (delivery_limit)", dead_lettered=True)
+    decision = decide(current, report, 200.0)
+    assert (decision.outcome, decision.changes["task_status"]) == (APPLIED, ERROR)
+    assert decision.changes["error"].startswith("dead-lettered")
+    plain = decide(current, Report(ERROR, "watcher-9", message="boom"), 200.0)  # an ordinary stranger's ERROR
+    assert plain.outcome == (APPLIED if current["task_status"] == PENDING else REFUSED)
+
+
+def test_a_dead_lettering_does_not_reopen_a_finished_job():
+    decision = decide(row(DONE, 100), Report(ERROR, "watcher-9", dead_lettered=True), 200.0)
+    assert decision.outcome == REFUSED
+
+
+def test_a_start_report_records_who_counted_the_deliveries():
+    started = decide(row(IN_PROGRESS, 10, run_id="r1"), Report(IN_PROGRESS, "w2", 0, starting=True, run_id="r2",
+                                                               delivery_count=1, counted_by="x-delivery-count"), 1.0)
+    assert (started.changes["attempt"], started.changes["delivery_count"], started.changes["counted_by"]) == (
+        2, 1, "x-delivery-count")

@@ -19,7 +19,9 @@ bp = Blueprint("fault_lab", __name__, cli_group=None)
 
 @bp.get("/api/experiments")
 def list_experiments():
-    return jsonify(experiments=experiments())
+    state = lab()
+    return jsonify(experiments=experiments(state.queue_stats.version(), state.settings.quorum_delivery_limit),
+                   rabbitmq_version=state.queue_stats.version())
 
 
 @bp.post("/api/experiments/kill-worker")

@@ -28,7 +28,7 @@ def submit_tasks():
     method, store = order.method, state.store
     task_nums = store.create(method, order.seconds, order.fail, order.count, order.delay_s,
                              max_waiting=state.settings.max_waiting_jobs, owner=order.owner)
-    specs = [JobSpec(num, order.seconds, order.fail, order.flaky, order.time_limit_s)
+    specs = [JobSpec(num, order.seconds, order.fail, order.flaky, order.time_limit_s, order.poison)
              for num in task_nums]
     answer = {"task_nums": task_nums, "method": method}
     try:

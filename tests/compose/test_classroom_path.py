@@ -198,6 +198,17 @@ def test_docker_kill_mid_job_redelivers_late_acks_and_names_early_ones_lost(clas
         classroom.wait_workers("consumer", "queue_lab.jobs", 3)
 
 
+def test_a_poison_job_on_the_quorum_queue_is_dead_lettered_past_the_delivery_limit(classroom):
+    """The quorum lesson in compose: the poison job crashes the quorum_consumer container on every
+    delivery, `restart: unless-stopped` brings it back, and the quorum queue dead-letters it."""
+    with classroom.step("quorum poison → dead-lettered"):
+        (num,) = classroom.send("rabbitmq", 1, queue_type="quorum", poison=True)
+        row = classroom.wait_finished([num], 120)[num]
+        limit = 3  # QUORUM_DELIVERY_LIMIT's default
+        assert row["task_status"] == "ERROR" and "dead-lettered by RabbitMQ" in row["error"], row
+        assert (row["attempt"], row["delivery_count"], row["counted_by"]) == (limit + 1, limit, "x-delivery-count")
+
+
 def test_a_students_docker_run_worker_shows_its_host_name_and_no_health(classroom):
     with classroom.step("docker run worker (README)"):
         token = classroom.read("/run/queue-lab/token")

@@ -1,0 +1,311 @@
+// The broker, seen from inside: one lane per queue path (Celery | RabbitMQ direct), with the API, the
+// exchange, the queues and the workers online as boxes, and a dot for every real event in the change
+// feed — a job published, delivered, acked, failed, sent to wait, delayed, dead-lettered, lost or
+// redelivered. Nothing here is simulated: each dot is a row of the jobs table changing (flow_events.js
+// says which change is which event), and the boxes show what the management API and the workers'
+// heartbeats say. Past a few dozen dots in flight they aggregate into counts on the arrows, so 500 jobs
+// stay smooth; with prefers-reduced-motion only the counts change; Pause freezes the picture.
+
+import { eventsOf, EVENT_KINDS, laneOf } from "./flow_events.js";
+import { element, oncePerFrame, setText } from "./shared.js";
+import { FLOW, methodLabel } from "./vocabulary.js";
+
+const SVG = "http://www.w3.org/2000/svg";
+const LANES = ["celery", "rabbitmq"];
+// The raw lane has six queues (work, .wait, .delay, .dead, .quorum, .quorum.dead): it gets more room.
+const LANE_WIDTHS = { celery: 400, rabbitmq: 720 }, HEIGHT = 380;
+const laneLeft = (lane) => LANES.slice(0, LANES.indexOf(lane)).reduce((sum, l) => sum + LANE_WIDTHS[l], 0);
+const MAX_LABEL = 18;
+const shortLabel = (text) => (text.length > MAX_LABEL ? `…${text.slice(-(MAX_LABEL - 1))}` : text);
+const DOT_MS = 900;              // one hop of a dot
+const MAX_DOTS = 60;             // in flight at once; past it, events show as "+n" on their arrow
+const AGGREGATE_FADE_MS = 1500;
+const COLOURS = {
+  published: "var(--pending)", delayed: "var(--scheduled)", delivered: "var(--in-progress)",
+  redelivered: "var(--rabbitmq)", acked: "var(--done)", failed: "var(--error)", retrying: "var(--retrying)",
+  dead: "var(--lost)", lost: "var(--lost)",
+};
+
+const section = document.getElementById("flow");
+const svg = section.querySelector("svg");
+const pauseButton = section.querySelector('[data-role="pause"]');
+const countCells = new Map();    // `${lane}:${kind}` -> <td>
+const counts = new Map();        // `${lane}:${kind}` -> number
+const known = new Map();         // task_num -> { task_status, attempt, error } as last seen
+const queueBoxes = new Map();    // queue name -> { group, label, stats }
+const workerGroups = new Map();  // lane -> <g> holding that lane's worker boxes
+const anchors = new Map();       // node id -> { x, y } (centres, in SVG units)
+const dots = [];                 // { circle, from, to, started }
+const aggregates = new Map();    // edge id -> { text, count, until }
+const reducedMotion = matchMedia("(prefers-reduced-motion: reduce)");
+let paused = false;
+let buffered = [];               // events that arrived while paused: counted on resume, not animated
+let layout = { queues: { celery: [], rabbitmq: [] } };
+
+// ---------- drawing the boxes
+
+function svgElement(tag, attributes = {}, ...children) {
+  const node = document.createElementNS(SVG, tag);
+  for (const [name, value] of Object.entries(attributes)) node.setAttribute(name, value);
+  node.append(...children);
+  return node;
+}
+
+function box(id, x, y, width, height, label, kind) {
+  const group = svgElement("g", { class: `node ${kind}`, "data-node": id });
+  const rect = svgElement("rect", { x: x - width / 2, y: y - height / 2, width, height, rx: 6 });
+  const text = svgElement("text", { x, y: y - 4, "text-anchor": "middle" });
+  const stats = svgElement("text", { x, y: y + 13, "text-anchor": "middle", class: "stats" });
+  text.textContent = label;
+  group.append(rect, text, stats);
+  anchors.set(id, { x, y });
+  return { group, label: text, stats, rect };
+}
+
+function edge(x1, y1, x2, y2) {
+  return svgElement("line", { x1, y1, x2, y2, class: "edge" });
+}
+
+// The queues of each lane, from the API's answer (GET /api/queues lists them in order, per path).
+function drawLanes(queues) {
+  svg.replaceChildren();
+  anchors.clear();
+  queueBoxes.clear();
+  svg.setAttribute("viewBox", `0 0 ${LANES.reduce((sum, lane) => sum + LANE_WIDTHS[lane], 0)} ${HEIGHT}`);
+  LANES.forEach((lane) => {
+    const laneWidth = LANE_WIDTHS[lane], left = laneLeft(lane), middle = left + laneWidth / 2;
+    const laneGroup = svgElement("g", { class: "lane", "data-lane": lane });
+    laneGroup.append(svgElement("rect", { x: left + 6, y: 4, width: laneWidth - 12, height: HEIGHT - 8, rx: 10,
+      class: "lane-frame" }));
+    const title = svgElement("text", { x: left + 18, y: 24, class: "lane-title" });
+    title.textContent = methodLabel(lane);
+    laneGroup.append(title);
+    laneGroup.append(box(`${lane}:api`, middle, 50, 150, 38, FLOW.api, "api").group);
+    laneGroup.append(box(`${lane}:exchange`, middle, 120, 220, 38,
+      lane === "celery" ? FLOW.celeryExchange : FLOW.defaultExchange, "exchange").group);
+    const mine = queues.filter((queue) => queue.path === lane || queue.lane === lane);
+    const width = Math.min(150, (laneWidth - 40) / Math.max(1, mine.length) - 8);
+    laneGroup.append(edge(middle, 69, middle, 101));  // API → exchange
+    mine.forEach((queue, i) => {
+      const x = left + 20 + (i + 0.5) * ((laneWidth - 40) / mine.length);
+      laneGroup.append(edge(middle, 139, x, 178));  // exchange → queue (routed by name or binding)
+      const node = box(`${lane}:queue:${queue.name}`, x, 200, width, 44, shortLabel(queue.short ?? queue.name), "queue");
+      node.group.append(svgElement("title", {}, String(queue.name)));
+      queueBoxes.set(queue.name, node);
+      laneGroup.append(node.group);
+    });
+    const workers = svgElement("g", { class: "workers" });
+    workerGroups.set(lane, workers);
+    laneGroup.append(workers);
+    // Where finished jobs go: acked (✓), failed (✕), lost (?)
+    for (const [kind, x] of [["acked", middle - 120], ["failed", middle], ["lost", middle + 120]]) {
+      const sink = svgElement("text", { x, y: HEIGHT - 16, "text-anchor": "middle", class: `sink ${kind}` });
+      sink.textContent = FLOW.sinks[kind];
+      anchors.set(`${lane}:sink:${kind}`, { x, y: HEIGHT - 28 });
+      laneGroup.append(sink);
+    }
+    svg.append(laneGroup);
+  });
+}
+
+function drawWorkers(workers) {
+  for (const lane of LANES) {
+    const group = workerGroups.get(lane);
+    if (!group) continue;
+    const mine = workers.filter((worker) => worker.online && laneOf(worker) === lane);
+    const laneWidth = LANE_WIDTHS[lane], left = laneLeft(lane);
+    const shown = mine.slice(0, 5);
+    const width = Math.min(140, (laneWidth - 40) / Math.max(1, shown.length) - 8);
+    group.replaceChildren();
+    shown.forEach((worker, i) => {
+      const x = left + 20 + (i + 0.5) * ((laneWidth - 40) / shown.length);
+      const node = box(`${lane}:worker:${worker.worker_id}`, x, 285, width, 46, shortLabel(String(worker.worker_id)), "worker");
+      const prefetch = /prefetch ×?(\d+)/.exec(worker.profile ?? "")?.[1];  // the worker's own words
+      setText(node.stats, worker.current_job == null ? FLOW.idle(prefetch) : FLOW.running(worker.current_job, prefetch));
+      node.group.dataset.workerId = worker.worker_id;
+      group.append(node.group);
+    });
+    if (mine.length > shown.length) {
+      const more = svgElement("text", { x: left + laneWidth - 24, y: 318, "text-anchor": "end", class: "more" });
+      more.textContent = FLOW.moreWorkers(mine.length - shown.length);
+      group.append(more);
+    }
+    anchors.set(`${lane}:worker:any`, { x: left + laneWidth / 2, y: 285 });
+  }
+}
+
+function paintQueueStats(queues) {
+  for (const queue of queues) {
+    const node = queueBoxes.get(queue.name);
+    if (!node) continue;
+    setText(node.stats, queue.error ? "—" : FLOW.depthShort(queue.messages_ready ?? 0, queue.messages_unacknowledged ?? 0));
+    node.group.querySelector("title").textContent = `${queue.name}: ${FLOW.depth(queue.messages_ready ?? 0, queue.messages_unacknowledged ?? 0)}`;
+  }
+}
+
+// ---------- counting and animating events
+
+function count(lane, kind) {
+  const key = `${lane}:${kind}`;
+  counts.set(key, (counts.get(key) ?? 0) + 1);
+  const cell = countCells.get(key);
+  if (cell) setText(cell, String(counts.get(key)));
+}
+
+// Where a dot of this kind goes from and to, in this lane.
+function path(event) {
+  const { lane, kind, queue, workerId } = event;
+  const worker = anchors.has(`${lane}:worker:${workerId}`) ? `${lane}:worker:${workerId}` : `${lane}:worker:any`;
+  const queueNode = anchors.has(`${lane}:queue:${queue}`) ? `${lane}:queue:${queue}` : `${lane}:exchange`;
+  switch (kind) {
+    case "published": case "delayed": return [`${lane}:api`, queueNode];
+    case "delivered": case "redelivered": return [queueNode, worker];
+    case "acked": return [worker, `${lane}:sink:acked`];
+    case "failed": return [worker, `${lane}:sink:failed`];
+    case "retrying": case "dead": return [worker, queueNode];
+    case "lost": return [worker, `${lane}:sink:lost`];
+    default: return null;
+  }
+}
+
+function animate(event) {
+  const ends = path(event);
+  if (!ends) return;
+  const [from, to] = ends.map((id) => anchors.get(id));
+  if (!from || !to) return;
+  if (dots.length >= MAX_DOTS) return aggregate(event, from, to);
+  const circle = svgElement("circle", { r: 6, cx: from.x, cy: from.y, class: `dot ${event.kind}` });
+  circle.style.fill = COLOURS[event.kind];
+  svg.append(circle);
+  dots.push({ circle, from, to, started: performance.now() });
+  requestTick();
+}
+
+// Too many at once: a count on the arrow instead of a dot each ("+120 delivered").
+function aggregate(event, from, to) {
+  const id = `${event.lane}:${event.kind}`;
+  let entry = aggregates.get(id);
+  if (!entry) {
+    const text = svgElement("text", { x: (from.x + to.x) / 2 + 8, y: (from.y + to.y) / 2, class: `aggregate ${event.kind}` });
+    svg.append(text);
+    entry = { text, count: 0, until: 0 };
+    aggregates.set(id, entry);
+  }
+  entry.count += 1;
+  entry.until = performance.now() + AGGREGATE_FADE_MS;
+  setText(entry.text, FLOW.aggregate(entry.count, FLOW.events[event.kind]));
+  requestTick();
+}
+
+const requestTick = oncePerFrame(tick);
+
+function tick() {
+  if (paused) return;
+  const now = performance.now();
+  for (let i = dots.length - 1; i >= 0; i -= 1) {
+    const dot = dots[i];
+    const t = Math.min(1, (now - dot.started) / DOT_MS);
+    dot.circle.setAttribute("cx", dot.from.x + (dot.to.x - dot.from.x) * t);
+    dot.circle.setAttribute("cy", dot.from.y + (dot.to.y - dot.from.y) * t);
+    if (t >= 1) {
+      dot.circle.remove();
+      dots.splice(i, 1);
+    }
+  }
+  for (const [id, entry] of aggregates) {
+    if (now > entry.until) {
+      entry.text.remove();
+      aggregates.delete(id);
+    }
+  }
+  if (dots.length || aggregates.size) requestTick();
+}
+
+function show(events) {
+  for (const event of events) {
+    count(event.lane, event.kind);
+    if (!reducedMotion.matches && !section.closest("details:not([open])")) animate(event);
+  }
+}
+
+// ---------- the feed
+
+// Rows from the page's one feed. `history`: the first load (or after a reset) — the baseline, not news.
+export function receiveFlowRows(tasks, { history = false } = {}) {
+  const events = [];
+  for (const task of tasks) {
+    const lane = LANES.includes(task.method) ? task.method : null;
+    const before = known.get(task.task_num);
+    known.set(task.task_num, { task_status: task.task_status, attempt: task.attempt, error: task.error });
+    if (!lane || history) continue;
+    for (const kind of eventsOf(before, task)) {
+      events.push({ lane, kind, workerId: task.worker_id, queue: queueFor(lane, task, kind) });
+    }
+  }
+  if (!events.length) return;
+  if (paused) buffered.push(...events);
+  else show(events);
+}
+
+// Which queue box an event of this job touches: the layout names them (GET /api/queues).
+function queueFor(lane, task, kind) {
+  const queues = layout.queues[lane] ?? [];
+  const role = kind === "delayed" ? "delay" : kind === "retrying" ? "wait" : kind === "dead" ? "dead" : "work";
+  // A row does not name its queue; a quorum delivery says so (x-delivery-count), as does its dead-lettering.
+  const family = task.counted_by === "x-delivery-count" || /\.quorum\b/.test(task.error ?? "") ? "quorum" : "classic";
+  return (queues.find((q) => q.role === role && (q.family ?? "classic") === family)
+    ?? queues.find((q) => q.role === "work"))?.name;
+}
+
+export function startOverFlow() {
+  known.clear();
+}
+
+// ---------- start
+
+export function showFlowQueues(answer) {
+  const queues = answer.queues ?? [];
+  const byLane = { celery: queues.filter((q) => q.lane === "celery"), rabbitmq: queues.filter((q) => q.lane === "rabbitmq") };
+  const names = JSON.stringify(queues.map((q) => q.name));
+  if (names !== layout.names) {
+    layout = { names, queues: byLane };
+    drawLanes(queues);
+  }
+  paintQueueStats(queues);
+}
+
+export const showFlowWorkers = (answer) => drawWorkers(answer.workers ?? []);
+
+function togglePause() {
+  paused = !paused;
+  pauseButton.setAttribute("aria-pressed", String(paused));
+  setText(pauseButton, paused ? FLOW.resume : FLOW.pause);
+  section.dataset.paused = String(paused);
+  if (!paused) {
+    for (const event of buffered) count(event.lane, event.kind);  // counted, not replayed
+    buffered = [];
+    requestTick();
+  }
+}
+
+export function startFlowDiagram() {
+  const table = section.querySelector('[data-role="counts"]');
+  const head = element("tr", "", element("th", "", ""), ...LANES.map((lane) => element("th", "", methodLabel(lane))));
+  const rows = EVENT_KINDS.map((kind) => {
+    const cells = LANES.map((lane) => {
+      const td = element("td", "", "0");
+      td.dataset.lane = lane;
+      td.dataset.event = kind;
+      countCells.set(`${lane}:${kind}`, td);
+      return td;
+    });
+    const label = element("th", `event ${kind}`, FLOW.events[kind]);
+    return element("tr", "", label, ...cells);
+  });
+  table.replaceChildren(element("thead", "", head), element("tbody", "", ...rows));
+  section.dataset.motion = reducedMotion.matches ? "reduced" : "full";
+  reducedMotion.addEventListener("change", () => { section.dataset.motion = reducedMotion.matches ? "reduced" : "full"; });
+  pauseButton.addEventListener("click", togglePause);
+  setText(pauseButton, FLOW.pause);
+  drawLanes([]);
+}
