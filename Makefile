@@ -50,10 +50,11 @@ reset: venv
 	@$(PY) -m ops.preflight >/dev/null
 	honcho run -e var/run.env flask --app api reset
 
-## Fault lab: SIGKILL the worker running job TASK (e.g. make kill-worker TASK=12).
+## Fault lab: SIGKILL the worker running job TASK (e.g. make kill-worker TASK=12); WHOLE=1 kills a
+## Celery worker's main process too, as `docker kill` would (the Redis visibility-timeout lesson).
 kill-worker: venv
 	@$(PY) -m ops.preflight >/dev/null
-	honcho run -e var/run.env flask --app api kill-worker $(TASK)
+	honcho run -e var/run.env flask --app api kill-worker $(TASK) $(if $(WHOLE),--whole)
 
 ## Debian's Chromium for the browser tests (Playwright drives it; it never downloads a browser).
 browser:

@@ -2,8 +2,10 @@
 
 Each setting below changes what a student sees; the comment says what. Compare them with the raw
 consumer's (consumer/__main__.py): the two paths are configured to behave alike, so a difference
-on the page comes from the tool, not from an accident of configuration. The fault lab switches two
-of them per worker with environment variables: CELERY_ACK_MODE and CELERY_PREFETCH_MULTIPLIER.
+on the page comes from the tool, not from an accident of configuration. The fault lab switches
+three of them per worker with environment variables: CELERY_ACK_MODE, CELERY_PREFETCH_MULTIPLIER,
+and CELERY_BROKER_KIND — the same app on RabbitMQ (the default) or on Redis (`celery_app_for("redis")`),
+to see what the broker changes: Redis only *emulates* acknowledgements (see REDIS_OPTIONS).
 """
 import os
 import tempfile
@@ -15,8 +17,34 @@ from queue_lab.settings import Settings
 settings = Settings.from_env()
 ACKS_LATE = settings.celery_ack_mode == "late"
 
-app = Celery("queue_lab", broker=settings.rabbitmq_url, include=["celery_tasks"])
-app.conf.update(
+# Celery on Redis keeps a delivered, unacked message in a hash and its delivery time in a sorted set;
+# any worker's sweep puts it back in the queue once it is older than the visibility timeout. Set
+# short for the lab (REDIS_VISIBILITY_TIMEOUT_S, 30 s; Celery's default is an hour), swept every
+# second instead of every ~100 s, and the keys named after our queue, so the queues panel can count
+# them and tests on a shared Redis keep to their own.
+REDIS_OPTIONS = {
+    "visibility_timeout": settings.redis_visibility_timeout_s,
+    "unacked_restore_interval": 1,
+    "unacked_restore_throttle": 1,
+    "unacked_key": f"{settings.queues.celery}.unacked",
+    "unacked_index_key": f"{settings.queues.celery}.unacked_index",
+    "unacked_mutex_key": f"{settings.queues.celery}.unacked_mutex",
+    # delay() must not hang the web request when Redis is down, as for RabbitMQ below.
+    "socket_connect_timeout": settings.broker_timeout,
+    "socket_timeout": settings.broker_timeout,
+}
+
+
+def celery_app_for(broker: str) -> Celery:
+    """The app with every setting below, on RabbitMQ or on Redis (the API sends to both)."""
+    on_redis = broker == "redis"
+    celery = Celery("queue_lab", broker=settings.redis_url if on_redis else settings.rabbitmq_url,
+                    include=["celery_tasks"])
+    celery.conf.update(CONFIG, broker_transport_options=REDIS_OPTIONS if on_redis else {})
+    return celery
+
+
+CONFIG = dict(
     # JSON only: a message in the management UI is readable, and no pickle runs code from the queue.
     task_serializer="json",
     accept_content=["json"],
@@ -58,3 +86,5 @@ app.conf.update(
     # Beat remembers when it last ran each entry; the app folder may be read-only (the image).
     beat_schedule_filename=os.path.join(tempfile.gettempdir(), "queue-lab-celerybeat-schedule"),
 )
+
+app = celery_app_for(settings.celery_broker_kind)  # `-A celery_app`: this worker's broker (CELERY_BROKER_KIND)

@@ -38,8 +38,11 @@ def _reporter() -> StatusReporter:
 
 
 def _profile() -> str:
-    """What the workers panel shows about this worker's settings."""
-    return (f"{'late' if ACKS_LATE else 'early'} ack · prefetch ×{settings.celery_prefetch_multiplier}")
+    """What the workers panel shows about this worker's settings (a Redis one says so first: the
+    page puts it in the Celery · Redis lane)."""
+    on_redis = (f"Redis · visibility {settings.redis_visibility_timeout_s:g} s · "
+                if settings.celery_broker_kind == "redis" else "")
+    return (f"{on_redis}{'late' if ACKS_LATE else 'early'} ack · prefetch ×{settings.celery_prefetch_multiplier}")
 
 
 @worker_process_init.connect

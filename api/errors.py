@@ -20,6 +20,9 @@ log = logging.getLogger("queue_lab.api")
 def broker_error(exc: BrokerUnavailable) -> str:
     """What a person reads when RabbitMQ is away (the rows keep the English text: they are data)."""
     settings = lab().settings
+    if str(exc) == settings.redis_hint:
+        return gettext("Redis is not reachable at %(url)s — start it (`redis-server`, or `docker compose "
+                       "--profile redis up -d`), or set REDIS_URL", url=redact_url(settings.redis_url))
     if str(exc) != settings.broker_hint:
         return str(exc)
     return gettext("RabbitMQ is not reachable at %(url)s — start it with `docker compose up -d rmq` (or "

@@ -9,8 +9,10 @@ from flask_babel import gettext
 from api.line_count import retry_lines
 
 
-def experiments(rabbitmq_version: str | None, delivery_limit: int) -> list[dict]:
-    """`rabbitmq_version`: what the management API says this broker is (None when it cannot say)."""
+def experiments(rabbitmq_version: str | None, delivery_limit: int, visibility_timeout_s: float) -> list[dict]:
+    """`rabbitmq_version`: what the management API says this broker is (None when it cannot say);
+    the quorum queue's delivery limit and Redis's visibility timeout, as this lab runs them."""
+    timeout = format(visibility_timeout_s, "g")
     lines = retry_lines()
     version = rabbitmq_version or gettext("(unknown: the management API did not say)")
     return [
@@ -158,5 +160,53 @@ def experiments(rabbitmq_version: str | None, delivery_limit: int) -> list[dict]
                                "(basic.nack or basic.reject with requeue) and gives quorum queues "
                                "delayed retries of their own — a crashed consumer still counts. This "
                                "broker is RabbitMQ %(version)s.", version=version),
+        },
+        {
+            "id": "redis-kill",
+            "title": gettext("Kill a whole Celery worker: RabbitMQ or Redis"),
+            "try": gettext("Send a 20 s job by Celery on RabbitMQ and one by Celery on Redis. When both "
+                           "run, kill each one's whole worker: the kill form with 'the whole worker' "
+                           "ticked (`make kill-worker TASK=N WHOLE=1`; in compose, `docker kill` its "
+                           "container)."),
+            "watch": gettext("RabbitMQ: attempt 2 starts as soon as a worker is back. Redis: the row "
+                             "turns LOST and counts down the visibility timeout (%(timeout)s s here), "
+                             "and only then does attempt 2 start.", timeout=timeout),
+            "because": gettext("Both workers ack late. RabbitMQ tracks each delivery on its connection: "
+                               "when the connection drops, the unacked message is back in the queue at "
+                               "once. Redis has no connections to watch: Celery keeps a delivered message "
+                               "in a hash with its delivery time (the unacked column in the queues panel) "
+                               "and puts it back only when it is older than the visibility timeout — one "
+                               "hour by default. Killing only the pool process is another story: Celery's "
+                               "main process then rejects the message back at once, on both brokers."),
+        },
+        {
+            "id": "redis-countdown",
+            "title": gettext("A countdown longer than the visibility timeout"),
+            "try": gettext("Send a job with 'start in 45 s' by Celery on RabbitMQ and by Celery on Redis "
+                           "(the visibility timeout here is %(timeout)s s).", timeout=timeout),
+            "watch": gettext("RabbitMQ: it runs once, when it is due. Redis: it runs when it is due, and "
+                             "again — the row counts the rerun (or shows a second attempt)."),
+            "because": gettext("A worker takes a countdown task at once and holds it, unacked, until it "
+                               "is due. On Redis, once the visibility timeout has passed, the message is "
+                               "handed out again, to a worker that waits for the same due time: two copies "
+                               "run. Celery's documentation warns of exactly this: keep countdowns and "
+                               "retry delays below the visibility timeout, or raise it. RabbitMQ's "
+                               "counterpart trap is consumer_timeout (30 min by default): a channel that "
+                               "holds an unacked message longer is closed, and the message redelivered."),
+        },
+        {
+            "id": "redis-outage",
+            "title": gettext("When the broker is away: RabbitMQ or Redis"),
+            "try": gettext("Stop a broker for a moment — `docker compose stop rmq`, or `docker compose "
+                           "stop redis` — and send a job by each Celery; send a few more and start it "
+                           "again (`docker compose start …`)."),
+            "watch": gettext("delay() fails fast on either broker: the API answers 503 with the reason "
+                             "and those rows end ERROR. Jobs that were waiting when RabbitMQ stopped run "
+                             "after it starts; those waiting in this Redis are gone, and the sweeper names "
+                             "them LOST: 'Redis restarted…'."),
+            "because": gettext("RabbitMQ writes durable queues' persistent messages to disk. This Redis "
+                               "keeps nothing on disk (no RDB snapshots, no append-only file), so a "
+                               "restart empties its lists. With `appendonly yes` the waiting jobs would "
+                               "survive a restart, up to the last fsync (every second by default)."),
         },
     ]

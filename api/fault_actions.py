@@ -20,8 +20,22 @@ class CannotKill(Exception):
     """Why the worker running a job cannot be killed from here; the text says what to do instead."""
 
 
-def kill_worker_running(task_num: int, store: JobStore, registry: WorkerRegistry) -> dict:
-    """SIGKILL the worker process running `task_num`: no goodbye, no ack — a real crash."""
+def _parent_of(pid: int) -> int | None:
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return int(f.read().rsplit(")", 1)[1].split()[1])  # after "(comm)": state, then ppid
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+def kill_worker_running(task_num: int, store: JobStore, registry: WorkerRegistry, whole: bool = False) -> dict:
+    """SIGKILL the worker process running `task_num`: no goodbye, no ack — a real crash.
+
+    A Celery job runs in a pool process. Killing only that one, Celery's main process notices, rejects
+    the message back to the queue (task_reject_on_worker_lost) and starts a new pool process. With
+    `whole`, the main process dies too, as in `docker kill` or a crashed machine: nobody rejects
+    anything, and what happens to the message is up to the broker — RabbitMQ redelivers it when the
+    connection drops; Redis only once its visibility timeout has passed."""
     row = store.get(task_num)
     if row["task_status"] != IN_PROGRESS:
         raise CannotKill(gettext("task %(num)s is %(status)s, not running: nothing to kill",
@@ -41,9 +55,19 @@ def kill_worker_running(task_num: int, store: JobStore, registry: WorkerRegistry
         raise CannotKill(gettext("process %(pid)s is gone already", pid=worker["pid"])) from None
     if b"consumer" not in cmdline and b"celery" not in cmdline:  # a reused pid: not ours to kill
         raise CannotKill(gettext("process %(pid)s is no longer a Queue Lab worker", pid=worker["pid"]))
-    os.kill(worker["pid"], signal.SIGKILL)
-    return {"killed_pid": worker["pid"], "worker_id": worker["worker_id"], "kind": worker["kind"],
-            "task_num": task_num}
+    killed = [worker["pid"]]
+    parent = _parent_of(worker["pid"]) if whole and worker["kind"] == "celery" else None
+    if parent:
+        try:
+            with open(f"/proc/{parent}/cmdline", "rb") as f:
+                if b"celery" in f.read():
+                    killed.insert(0, parent)  # the main process first: it must not start a new pool
+        except OSError:
+            pass
+    for pid in killed:
+        os.kill(pid, signal.SIGKILL)
+    return {"killed_pid": worker["pid"], "killed_pids": killed, "worker_id": worker["worker_id"],
+            "kind": worker["kind"], "task_num": task_num}
 
 
 def close_broker_connections(settings: Settings, stats: QueueStats) -> int:

@@ -5,9 +5,11 @@ jobs it could not send as ERROR with the reason — so no row is ever left PENDI
 """
 from __future__ import annotations
 
+import functools
 import logging
 
 import kombu.exceptions
+import redis.exceptions
 
 from api.job_store import JobStore
 from api.raw_publisher import BrokerUnavailable, RawPublisher
@@ -34,22 +36,35 @@ def celery_options(order: Submission, settings: Settings) -> dict:
     return options
 
 
+@functools.cache
+def celery_on_redis():
+    """The same Celery app, every setting the same, on Redis: where "Celery · Redis" jobs go."""
+    from celery_app import celery_app_for
+
+    return celery_app_for("redis")
+
+
 def send_by_celery(specs: list[JobSpec], order: Submission, store: JobStore,
-                   settings: Settings) -> None:
+                   settings: Settings, on_redis: bool = False) -> None:
+    """By `process_task.delay()` on RabbitMQ; on Redis, the same message by the Redis app's send_task
+    (this process's task object is bound to the RabbitMQ app)."""
     from celery_tasks import process_task  # imported here: the page works even if Celery is absent
 
     options = celery_options(order, settings)
+    hint = settings.redis_hint if on_redis else settings.broker_hint
     sent: list[tuple[int, str]] = []
     try:
         for spec in specs:
             args = (spec.task_num, spec.seconds, spec.fail, spec.flaky)
-            # delay(*args) is apply_async(args) without options: the lesson's one-liner.
-            result = process_task.apply_async(args, **options) if options else process_task.delay(*args)
+            if on_redis:
+                result = celery_on_redis().send_task(process_task.name, args, **options)
+            else:  # delay(*args) is apply_async(args) without options: the lesson's one-liner
+                result = process_task.apply_async(args, **options) if options else process_task.delay(*args)
             sent.append((spec.task_num, result.id))
-    except (kombu.exceptions.OperationalError, OSError) as exc:
+    except (kombu.exceptions.OperationalError, OSError, redis.exceptions.RedisError) as exc:
         log.warning("celery publish failed after %d of %d jobs: %s", len(sent), len(specs), exc)
-        _give_up_on_unsent(specs, {num for num, _ in sent}, store, settings.broker_hint)
-        raise BrokerUnavailable(settings.broker_hint) from exc
+        _give_up_on_unsent(specs, {num for num, _ in sent}, store, hint)
+        raise BrokerUnavailable(hint) from exc
     finally:
         if sent:
             store.set_celery_ids(sent)

@@ -182,6 +182,23 @@ class JobStore:
                 self._record(conn, num, now, LOST, attempt, worker, error)
             return [num for num, *_ in lost]
 
+    def sweep_redis_restart(self, started_at: float, margin_s: float = 2.0) -> list[int]:
+        """Celery · Redis jobs still waiting in Redis (PENDING, SCHEDULED, RETRYING) that were sent
+        before Redis last started, on a Redis that keeps nothing on disk: their message is gone. LOST,
+        with the reason — and if one shows up after all (an RDB snapshot), its start revives the row."""
+        now = time.time()
+        reason = ("Redis restarted after this job was sent, and it keeps nothing on disk: the message "
+                  "waiting in it is gone (with appendonly yes it would have survived)")
+        with self._write() as (conn, seq):
+            lost = conn.execute(
+                "UPDATE jobs SET task_status = ?, seq = ?, error = ?, updated_at = ?"
+                " WHERE method = 'celery_redis' AND task_status IN (?, ?, ?) AND created_at < ?"
+                " RETURNING task_num, attempt",
+                (LOST, seq, reason, now, PENDING, SCHEDULED, RETRYING, started_at - margin_s)).fetchall()
+            for num, attempt in lost:
+                self._record(conn, num, now, LOST, attempt, None, reason)
+            return [num for num, _ in lost]
+
     def prune(self, older_than_s: float) -> int:
         """Forget finished jobs older than `older_than_s` (history must not grow for ever)."""
         with self._write() as (conn, _seq):

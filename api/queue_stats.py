@@ -1,4 +1,6 @@
-"""Queue depths from RabbitMQ's management HTTP API: `GET /api/queues/<vhost>/<name>`.
+"""Queue depths from RabbitMQ's management HTTP API (`GET /api/queues/<vhost>`), and from Redis for
+Celery on Redis: the list's length (LLEN) is what waits, and the hash of delivered, unacked
+messages Celery keeps beside it (HLEN) what the workers hold — Redis has no idea of consumers.
 
 The broker recomputes these numbers every 5 s (collect_statistics_interval), so a sample can be up
 to 5 s old whatever we do; we keep ours for 1 s so a classroom of pages polling costs the broker
@@ -11,10 +13,11 @@ import threading
 import time
 from urllib.parse import quote, urlsplit
 
+import redis
 import requests
 from flask_babel import get_locale, gettext
 
-from queue_lab.settings import Settings
+from queue_lab.settings import Settings, redact_url
 
 CACHE_S = 1.0
 STATS_INTERVAL_S = 5
@@ -28,6 +31,7 @@ class QueueStats:
         self._lock = threading.Lock()
         self._cached: dict[str, tuple[float, dict]] = {}
         self._version: str | None = None
+        self._redis = redis.Redis.from_url(settings.redis_url, socket_timeout=1, socket_connect_timeout=1)
 
     def snapshot(self) -> dict:
         language = str(get_locale())
@@ -94,8 +98,37 @@ class QueueStats:
                            messages_unacknowledged=found.get("messages_unacknowledged", 0),
                            consumers=found.get("consumers", 0), type=found.get("type"))
             answer["queues"].append(row)
+        answer["queues"].append(self._redis_row())
         answer["rabbitmq_version"] = self.version()
         return answer
+
+    def _redis_row(self) -> dict:
+        queue = self.settings.queues.celery
+        row = {"lane": "celery_redis", "role": "work", "family": "redis", "name": queue, "short": queue,
+               "path": "celery_redis", "messages_ready": None, "messages_unacknowledged": None,
+               "consumers": None, "error": None,
+               "visibility_timeout_s": self.settings.redis_visibility_timeout_s}
+        try:
+            with self._redis.pipeline() as pipe:
+                ready, unacked = pipe.llen(queue).hlen(f"{queue}.unacked").execute()
+        except redis.RedisError:
+            row["error"] = gettext("Redis is not reachable at %(url)s — start it (`redis-server`, or `docker "
+                                   "compose --profile redis up -d`), or set REDIS_URL",
+                                   url=redact_url(self.settings.redis_url))
+            return row
+        row.update(messages_ready=ready, messages_unacknowledged=unacked)
+        return row
+
+    def redis_started_at(self) -> float | None:
+        """When Redis last started, if it keeps nothing on disk (no append-only file): everything that
+        waited in it before then is gone. None when it persists, or cannot be asked."""
+        try:
+            server, persistence = self._redis.info("server"), self._redis.info("persistence")
+        except redis.RedisError:
+            return None
+        if persistence.get("aof_enabled"):
+            return None
+        return time.time() - float(server["uptime_in_seconds"])
 
     def version(self) -> str | None:
         """The broker's version, as the management API tells it (the quorum lesson says what

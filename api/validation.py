@@ -15,7 +15,8 @@ from flask_babel import gettext, lazy_gettext
 from queue_lab.job_states import REPORTABLE, Report
 from queue_lab.timed_job import MAX_SECONDS
 
-METHODS = ("celery", "rabbitmq", "sync")
+METHODS = ("celery", "celery_redis", "rabbitmq", "sync")
+CELERY_METHODS = ("celery", "celery_redis")  # the same task, on RabbitMQ and on Redis
 MAX_COUNT = 500
 MAX_SYNC_TOTAL_S = MAX_SECONDS  # a synchronous request holds a web thread: cap its total work
 MAX_TEXT = 2000
@@ -122,10 +123,10 @@ class Submission:
 
 
 # Which options make sense for which method; anything else is a 400 naming the field.
-ONLY_FOR = {"celery_ack": ("celery",), "time_limit_kind": ("celery",), "consumer": ("rabbitmq",),
+ONLY_FOR = {"celery_ack": ("celery",), "time_limit_kind": CELERY_METHODS, "consumer": ("rabbitmq",),
             "queue_type": ("rabbitmq",), "poison": ("rabbitmq",),
-            "flaky": ("celery", "rabbitmq"), "delay_s": ("celery", "rabbitmq"),
-            "time_limit_s": ("celery", "rabbitmq")}
+            "flaky": (*CELERY_METHODS, "rabbitmq"), "delay_s": (*CELERY_METHODS, "rabbitmq"),
+            "time_limit_s": (*CELERY_METHODS, "rabbitmq")}
 WHY_NOT = {"flaky": lazy_gettext("retries need a queue"),
            "delay_s": lazy_gettext("a synchronous job runs inside this request"),
            "time_limit_s": lazy_gettext("a synchronous job is limited by the request itself")}

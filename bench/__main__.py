@@ -19,9 +19,10 @@ TOKEN = f"bench-{RUN}"
 QUEUES = {"RAW_QUEUE": f"ql.bench.{RUN}.jobs", "CELERY_QUEUE": f"ql.bench.{RUN}.celery"}
 os.environ.update(QUEUES)  # before celery_app is imported: delay() must use this run's queue
 os.environ.setdefault("RABBITMQ_URL", "amqp://guest:guest@127.0.0.1:5672/")
+os.environ.setdefault("REDIS_URL", "redis://127.0.0.1:6379/0")
 
 from bench.browser_latency import measure_browser_latency, measure_page_with_many_rows  # noqa: E402
-from bench.floors import celery_floor, pika_floors  # noqa: E402
+from bench.floors import celery_floor, pika_floors, redis_floors  # noqa: E402
 from bench.memory import measure_memory  # noqa: E402
 from bench.pipeline import measure_method  # noqa: E402
 from bench.report import table, write_results  # noqa: E402
@@ -60,6 +61,11 @@ def delete_run_queues() -> None:
     layout = queue_layout(QUEUES["RAW_QUEUE"], QUEUES["CELERY_QUEUE"])
     delete_queues(connection, [*layout.names(), *(name + ".floor" for name in QUEUES.values())])
     connection.close()
+    import redis  # and this run's keys in Redis (Celery on Redis, the floor): the Redis is shared
+    client = redis.Redis.from_url(os.environ["REDIS_URL"])
+    keys = list(client.scan_iter(match=f"*{QUEUES['CELERY_QUEUE']}*"))
+    if keys:
+        client.delete(*keys)
 
 
 def step(title: str):
@@ -74,6 +80,9 @@ def run(args) -> dict:
             step("floors: bare pika publish / confirm / consume+ack")
             results["floor_pika"] = pika_floors(os.environ["RABBITMQ_URL"], QUEUES["RAW_QUEUE"] + ".floor",
                                                 max(1000, args.jobs), args.workers)
+            step("floors: bare Redis LPUSH / LPUSH → BRPOP")
+            results["floor_redis"] = redis_floors(os.environ["REDIS_URL"], QUEUES["CELERY_QUEUE"] + ".floor",
+                                                  max(1000, args.jobs), args.workers)
             step("floors: bare Celery no-op drained by our worker settings")
             floor = stack_in(tmp, "celery-floor")
             try:
@@ -99,9 +108,10 @@ def run(args) -> dict:
                 for i in range(args.workers):
                     main.start_consumer(f"consumer{i}")
                     main.start_celery_worker(f"celery{i}")
+                    main.start_celery_worker(f"celery-redis{i}", CELERY_BROKER_KIND="redis")
                 results["methods"] = {}
                 samples = min(200, args.jobs)
-                for method, jobs in (("rabbitmq", args.jobs), ("celery", args.jobs),
+                for method, jobs in (("rabbitmq", args.jobs), ("celery", args.jobs), ("celery_redis", args.jobs),
                                      ("sync", min(args.jobs, 200))):
                     step(f"pipeline: {samples} one-job requests, then {jobs} zero-second jobs by {method}")
                     results["methods"][method] = measure_method(main, method, jobs, samples)
@@ -144,6 +154,8 @@ def ratios(r: dict) -> dict:
                                        r["floor_pika"]["end_to_end_jobs_per_s"]),
         "celery_vs_bare_celery": ratio(methods["celery"]["jobs_per_s"],
                                        r["floor_celery"]["end_to_end_jobs_per_s"]),
+        "celery_redis_vs_bare_redis": ratio(methods["celery_redis"]["jobs_per_s"],
+                                            r["floor_redis"]["end_to_end_jobs_per_s"]),
         "delay_cost_vs_pika_publish": ratio(r["floor_pika"]["publish_per_s"], r["floor_celery"]["delay_per_s"]),
         "delay_cost_vs_confirmed_publish": ratio(r["floor_pika"]["publish_confirmed_per_s"],
                                                  r["floor_celery"]["delay_per_s"]),
@@ -161,15 +173,18 @@ def rows_for(r: dict) -> list[tuple]:
         ("floor: pika publish /s", r["floor_pika"]["publish_per_s"], "", "bare, no confirm"),
         ("floor: pika publish+confirm /s", r["floor_pika"]["publish_confirmed_per_s"], "", "a confirm per message"),
         ("floor: pika end-to-end jobs/s", r["floor_pika"]["end_to_end_jobs_per_s"], "", "confirmed publish → consume → ack, prefetch 1"),
+        ("floor: Redis LPUSH /s", r["floor_redis"]["lpush_per_s"], "", "bare, one client"),
+        ("floor: Redis end-to-end jobs/s", r["floor_redis"]["end_to_end_jobs_per_s"], "", "LPUSH → BRPOP, no ack"),
         ("floor: Celery delay() /s", r["floor_celery"]["delay_per_s"], "", "no-op task"),
         ("floor: Celery end-to-end jobs/s", r["floor_celery"]["end_to_end_jobs_per_s"], "", "same worker settings"),
         ("floor: bare endpoint req/s", r["bare_endpoint"]["requests_per_s"], "", "Flask + SQLite write, same gunicorn"),
         ("status API req/s", r["status_api"]["requests_per_s"], "", x(q["status_api_vs_bare_endpoint"], "bare (goal ≥ 0.8)")),
     ]
-    for method in ("rabbitmq", "celery", "sync"):
+    for method in ("rabbitmq", "celery", "celery_redis", "sync"):
         s = m[method]
         goal = {"rabbitmq": x(q["rabbitmq_vs_bare_pika"], "floor (goal ≥ 0.5)"),
-                "celery": x(q["celery_vs_bare_celery"], "floor (goal ≥ 0.5)")}.get(method)
+                "celery": x(q["celery_vs_bare_celery"], "floor (goal ≥ 0.5)"),
+                "celery_redis": x(q["celery_redis_vs_bare_redis"], "Redis floor")}.get(method)
         rows += [
             (f"{method}: enqueue p50 / p95", _pair(s["enqueue"]["p50_ms"], s["enqueue"]["p95_ms"], fmt="{:.1f}"),
              " ms", "one job per POST /api/tasks, 4 clients"),

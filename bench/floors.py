@@ -3,6 +3,7 @@
 - pika: publish without and with a confirm per message, and consume+ack with prefetch 1 by
   `workers` consumer processes (our consumer's settings) — the raw path's end-to-end floor.
 - Celery: delay() of a no-op task, drained by `workers` real Celery workers with our settings.
+- Redis: a bare LPUSH loop, and LPUSH → BRPOP by `workers` processes — Celery on Redis's floor.
 """
 from __future__ import annotations
 
@@ -67,6 +68,48 @@ def pika_floors(url: str, queue: str, messages: int, workers: int) -> dict:
         "end_to_end_jobs_per_s": rate(done.value, drain_s),  # confirmed publish → consume → ack
         "messages": messages, "workers": workers,
     }
+
+
+def _brpop(url: str, key: str, expected: int, done) -> None:
+    """One bare Redis consumer process: BRPOP until `expected` messages are gone (no ack: Redis has none)."""
+    import redis
+
+    client = redis.Redis.from_url(url)
+    while done.value < expected:
+        if client.brpop([key], timeout=0.5) is not None:
+            with done.get_lock():
+                done.value += 1
+    client.close()
+
+
+def redis_floors(url: str, key: str, messages: int, workers: int) -> dict:
+    import redis
+
+    client = redis.Redis.from_url(url)
+    client.delete(key)
+    started = time.perf_counter()
+    for _ in range(messages):
+        client.lpush(key, b"{}")
+    push_s = time.perf_counter() - started
+    client.delete(key)
+    context = multiprocessing.get_context("fork")
+    done = context.Value("i", 0)
+    drainers = [context.Process(target=_brpop, args=(url, key, messages, done)) for _ in range(workers)]
+    for process in drainers:
+        process.start()
+    time.sleep(0.5)
+    started = time.perf_counter()
+    for _ in range(messages):
+        client.lpush(key, b"{}")
+    while done.value < messages and time.perf_counter() - started < 120:
+        time.sleep(0.005)
+    drain_s = time.perf_counter() - started
+    for process in drainers:
+        process.join(10)
+    client.delete(key)
+    client.close()
+    return {"lpush_per_s": rate(messages, push_s), "end_to_end_jobs_per_s": rate(done.value, drain_s),
+            "messages": messages, "workers": workers}
 
 
 def celery_floor(stack, jobs: int, workers: int, tally_path: str) -> dict:

@@ -98,6 +98,9 @@ class Settings:
     consumer_mode: str
     consumer_queue_type: str
     quorum_delivery_limit: int
+    celery_broker_kind: str
+    redis_url: str
+    redis_visibility_timeout_s: float
     sweep_every_s: float
     sse_max_streams: int
     sse_keepalive_s: float
@@ -154,6 +157,12 @@ class Settings:
             # (x-delivery-count) and dead-letters past the limit. Same limit in every process.
             consumer_queue_type=_choice("CONSUMER_QUEUE_TYPE", ("classic", "quorum"), "classic"),
             quorum_delivery_limit=_int("QUORUM_DELIVERY_LIMIT", 3),
+            # Celery on Redis beside Celery on RabbitMQ (celery_app.py): the worker profile's broker,
+            # where Redis is (the API sends "Celery · Redis" jobs there), and how long a delivered,
+            # unacked message stays invisible before Redis gives it to a worker again.
+            celery_broker_kind=_choice("CELERY_BROKER_KIND", ("rabbitmq", "redis"), "rabbitmq"),
+            redis_url=_text("REDIS_URL", "redis://127.0.0.1:6379/0"),
+            redis_visibility_timeout_s=_float("REDIS_VISIBILITY_TIMEOUT_S", 30.0),
             sweep_every_s=_float("SWEEP_EVERY_S", 5.0),
             # The live table: SSE streams each hold a web thread, so they are capped per process
             # (below API_THREADS); a keep-alive comment every SSE_KEEPALIVE_S keeps proxies open.
@@ -185,6 +194,14 @@ class Settings:
         if self.consumer_queue_type == "quorum":
             return self.queues.quorum
         return self.queues.naive if self.consumer_mode == "naive" else self.queues.raw
+
+    @property
+    def redis_hint(self) -> str:
+        """The one line we show whenever Redis cannot be reached (Celery · Redis)."""
+        return (
+            f"Redis is not reachable at {redact_url(self.redis_url)} — start it (`redis-server`, or "
+            "`docker compose --profile redis up -d`), or set REDIS_URL"
+        )
 
     @property
     def broker_hint(self) -> str:

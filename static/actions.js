@@ -19,8 +19,9 @@ export async function runAction(button, show, waitingText, action) {
 
 // For a row's "kill worker" button and the fault lab's kill form: "killed consumer vm-123 (pid 123)",
 // or the API's reason (409: not running, not announced, or on another host — then it names the `docker kill`).
-export async function killWorkerOf(taskNum) {
-  const { status, body } = await postAsClass("/api/experiments/kill-worker", { task_num: taskNum });
+// `whole`: a Celery worker's main process too, as `docker kill` would (the Redis lesson).
+export async function killWorkerOf(taskNum, whole = false) {
+  const { status, body } = await postAsClass("/api/experiments/kill-worker", { task_num: taskNum, whole });
   return status === 200 ? [LAB.killed(body), "ok"] : [reasonOf(status, body), "error"];
 }
 

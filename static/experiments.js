@@ -15,6 +15,8 @@ const RETRY_LOAD_MS = 3000;  // the list is static; if the API is not up yet, as
 // button says LAB.presets[id]. A preset with an `action` acts for the whole class (class_controls.js).
 const rabbitmq = (seconds, options = {}) => ({ method: "rabbitmq", seconds, ...options });
 const celery = (seconds, options = {}) => ({ method: "celery", seconds, ...options });
+const celeryRedis = (seconds, options = {}) => ({ method: "celery_redis", seconds, ...options });
+const eachCelery = (seconds, options = {}) => [celery(seconds, options), celeryRedis(seconds, options)];
 const bothWays = (seconds, options = {}) => [celery(seconds, options), rabbitmq(seconds, options)];
 const fairnessBatch = (send) => [6, 0.5, 6, 0.5, 6, 0.5, 6, 0.5].map((seconds) => send(seconds));
 const named = LAB.jobNames;
@@ -51,6 +53,15 @@ const PRESETS = {
   outage: [
     { id: "close-connections", action: closeBrokerConnections },
     { id: "send-5s", jobs: bothWays(5) },
+  ],
+  "redis-kill": [
+    { id: "send-20s-both-brokers", jobs: eachCelery(20) },
+  ],
+  "redis-countdown": [
+    { id: "countdown-45-both-brokers", jobs: eachCelery(1, { delay_s: 45 }) },
+  ],
+  "redis-outage": [
+    { id: "one-job-each-celery", jobs: eachCelery(1) },
   ],
   "slow-consumer": [
     { id: "slow-stream", toggle: streamSlowJobs },
@@ -163,7 +174,8 @@ function buildCard(experiment) {
     }
     card.append(buttons);
   }
-  if (experiment.id === "kill") card.append(buildKillForm(show));
+  // The kill form; in the Redis card it kills the whole worker unless told otherwise.
+  if (experiment.id === "kill" || experiment.id === "redis-kill") card.append(buildKillForm(show, experiment.id === "redis-kill"));
   card.append(resultLine);
   return card;
 }
@@ -178,19 +190,23 @@ function buildLineCounts(lines) {
   return block;
 }
 
-// "Kill the worker of job #[ ] [Kill]": a form, so Enter works too.
-function buildKillForm(show) {
+// "Kill the worker of job #[ ] [Kill]  [ ] the whole worker": a form, so Enter works too.
+function buildKillForm(show, whole) {
   const input = element("input");
   Object.assign(input, { type: "number", name: "task_num", min: 1, step: 1, required: true, placeholder: "12" });
   const button = element("button", "danger", LAB.killButton);
   button.type = "submit";
   markClassControl(button);
-  const form = element("form", "kill-form", element("label", "", LAB.killLabel, input), button);
+  const wholeBox = element("input");
+  Object.assign(wholeBox, { type: "checkbox", name: "whole", checked: whole });
+  const wholeLabel = element("label", "whole", wholeBox, LAB.killWhole);
+  wholeLabel.title = LAB.killWholeTitle;
+  const form = element("form", "kill-form", element("label", "", LAB.killLabel, input), button, wholeLabel);
   form.dataset.role = "kill-form";
   form.addEventListener("submit", (event) => {
     event.preventDefault();
     const num = input.valueAsNumber;
-    runAction(button, show, LAB.killingWorkerOf(num), () => killWorkerOf(num));
+    runAction(button, show, LAB.killingWorkerOf(num), () => killWorkerOf(num, wholeBox.checked));
   });
   return form;
 }

@@ -11,9 +11,11 @@ import { element, oncePerFrame, setText } from "./shared.js";
 import { FLOW, methodLabel } from "./vocabulary.js";
 
 const SVG = "http://www.w3.org/2000/svg";
-const LANES = ["celery", "rabbitmq"];
+const LANES = ["celery", "celery_redis", "rabbitmq"];
 // The raw lane has six queues (work, .wait, .delay, .dead, .quorum, .quorum.dead): it gets more room.
-const LANE_WIDTHS = { celery: 400, rabbitmq: 720 }, HEIGHT = 380;
+const LANE_WIDTHS = { celery: 330, celery_redis: 260, rabbitmq: 660 }, HEIGHT = 380;
+// What sits between the API and the queues: an exchange on RabbitMQ; on Redis, a list and LPUSH.
+const ROUTERS = { celery: () => FLOW.celeryExchange, celery_redis: () => FLOW.redisList, rabbitmq: () => FLOW.defaultExchange };
 const laneLeft = (lane) => LANES.slice(0, LANES.indexOf(lane)).reduce((sum, l) => sum + LANE_WIDTHS[l], 0);
 const MAX_LABEL = 18;
 const shortLabel = (text) => (text.length > MAX_LABEL ? `…${text.slice(-(MAX_LABEL - 1))}` : text);
@@ -40,7 +42,7 @@ const aggregates = new Map();    // edge id -> { text, count, until }
 const reducedMotion = matchMedia("(prefers-reduced-motion: reduce)");
 let paused = false;
 let buffered = [];               // events that arrived while paused: counted on resume, not animated
-let layout = { queues: { celery: [], rabbitmq: [] } };
+let layout = { queues: Object.fromEntries(LANES.map((lane) => [lane, []])) };
 
 // ---------- drawing the boxes
 
@@ -81,9 +83,9 @@ function drawLanes(queues) {
     title.textContent = methodLabel(lane);
     laneGroup.append(title);
     laneGroup.append(box(`${lane}:api`, middle, 50, 150, 38, FLOW.api, "api").group);
-    laneGroup.append(box(`${lane}:exchange`, middle, 120, 220, 38,
-      lane === "celery" ? FLOW.celeryExchange : FLOW.defaultExchange, "exchange").group);
-    const mine = queues.filter((queue) => queue.path === lane || queue.lane === lane);
+    laneGroup.append(box(`${lane}:exchange`, middle, 120, Math.min(220, laneWidth - 40), 38, ROUTERS[lane](),
+      "exchange").group);
+    const mine = queues.filter((queue) => queue.lane === lane);
     const width = Math.min(150, (laneWidth - 40) / Math.max(1, mine.length) - 8);
     laneGroup.append(edge(middle, 69, middle, 101));  // API → exchange
     mine.forEach((queue, i) => {
@@ -98,7 +100,8 @@ function drawLanes(queues) {
     workerGroups.set(lane, workers);
     laneGroup.append(workers);
     // Where finished jobs go: acked (✓), failed (✕), lost (?)
-    for (const [kind, x] of [["acked", middle - 120], ["failed", middle], ["lost", middle + 120]]) {
+    const spread = laneWidth * 0.3;
+    for (const [kind, x] of [["acked", middle - spread], ["failed", middle], ["lost", middle + spread]]) {
       const sink = svgElement("text", { x, y: HEIGHT - 16, "text-anchor": "middle", class: `sink ${kind}` });
       sink.textContent = FLOW.sinks[kind];
       anchors.set(`${lane}:sink:${kind}`, { x, y: HEIGHT - 28 });
@@ -265,7 +268,7 @@ export function startOverFlow() {
 
 export function showFlowQueues(answer) {
   const queues = answer.queues ?? [];
-  const byLane = { celery: queues.filter((q) => q.lane === "celery"), rabbitmq: queues.filter((q) => q.lane === "rabbitmq") };
+  const byLane = Object.fromEntries(LANES.map((lane) => [lane, queues.filter((q) => q.lane === lane)]));
   const names = JSON.stringify(queues.map((q) => q.name));
   if (names !== layout.names) {
     layout = { names, queues: byLane };

@@ -15,11 +15,17 @@
 export const EVENT_KINDS = ["published", "delayed", "delivered", "redelivered", "retrying", "acked", "failed",
   "dead", "lost"];
 
-// The lane a worker belongs to: the raw consumers serve RabbitMQ direct; Celery's sweeper serves none.
-export function laneOf(worker) {
+// The method a worker serves: the raw consumers RabbitMQ direct; a Celery worker Celery on RabbitMQ,
+// or on Redis when its profile starts with "Redis" (celery_tasks._profile).
+export function methodOfWorker(worker) {
   if (worker.kind === "consumer") return "rabbitmq";
-  if (worker.kind === "celery" && !String(worker.queue ?? "").endsWith(".maintenance")) return "celery";
-  return null;
+  return /^Redis\b/.test(worker.profile ?? "") ? "celery_redis" : "celery";
+}
+
+// The lane of the flow diagram a worker belongs to (Celery's sweeper, on its own queue, in none).
+export function laneOf(worker) {
+  if (worker.kind !== "consumer" && worker.kind !== "celery") return null;
+  return String(worker.queue ?? "").endsWith(".maintenance") ? null : methodOfWorker(worker);
 }
 
 // The API's own words for a dead-lettered job (the rows keep English: they are data).

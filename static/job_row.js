@@ -5,7 +5,7 @@ import { clockTime, formatDuration, formatSeconds } from "./formats.js";
 import { markClassControl } from "./class_controls.js";
 import { ownerName } from "./preferences.js";
 import { element, setText } from "./shared.js";
-import { TABLE, methodLabel, statusLabel } from "./vocabulary.js";
+import { FINISHED, TABLE, methodLabel, statusLabel } from "./vocabulary.js";
 
 // Between attempts (RETRYING) and after going silent (LOST) the job is not running: "ran" stops at
 // the row's last change instead of ticking on.
@@ -95,8 +95,21 @@ export function paintTimes(row, now) {
   setText(cells.due, describeDue(task, now));
 }
 
+// The page's copy of REDIS_VISIBILITY_TIMEOUT_S (index.html): when Redis hands out a lost message again.
+const REDIS_VISIBILITY_S = Number(document.documentElement.dataset.redisVisibilityTimeout);
+
+// A finished row's clocks stop, except a Celery · Redis job that went LOST: its message waits in Redis's
+// unacked set until the visibility timeout, and the row counts down to that.
+export const stillTicking = (task) => !FINISHED.has(task.task_status) || waitsForRedis(task);
+const waitsForRedis = (task) => task.task_status === "LOST" && task.method === "celery_redis"
+  && Number.isFinite(task.started_at) && Number.isFinite(REDIS_VISIBILITY_S);
+
 // "starts in 7 s", "retry in 2 s"; the due time is on the server's clock, like every row time.
 function describeDue(task, now) {
+  if (waitsForRedis(task)) {  // delivered at started_at (or just before: reserved), back at + the timeout
+    const left = task.started_at + REDIS_VISIBILITY_S - now;
+    return left > 0 ? TABLE.redisRestores(formatDuration(Math.ceil(left))) : TABLE.redisRestoring;
+  }
   const words = TABLE.countdowns[task.task_status];
   if (!words || !Number.isFinite(task.due_at)) return "";
   const left = task.due_at - now;

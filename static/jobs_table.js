@@ -4,7 +4,7 @@
 
 import { killWorkerOf, runAction } from "./actions.js";
 import { clockTime } from "./formats.js";
-import { buildRow, markMine, paintRow, paintTimes } from "./job_row.js";
+import { buildRow, markMine, paintRow, paintTimes, stillTicking } from "./job_row.js";
 import { onOwnerChange, ownerName } from "./preferences.js";
 import { serverNow } from "./server_clock.js";
 import { oncePerFrame, setText, showOutcome } from "./shared.js";
@@ -49,8 +49,8 @@ function flushPending() {
       fresh.push(row);
     }
     paintRow(row, task, serverNow());  // new rows are painted before they are attached: cheaper
-    if (FINISHED.has(task.task_status)) active.delete(task.task_num);  // its clocks stop
-    else active.add(task.task_num);
+    if (stillTicking(task)) active.add(task.task_num);
+    else active.delete(task.task_num);  // its clocks stop
   }
   pending.clear();
   if (fresh.length > 0) {

@@ -13,7 +13,7 @@ const LOOK = {  // sizes and colours
   axis: "#4a5560",
   text: "#1b1f24",
 };
-const DRAW_ORDER = ["sync", "rabbitmq", "celery"];  // Celery last: on top where lines overlap
+const DRAW_ORDER = ["sync", "rabbitmq", "celery_redis", "celery"];  // Celery last: on top where lines overlap
 
 const canvas = document.querySelector("#race canvas");
 

@@ -5,7 +5,7 @@ import { formatDuration } from "./formats.js";
 import { takeAnswer } from "./live_feed.js";
 import { withOwner } from "./preferences.js";
 import { postJSON, setText, showOutcome } from "./shared.js";
-import { SEND, queued, reasonOf, unreachable, withFailed } from "./vocabulary.js";
+import { SEND, methodLabel, queued, reasonOf, unreachable, withFailed } from "./vocabulary.js";
 
 // What the API assumes for a field that is left out (api/validation.py, Submission). Only fields
 // that differ are sent: a plain job stays the plain JSON of the lesson, and the API answers 400 for
@@ -14,11 +14,15 @@ const FAULT_DEFAULTS = {
   flaky: 0, delay_s: 0, time_limit_s: null, time_limit_kind: "soft", celery_ack: "late", consumer: "threaded",
 };
 
+// The Celery panel sends "celery" or "celery_redis", by its broker switch: the same task either way.
+const methodOf = (form) => (form.dataset.method === "celery" && form.elements.broker?.value === "redis"
+  ? "celery_redis" : form.dataset.method);
+
 function readFaultOptions(form) {
   const options = {};
   for (const [name, fallback] of Object.entries(FAULT_DEFAULTS)) {
     const control = form.elements[name];
-    if (!control) continue;
+    if (!control || control.disabled) continue;
     const value = control.type === "number" ? (control.value === "" ? null : control.valueAsNumber) : control.value;
     if (value !== fallback) options[name] = value;
   }
@@ -48,8 +52,17 @@ function describeAnswer(status, body, elapsedSeconds) {
   return [reasonOf(status, body), "error"];
 }
 
+// The broker switch: the badge names the method, and ack early (a RabbitMQ worker profile) is off on Redis.
+function showBroker(form) {
+  const method = methodOf(form);
+  const badge = form.querySelector('[data-role="badge"]');
+  form.dataset.broker = method === "celery_redis" ? "redis" : "rabbitmq";
+  badge.dataset.method = method;
+  setText(badge, methodLabel(method));
+  if (form.elements.celery_ack) form.elements.celery_ack.disabled = method === "celery_redis";
+}
+
 function wirePanel(form) {
-  const method = form.dataset.method;
   const button = form.querySelector('button[type="submit"]');
   const resultLine = form.querySelector('[data-role="result"]');
   const showResult = (text, kind) => showOutcome(resultLine, text, kind, { plain: true });
@@ -61,8 +74,16 @@ function wirePanel(form) {
     showFaultSummary();  // a reload may keep the inputs' values
   }
 
+  if (form.elements.broker) {
+    form.addEventListener("change", (event) => {
+      if (event.target.name === "broker") showBroker(form);
+    });
+    showBroker(form);  // a reload may keep the choice
+  }
+
   form.addEventListener("submit", async (event) => {
     event.preventDefault();
+    const method = methodOf(form);
     const { seconds, count, fail } = form.elements;
     const job = withOwner({
       method, seconds: seconds.valueAsNumber, count: count.valueAsNumber, fail: fail.checked, ...readFaultOptions(form),

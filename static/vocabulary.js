@@ -6,9 +6,13 @@
 
 import { gettext, lang, ngettext } from "./i18n.js";
 
-export const METHODS = ["celery", "rabbitmq", "sync"];
-export const QUEUED_METHODS = ["celery", "rabbitmq"];  // the two that go through the broker
-const METHOD_LABELS = { celery: gettext("Celery"), rabbitmq: gettext("RabbitMQ"), sync: gettext("Sync") };
+export const METHODS = ["celery", "celery_redis", "rabbitmq", "sync"];
+export const QUEUED_METHODS = ["celery", "celery_redis", "rabbitmq"];  // the ones that go through a broker
+// Celery is labelled with its broker: the same task on RabbitMQ and on Redis is the Redis lesson.
+const METHOD_LABELS = {
+  celery: gettext("Celery · RabbitMQ"), celery_redis: gettext("Celery · Redis"), rabbitmq: gettext("RabbitMQ"),
+  sync: gettext("Sync"),
+};
 export const methodLabel = (method) => (Object.hasOwn(METHOD_LABELS, method) ? METHOD_LABELS[method] : String(method));
 const listFormat = new Intl.ListFormat(lang, { type: "conjunction" });
 const listOfMethods = (methods) => listFormat.format(methods.map(methodLabel));
@@ -84,6 +88,9 @@ export const TABLE = {
     RETRYING: { before: (left) => gettext("retry in %(left)s", { left }), due: gettext("retrying…") },
   },
   overdue: (late) => gettext("due %(late)s ago", { late }),
+  // A Celery · Redis job whose whole worker died: Redis hands it out again only at the visibility timeout.
+  redisRestores: (left) => gettext("Redis gives it back in %(left)s (visibility timeout)", { left }),
+  redisRestoring: gettext("Redis gives it back any moment now"),
   killButton: gettext("kill worker"),
   killTitle: gettext("SIGKILL the worker process running this job, as if it crashed"),
   killing: gettext("killing…"),
@@ -111,7 +118,7 @@ export const SEND = {
 // ---------- the workers and queues panels
 
 export const WORKERS = {
-  kinds: { celery: METHOD_LABELS.celery, consumer: gettext("consumer") },
+  kinds: { celery: gettext("Celery"), consumer: gettext("consumer") },
   details: (w) => gettext("%(id)s: host %(host)s, pid %(pid)s, queue %(queue)s",
     { id: w.worker_id, host: w.hostname ?? "?", pid: w.pid ?? "?", queue: w.queue ?? "?" }),
   idle: gettext("idle"),
@@ -160,14 +167,19 @@ export const LAB = {
   because: gettext("Because…"),
   lineCount: (label) => `${label}: `,
   lines: (count) => (Number.isFinite(count) ? ngettext("%(num)s line", "%(num)s lines", count) : gettext("? lines")),
-  lineLabels: { celery: METHOD_LABELS.celery, rabbitmq: gettext("RabbitMQ by hand") },
+  lineLabels: { celery: gettext("Celery"), rabbitmq: gettext("RabbitMQ by hand") },
   lineSeparator: " · ",
   lineCountsTitle: gettext("non-blank, non-comment lines between the # [retries: begin/end] markers in the source"),
   killLabel: gettext("Kill the worker of job #"),
   killButton: gettext("Kill"),
   killingWorkerOf: (num) => gettext("killing the worker of #%(num)s…", { num }),
-  killed: (answer) => gettext("killed %(kind)s %(worker)s (pid %(pid)s)",
-    { kind: WORKERS.kinds[answer.kind] ?? answer.kind, worker: answer.worker_id, pid: answer.killed_pid }),
+  killed: (answer) => ((answer.killed_pids ?? []).length > 1
+    ? gettext("killed the whole %(kind)s worker %(worker)s (pids %(pids)s)",
+      { kind: WORKERS.kinds[answer.kind] ?? answer.kind, worker: answer.worker_id, pids: answer.killed_pids.join(", ") })
+    : gettext("killed %(kind)s %(worker)s (pid %(pid)s)",
+      { kind: WORKERS.kinds[answer.kind] ?? answer.kind, worker: answer.worker_id, pid: answer.killed_pid })),
+  killWhole: gettext("the whole worker (its main process too)"),
+  killWholeTitle: gettext("For a Celery job: kill the worker's main process as well as the pool process running it, as docker kill or a crashed machine would — then nobody rejects the message back, and the broker decides"),
   closed: (count) => ngettext("closed %(num)s broker connection: watch the workers reconnect",
     "closed %(num)s broker connections: watch the workers reconnect", count),
   running: (label) => gettext("%(label)s…", { label }),
@@ -190,6 +202,9 @@ export const LAB = {
     poison: gettext("poison job to the quorum queue"),
     "quorum-plain": gettext("plain job to the quorum queue"),
     "flaky-3-classic": gettext("flaky 3 to the classic queue"),
+    "send-20s-both-brokers": gettext("20 s job by Celery on each broker"),
+    "countdown-45-both-brokers": gettext("start in 45 s, by Celery on each broker"),
+    "one-job-each-celery": gettext("one job by each Celery"),
   },
   stopStream: gettext("stop the stream"),
   streaming: (sent, total) => gettext("streaming: %(sent)s of %(total)s sent", { sent, total }),
@@ -230,6 +245,7 @@ export const FLOW = {
   celeryExchange: gettext("exchange (direct)"),
   defaultExchange: gettext("default exchange"),
   idle: (prefetch) => gettext("idle · prefetch %(prefetch)s", { prefetch: prefetch ?? "?" }),
+  redisList: gettext("Redis list (LPUSH)"),
   running: (job, prefetch) => gettext("#%(job)s · prefetch %(prefetch)s", { job, prefetch: prefetch ?? "?" }),
   moreWorkers: (count) => ngettext("+%(num)s worker", "+%(num)s workers", count),
   depth: (ready, unacked) => gettext("%(ready)s ready · %(unacked)s unacked", { ready, unacked }),

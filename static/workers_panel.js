@@ -4,14 +4,16 @@
 import { formatDuration } from "./formats.js";
 import { clockFrom } from "./server_clock.js";
 import { element, pollForever, setText } from "./shared.js";
-import { WORKERS } from "./vocabulary.js";
+import { methodOfWorker } from "./flow_events.js";
+import { WORKERS, methodLabel } from "./vocabulary.js";
 
 const POLL_MS = 2000;  // workers announce every 5 s
-const KINDS = {        // label, the badge colour of the method it serves, and the order on screen
+const KINDS = {        // by the method a worker serves: its badge and the order on screen
   celery: { label: WORKERS.kinds.celery, method: "celery", order: 0 },
-  consumer: { label: WORKERS.kinds.consumer, method: "rabbitmq", order: 1 },
+  celery_redis: { label: methodLabel("celery_redis"), method: "celery_redis", order: 1 },
+  rabbitmq: { label: WORKERS.kinds.consumer, method: "rabbitmq", order: 2 },
 };
-const kindOf = (worker) => (Object.hasOwn(KINDS, worker.kind) ? KINDS[worker.kind] : null);
+const kindOf = (worker) => KINDS[methodOfWorker(worker)] ?? null;
 
 const workersPanel = document.getElementById("workers");
 const workerList = workersPanel.querySelector('[data-role="rows"]');
@@ -37,10 +39,11 @@ function showWorkers(answer) {
   workersError.hidden = true;
   const workers = [...(answer.workers ?? [])].sort(kindThenArrival);
 
-  // How the DONE jobs were spread: each worker's share among the workers of its own kind.
+  // How the DONE jobs were spread: each worker's share among the workers serving its method.
   const doneByKind = new Map();
   for (const worker of workers) {
-    doneByKind.set(worker.kind, (doneByKind.get(worker.kind) ?? 0) + (Number(worker.jobs_done) || 0));
+    const method = methodOfWorker(worker);
+    doneByKind.set(method, (doneByKind.get(method) ?? 0) + (Number(worker.jobs_done) || 0));
   }
 
   const listed = new Set(workers.map((worker) => worker.worker_id));
@@ -57,7 +60,7 @@ function showWorkers(answer) {
       row = buildWorkerRow(worker);
       workerRows.set(worker.worker_id, row);
     }
-    paintWorker(row, worker, doneByKind.get(worker.kind));
+    paintWorker(row, worker, doneByKind.get(methodOfWorker(worker)));
     const list = worker.online ? workerList : offlineList;
     const index = placed.get(list);
     placed.set(list, index + 1);
@@ -105,6 +108,7 @@ function buildWorkerRow(worker) {
     cells.current);
   tr.dataset.workerId = worker.worker_id;
   tr.dataset.kind = worker.kind;
+  tr.dataset.method = methodOfWorker(worker);  // its badge's colour
   return { tr, cells, worker };
 }
 

@@ -33,6 +33,8 @@ def report(client, auth, **body):
     ({"method": "celery", "seconds": 1, "queue_type": "quorum"}, "queue_type"),
     ({"method": "rabbitmq", "seconds": 1, "queue_type": "quorum", "flaky": 2}, "flaky"),
     ({"method": "rabbitmq", "seconds": 1, "queue_type": "stream"}, "queue_type"),
+    ({"method": "celery_redis", "seconds": 1, "celery_ack": "early"}, "celery_ack"),  # a RabbitMQ profile
+    ({"method": "celery_redis", "seconds": 1, "consumer": "naive"}, "consumer"),
     ([1, 2], "body"),
     ("celery", "body"),
 ])
@@ -240,7 +242,7 @@ def test_unknown_api_path_is_json_404(client):
 
 def test_summary_lists_every_method_even_before_any_job(client):
     methods = client.get("/api/summary").json["methods"]
-    assert set(methods) == {"celery", "rabbitmq", "sync"}
+    assert set(methods) == {"celery", "celery_redis", "rabbitmq", "sync"}
     assert methods["celery"] == {"sent": 0, "done": 0, "failed": 0, "active": 0, "mean_wait": None,
                                  "mean_run": None}
 

@@ -23,7 +23,7 @@ def test_the_bench_measures_every_figure(tmp_path, broker, chromium_path):
     (path,) = tmp_path.glob("*.json")
     r = json.loads(path.read_text())
     assert all(value is not None for value in r["ratios"].values()), r["ratios"]
-    for method in ("rabbitmq", "celery", "sync"):
+    for method in ("rabbitmq", "celery", "celery_redis", "sync"):
         figures = r["methods"][method]
         assert figures["done"] == 50
         assert figures["enqueue"]["p50_ms"] <= figures["enqueue"]["p95_ms"]
@@ -33,5 +33,5 @@ def test_the_bench_measures_every_figure(tmp_path, broker, chromium_path):
     assert r["viewers"]["converged"] == 5 and r["viewers"]["all_converged_s"] is not None
     assert r["memory"]["history_jobs"] == 2000 and r["memory"]["total_mb"] > 0
     assert r["page"]["rows_in_page"] >= 500 and r["page"]["frame_gap"]["p50_ms"] is not None
-    for floor in ("floor_pika", "floor_celery", "bare_endpoint"):
+    for floor in ("floor_pika", "floor_celery", "floor_redis", "bare_endpoint"):
         assert all(v is not None for v in r[floor].values()), r[floor]

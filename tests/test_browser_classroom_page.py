@@ -30,7 +30,7 @@ def wait_rows(page, count: int, status: str | None = None, timeout: float = 30_0
 
 
 # Words that may stay in Latin letters on a Russian or Ukrainian page: names of products and code.
-LATIN_ALLOWED = {"Celery", "RabbitMQ", "delay", "pika", "ack", "late", "early", "prefetch", "TTL", "wait",
+LATIN_ALLOWED = {"Celery", "RabbitMQ", "Redis", "delay", "pika", "ack", "late", "early", "prefetch", "TTL", "wait",
                  "SSE", "HTTP", "soft", "hard", "SoftTimeLimitExceeded", "apply_async", "countdown"}
 
 

@@ -9,7 +9,7 @@ import pytest
 pytestmark = [pytest.mark.broker, pytest.mark.browser]
 
 ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
-METHODS = ("celery", "rabbitmq", "sync")
+METHODS = ("celery", "celery_redis", "rabbitmq", "sync")
 NUMBER = re.compile(r"^\d+(\.\d+)?\s*(ms|s)$")  # "3.4 ms", "0.42 ms", "1.25 s"
 
 # Pixels of the canvas that are not transparent: the axes and grid alone, or with the three lines.
@@ -43,10 +43,11 @@ def figure(page, method, stat):
     return page.locator(f'#race tr[data-method="{method}"] [data-stat="{stat}"]').inner_text().strip()
 
 
-def test_race_ten_jobs_three_ways_fills_figures_and_chart(stack, page):
+def test_race_ten_jobs_four_ways_fills_figures_and_chart(stack, page):
     stack.start_api()
     stack.start_consumer()
     stack.start_celery_worker()
+    stack.start_celery_worker("celery-redis", CELERY_BROKER_KIND="redis")  # this machine's Redis
     streams = []
     page.on("request", lambda request: "/api/events" in request.url and streams.append(request.url))
     page.goto(stack.base_url + "/")
@@ -64,13 +65,14 @@ def test_race_ten_jobs_three_ways_fills_figures_and_chart(stack, page):
     form.locator('button[type="submit"]').click()
 
     # Every method's figures reach 10 / 10, fed by the table's live stream.
-    page.wait_for_function("""() => ["celery", "rabbitmq", "sync"].every((method) => document.querySelector(
+    page.wait_for_function("""() => ["celery", "celery_redis", "rabbitmq", "sync"].every((method) => document.querySelector(
         `#race tr[data-method="${method}"] [data-stat="done"]`).textContent === "10 / 10")""", timeout=60_000)
     page.wait_for_function("document.querySelector('#race').dataset.state === 'over'", timeout=15_000)
     result_line = race.locator('[data-role="result"]')
     assert result_line.get_attribute("data-kind") == "ok"
     result = result_line.inner_text()
-    assert "last job DONE after" in result and all(label in result for label in ("Celery", "RabbitMQ", "Sync"))
+    assert "last job DONE after" in result and all(
+        label in result for label in ("Celery · RabbitMQ", "Celery · Redis", "RabbitMQ", "Sync"))
 
     for method in METHODS:
         for stat in ("enqueue", "per_job", "p50", "p95"):
@@ -94,7 +96,7 @@ def test_race_ten_jobs_three_ways_fills_figures_and_chart(stack, page):
     assert sizes[0] == sizes[1] > 0
 
     # The same rows are in the live table: the race used the table's feed, not a stream of its own.
-    assert page.locator('tr[data-task-num][data-status="DONE"]').count() == 30
+    assert page.locator('tr[data-task-num][data-status="DONE"]').count() == 40
     assert len(streams) == streams_before == 1
 
     ARTIFACTS.mkdir(exist_ok=True)

@@ -34,13 +34,15 @@ COMPOSE_FILE = PROJECT / "docker-compose.yml"
 DOCKERFILE = PROJECT / "Dockerfile"
 COMPOSE_SCHEMA = PROJECT / "tests" / "data" / "compose-spec.json"  # vendored: see tests/data/README.md
 
-WORKERS = ("consumer", "celery_worker", "celery_worker_early", "celery_beat", "naive_consumer", "quorum_consumer")
+WORKERS = ("consumer", "celery_worker", "celery_worker_early", "celery_beat", "naive_consumer", "quorum_consumer",
+           "celery_worker_redis")
 APP_SERVICES = ("api", *WORKERS)  # long-running services built from our image
 # The fault lab's worker profiles: the only settings a service may set differently from the rest.
 PROFILE_OVERRIDES = {
     "celery_worker_early": {"CELERY_ACK_MODE": "early"},
     "naive_consumer": {"CONSUMER_MODE": "naive", "CONSUMER_HEARTBEAT": "5"},
     "quorum_consumer": {"CONSUMER_QUEUE_TYPE": "quorum"},
+    "celery_worker_redis": {"CELERY_BROKER_KIND": "redis"},
 }
 API_PORT = 8080  # inside the api container
 
@@ -217,7 +219,7 @@ OUR_IMAGE = "queue-lab:local"
 
 def test_every_pulled_image_is_pinned(services):
     for name, service in services.items():
-        if service["image"] == OUR_IMAGE:
+        if "build" in service or service["image"] == OUR_IMAGE:  # built here, not pulled
             continue
         image = service["image"]
         assert ":" in image and not image.endswith(":latest"), f"{name}: pin {image!r}"
@@ -228,7 +230,8 @@ def test_our_image_is_built_once_and_never_pulled(services):
     """One `build:` (the token service, which starts first): seven would build seven copies."""
     ours = {name for name, s in services.items() if s["image"] == OUR_IMAGE}
     assert ours == {*APP_SERVICES, "token"}
-    assert [name for name, s in services.items() if "build" in s] == ["token"]
+    assert [name for name, s in services.items() if "build" in s and s["image"] == OUR_IMAGE] == ["token"]
+    assert services["redis"]["build"] == "ops/redis"  # the Redis lesson's own small image
     assert all(services[name]["pull_policy"] == "never" for name in APP_SERVICES)
 
 
@@ -290,7 +293,8 @@ def test_flower_only_with_the_monitoring_profile(services):
                for arg in flower["command"])
     assert any(arg.startswith("--broker_api=http://") and "@rmq:15672/api/" in arg
                for arg in flower["command"])
-    assert [name for name, s in services.items() if "profiles" in s] == ["flower"]
+    assert {name: s["profiles"] for name, s in services.items() if "profiles" in s} == {
+        "flower": ["monitoring"], "redis": ["redis"], "celery_worker_redis": ["redis"]}
 
 
 def test_the_database_is_on_a_named_volume(compose, services):

@@ -193,3 +193,25 @@ def test_every_report_is_safe_to_apply_twice(store, case):
     assert decision.outcome == DUPLICATE, decision.reason
     assert store.get(num) == once  # not a column moved, not even seq: nothing to show the page
     assert store.history(num) == story
+
+
+def test_a_redis_that_restarted_empty_loses_only_the_jobs_waiting_in_it(store):
+    """A Redis that keeps nothing on disk forgets its lists when it restarts: the Celery · Redis jobs
+    sent before that and still waiting are LOST with the reason; others are untouched."""
+    import time as clock
+
+    waiting = store.create("celery_redis", 1, False, 2)
+    running, = store.create("celery_redis", 1, False, 1)
+    store.advance(running, Report(IN_PROGRESS, "w1", 0, starting=True, run_id="r"))
+    on_rabbitmq, = store.create("celery", 1, False, 1)
+    restarted = clock.time() + 5  # as if Redis started after all of them were sent
+    lost = store.sweep_redis_restart(restarted)
+    assert sorted(lost) == sorted(waiting)
+    assert all("Redis restarted" in store.get(num)["error"] for num in waiting)
+    assert store.get(running)["task_status"] == IN_PROGRESS and store.get(on_rabbitmq)["task_status"] == PENDING
+    later, = store.create("celery_redis", 1, False, 1)
+    assert store.sweep_redis_restart(clock.time() - 60) == []  # sent after the restart: still there
+    assert store.get(later)["task_status"] == PENDING
+    # …and a job that shows up after all (an RDB snapshot kept it) comes back on its row
+    store.advance(waiting[0], Report(IN_PROGRESS, "w2", 0, starting=True, run_id="r2"))
+    assert store.get(waiting[0])["task_status"] == IN_PROGRESS

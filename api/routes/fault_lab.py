@@ -20,7 +20,8 @@ bp = Blueprint("fault_lab", __name__, cli_group=None)
 @bp.get("/api/experiments")
 def list_experiments():
     state = lab()
-    return jsonify(experiments=experiments(state.queue_stats.version(), state.settings.quorum_delivery_limit),
+    return jsonify(experiments=experiments(state.queue_stats.version(), state.settings.quorum_delivery_limit,
+                                           state.settings.redis_visibility_timeout_s),
                    rabbitmq_version=state.queue_stats.version())
 
 
@@ -31,18 +32,22 @@ def kill_worker():
     task_num = body.get("task_num") if isinstance(body, dict) else None
     if isinstance(task_num, bool) or not isinstance(task_num, int) or task_num < 1:
         raise BadField("task_num", gettext("task_num must be a task number, got %(got)s", got=repr(task_num)))
+    whole = body.get("whole", False)
+    if not isinstance(whole, bool):
+        raise BadField("whole", gettext("%(name)s must be true or false, got %(got)s", name="whole", got=repr(whole)))
     try:
-        return jsonify(kill_worker_running(task_num, lab().store, lab().workers))
+        return jsonify(kill_worker_running(task_num, lab().store, lab().workers, whole=whole))
     except CannotKill as exc:
         return jsonify(error=str(exc)), 409
 
 
 @bp.cli.command("kill-worker")
 @click.argument("task_num", type=int)
-def kill_worker_command(task_num: int):
+@click.option("--whole", is_flag=True, help="a Celery worker's main process too, as `docker kill` would")
+def kill_worker_command(task_num: int, whole: bool):
     """SIGKILL the worker process running TASK_NUM (the fault lab's first experiment)."""
     try:
-        result = kill_worker_running(task_num, lab().store, lab().workers)
+        result = kill_worker_running(task_num, lab().store, lab().workers, whole=whole)
     except CannotKill as exc:
         raise click.ClickException(str(exc)) from None
     click.echo(f"killed {result['kind']} {result['worker_id']} (pid {result['killed_pid']}) "

@@ -1,7 +1,8 @@
-"""`POST /api/race`: the same batch sent by Celery and by raw RabbitMQ at the same moment.
+"""`POST /api/race`: the same batch sent by Celery on RabbitMQ, Celery on Redis and raw RabbitMQ at
+the same moment.
 
-Each batch is sent from its own thread so neither method gets a head start, and the answer says
-what enqueueing cost each: the whole batch, and per job. The page then charts completions over
+Each batch is sent from its own thread so no method gets a head start, and the answer says what
+enqueueing cost each: the whole batch, and per job. The page then charts completions over
 time from the live table (synchronous jobs, for a small N, it sends itself: they block).
 """
 from __future__ import annotations
@@ -29,12 +30,15 @@ def start_race():
     store, settings, publisher = state.store, state.settings, state.publisher
     senders = {
         "celery": lambda specs, order: send_by_celery(specs, order, store, settings),
+        "celery_redis": lambda specs, order: send_by_celery(specs, order, store, settings, on_redis=True),
         "rabbitmq": lambda specs, order: send_by_rabbitmq(specs, order, store, publisher),
     }
-    # Both batches or neither: the first checks the class's cap for both (TooManyWaiting → 429).
-    batches = {"celery": store.create("celery", seconds, False, count, owner=owner,
-                                      max_waiting=settings.max_waiting_jobs, also_coming=count)}
-    batches["rabbitmq"] = store.create("rabbitmq", seconds, False, count, owner=owner)
+    # Every batch or none: the first checks the class's cap for all (TooManyWaiting → 429).
+    first, *others = senders
+    batches = {first: store.create(first, seconds, False, count, owner=owner,
+                                   max_waiting=settings.max_waiting_jobs, also_coming=count * len(others))}
+    for method in others:
+        batches[method] = store.create(method, seconds, False, count, owner=owner)
     results: dict[str, dict] = {}
 
     def send(method: str) -> None:

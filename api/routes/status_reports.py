@@ -87,5 +87,8 @@ def sweep():
         lost = []
     else:
         lost = state.store.sweep_lost(grace, alive=state.workers.heard_from_within(grace))
+        redis_started = state.queue_stats.redis_started_at()  # a Redis that forgot its lists
+        if redis_started is not None:
+            lost += state.store.sweep_redis_restart(redis_started)
     pruned = state.store.prune(state.settings.history_max_age_s)
     return jsonify(lost=lost, pruned=pruned)

@@ -32,8 +32,8 @@ def submit_tasks():
              for num in task_nums]
     answer = {"task_nums": task_nums, "method": method}
     try:
-        if method == "celery":
-            send_by_celery(specs, order, store, state.settings)
+        if method in ("celery", "celery_redis"):
+            send_by_celery(specs, order, store, state.settings, on_redis=method == "celery_redis")
         elif method == "rabbitmq":
             send_by_rabbitmq(specs, order, store, state.publisher)
         else:

@@ -262,6 +262,20 @@ def test_a_broker_outage_is_a_503_and_error_rows_then_jobs_run_again(classroom):
         assert {r["task_status"] for r in rows.values()} == {"DONE"}
 
 
+def test_the_redis_profile_comes_up_and_takes_jobs(classroom):
+    """Celery on Redis in compose: without the profile the API says how to start it; with it, the
+    Redis service and its Celery worker take jobs like the others."""
+    with classroom.step("redis profile → Celery · Redis DONE"):
+        refused = classroom.post("/api/tasks", {"method": "celery_redis", "seconds": 0})
+        assert refused.status_code == 503 and "--profile redis" in refused.json()["error"]
+        classroom.compose("--profile", "redis", "up", "-d", "redis", "celery_worker_redis", timeout=600)
+        wait_until(lambda: any(w["profile"].startswith("Redis") for w in classroom.workers()), 120, 1,
+                   what="the Celery worker on Redis online")
+        nums = classroom.send("celery_redis", 0.5, 2)
+        rows = classroom.wait_finished(nums, 60)
+        assert {r["task_status"] for r in rows.values()} == {"DONE"}
+
+
 def test_down_and_up_keep_the_table(classroom):
     with classroom.step("down + up keeps the table"):
         before = {r["task_num"]: r["task_status"] for r in classroom.get("/api/tasks").json()["tasks"]}
