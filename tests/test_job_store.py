@@ -85,6 +85,80 @@ def test_summary_per_method(store):
     assert summary["rabbitmq"]["active"] == 1
 
 
+def summary_by_scan(store) -> dict:
+    """The summary the slow way (the query /api/summary ran before the totals): the reference."""
+    rows = store.db.connection().execute(
+        """SELECT method, COUNT(*), SUM(task_status = 'DONE'), SUM(task_status IN ('ERROR', 'LOST')),
+                  SUM(task_status IN ('PENDING', 'SCHEDULED', 'IN_PROGRESS', 'RETRYING')),
+                  AVG(started_at - created_at),
+                  AVG(CASE WHEN task_status = 'DONE' THEN finished_at - started_at END)
+           FROM jobs GROUP BY method""").fetchall()
+    return {m: {"sent": sent, "done": done, "failed": failed, "active": active, "mean_wait": wait, "mean_run": run}
+            for m, sent, done, failed, active, wait, run in rows}
+
+
+def assert_same_summary(store):
+    kept, scanned = store.summary(), summary_by_scan(store)
+    assert kept.keys() == scanned.keys()
+    for method, expected in scanned.items():
+        for key, value in expected.items():
+            assert kept[method][key] == pytest.approx(value, abs=1e-6), (method, key, kept[method], expected)
+
+
+def test_the_summary_kept_by_triggers_matches_a_scan_through_every_kind_of_change(store, monkeypatch):
+    clock = [1000.0]
+    monkeypatch.setattr("api.job_store.time.time", lambda: clock[0])
+
+    def later(seconds):
+        clock[0] += seconds
+
+    a, b, c, d = store.create("celery", 1, False, 4)
+    (r,) = store.create("rabbitmq", 1, False, 1)
+    assert_same_summary(store)
+    later(0.5)
+    store.advance(a, Report(IN_PROGRESS, "w1", 0, starting=True, run_id="a"))
+    store.advance(r, Report(IN_PROGRESS, "w2", 0, starting=True, run_id="r"))
+    later(1.25)
+    store.advance(a, Report(IN_PROGRESS, "w1", 50, run_id="a"))  # progress only: the totals stay
+    store.advance(a, Report(DONE, "w1", run_id="a"))
+    store.advance(b, Report(ERROR, "w1", message="boom"))
+    assert_same_summary(store)
+    store.advance(r, Report(IN_PROGRESS, "w2", 0, starting=True, run_id="r2"))  # redelivered: attempt 2
+    later(1)
+    assert r in store.sweep_lost(silent_for_s=0.5)  # a silent running job: LOST
+    assert_same_summary(store)
+    later(10)
+    store.advance(c, Report(IN_PROGRESS, "w3", 0, starting=True, run_id="c"))  # a LOST job comes back
+    store.advance(c, Report(DONE, "w3", run_id="c"))
+    assert_same_summary(store)
+    later(100)
+    assert store.prune(older_than_s=50) > 0
+    assert_same_summary(store)
+    store.create("sync", 0, False, 2)
+    store.reset()
+    assert store.summary() == {} == summary_by_scan(store)
+    store.create("celery_redis", 0, False, 3)
+    assert_same_summary(store)
+
+
+def test_a_database_from_before_the_totals_gets_them_from_its_jobs(tmp_path):
+    path = str(tmp_path / "old.sqlite3")
+    old = JobStore(path)
+    a, _ = old.create("celery", 1, False, 2)
+    old.advance(a, Report(IN_PROGRESS, "w1", 0, starting=True))
+    old.advance(a, Report(DONE, "w1"))
+    connection = old.db.connection()  # as an earlier version left it: no totals, no triggers
+    for trigger in ("jobs_totals_insert", "jobs_totals_delete", "jobs_totals_update"):
+        connection.execute(f"DROP TRIGGER {trigger}")
+    connection.execute("DROP TABLE method_totals")
+    old.db.connection().execute("UPDATE jobs SET task_status = 'LOST' WHERE task_status = 'PENDING'")
+    reopened = JobStore(path)
+    assert reopened.summary()["celery"]["failed"] == 1
+    assert_same_summary(reopened)
+    JobStore(path)  # a second process starting: fills nothing twice
+    assert_same_summary(reopened)
+
+
 def _report_progress(path, nums, worker, steps):
     store = JobStore(path)  # a connection of this process's own
     for step in range(1, steps + 1):
@@ -112,6 +186,7 @@ def test_several_processes_writing_at_once_lose_nothing(tmp_path):
     assert {r["progress"] for r in rows} == {20.0}
     # Every applied write took its own seq: 4 workers × 5 jobs × 20 steps, no seq reused or lost.
     assert store.current_seq() - seq_before == workers * 5 * 20
+    assert_same_summary(store)
 
 
 def test_a_job_that_starts_again_after_done_keeps_its_result_and_counts_the_rerun(store):
