@@ -47,6 +47,8 @@ from queue_lab.settings import Settings
 log = logging.getLogger("queue_lab.report")
 
 MAX_BATCH = 200
+LINGER_S = 0.005
+LEAN = {"lean": "1"}
 FIRST_BACKOFF_S, MAX_BACKOFF_S = 0.25, 10.0
 
 
@@ -167,6 +169,11 @@ class StatusReporter:
             with self._lock:
                 while not self._outbox:
                     self._lock.wait()
+                # A moment's patience (LINGER_S) lets the reports of a quick job — its start and its
+                # DONE — and its neighbours' travel in one post: fewer posts, less CPU per job on
+                # both sides, for a few milliseconds of delay the page cannot see.
+                if len(self._outbox) < MAX_BATCH:
+                    self._lock.wait(LINGER_S)
                 batch = list(itertools.islice(self._outbox, MAX_BATCH))
                 for payload in batch:  # being posted: a newer progress must queue behind it
                     if self._progress_of_run.get((payload["task_num"], payload.get("run_id"))) is payload:
@@ -202,8 +209,8 @@ class StatusReporter:
 
     def _deliver(self, batch: list[dict]) -> dict:
         url = self._settings.status_api_url + api_paths.STATUS_REPORTS
-        try:
-            response = self._session_for_this_process().post(url, json=batch,
+        try:  # ?lean=1: each result without the row (a worker only reads the outcome): half the bytes
+            response = self._session_for_this_process().post(url, params=LEAN, json=batch,
                                                               timeout=self._settings.report_timeout)
         except requests.RequestException as exc:
             raise Undelivered(f"{type(exc).__name__} from {url}") from exc
@@ -250,6 +257,9 @@ class StatusReporter:
     def _session_for_this_process(self) -> requests.Session:
         if self._session is None or self._pid != os.getpid():
             session = requests.Session()
+            # Straight to the API: no proxy or ~/.netrc to look up in the environment on every post
+            # (the profile of a zero-second job showed those lookups among the worker's top costs).
+            session.trust_env = False
             session.headers["Authorization"] = f"Bearer {self._settings.status_api_token}"
             self._session = session
         return self._session

@@ -267,6 +267,19 @@ def test_a_batch_of_reports_is_applied_in_order_with_one_result_each(app, client
     assert rows[a]["task_status"] == "DONE" and rows[b]["task_status"] == "PENDING"
 
 
+def test_a_lean_batch_answers_the_outcomes_without_the_rows(app, client, auth):
+    """Our workers ask ?lean=1: they read only each outcome, so the API need not serialise the rows."""
+    a, = _pending(app, 1)
+    batch = [{"task_num": a, "task_status": "IN_PROGRESS", "worker_id": "w", "progress": 0, "starting": True},
+             {"task_num": a, "task_status": "DONE", "worker_id": "w"}]
+    full = client.post("/update_task_status_api/", json=batch[:1], headers=auth).json["results"]
+    lean = client.post("/update_task_status_api/?lean=1", json=batch[1:], headers=auth).json["results"]
+    assert "task" in full[0] and full[0]["status"] == 200
+    assert len(lean) == 1 and lean[0]["status"] == 200
+    assert "task" not in lean[0] and lean[0]["outcome"] == "applied"
+    assert client.get(f"/api/tasks?nums={a}").json["tasks"][0]["task_status"] == "DONE"
+
+
 def test_a_batch_needs_the_token_and_has_a_size_limit(client, auth):
     assert client.post("/update_task_status_api/", json=[]).status_code == 401
     assert client.post("/update_task_status_api/", json=[], headers=auth).json == {"results": []}

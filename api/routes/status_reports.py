@@ -6,6 +6,8 @@ One report (a JSON object) answers: 200 applied / 200 duplicate (nothing changed
 token, 404 unknown task. A batch (a JSON array of up to 500 reports, what our workers send) is
 applied in order in one transaction and answers 200 with one result per report, each carrying the
 status a single report would have had: {"results": [{"status": 200, "outcome": "applied", ...}]}.
+With `?lean=1` (our workers) the results leave the rows out: a worker reads only the outcome, and
+serialising a row per report was a good part of the API's CPU per job.
 
 `POST /api/workers/heartbeat` — every worker process, every WORKER_HEARTBEAT_S (workers panel).
 
@@ -20,7 +22,7 @@ from __future__ import annotations
 
 import time
 
-from flask import Blueprint, jsonify
+from flask import Blueprint, jsonify, request
 
 from api.auth import requires_token
 from api.job_store import UnknownTask
@@ -45,7 +47,11 @@ def _answer(decision, row) -> tuple[dict, int]:
 def update_task_status_api():
     body = json_body()
     if isinstance(body, list):
-        return jsonify(results=apply_batch(body))
+        results = apply_batch(body)
+        if request.args.get("lean") == "1":
+            for result in results:
+                result.pop("task", None)
+        return jsonify(results=results)
     task_num, report = parse_report(body)
     answer, status = _answer(*lab().store.advance(task_num, report))
     return jsonify(answer), status
