@@ -24,6 +24,10 @@ translations/%/LC_MESSAGES/messages.mo: translations/%/LC_MESSAGES/messages.po $
 venv: $(VENV)/.runtime $(MO)
 dev-venv: $(VENV)/.dev $(MO)
 
+$(VENV)/.bench: $(VENV)/.dev requirements-bench.txt
+	$(PY) -m pip install -q --disable-pip-version-check -r requirements-bench.txt
+	@touch $@
+
 ## After changing a text in api/, templates/ or static/: extract every message again and add the new
 ## ones to translations/ru and translations/uk (empty: tests/test_i18n.py fails until they are translated).
 catalogs: dev-venv
@@ -70,9 +74,11 @@ test: dev-venv browser
 compose-test: dev-venv
 	$(PY) -m pytest -m compose tests/compose -p no:cacheprovider -s --timeout=1800
 
-## What each path costs, against bare floors measured in the same run (table + bench/results/*.json).
-## Smaller: make bench BENCH_ARGS="--jobs 500 --viewers 20"
-bench: dev-venv browser
+## What each path costs, against bare floors measured in the same run: each headline ratio in rounds
+## (median and spread), then the single figures (table + bench/results/*.json). About 3 minutes.
+## More: make bench BENCH_ARGS="--scaling --class-at-once" (the curves, PNG charts in docs/bench/, a
+## whole class at once); only those: BENCH_ARGS="--only scaling" or "--only class".
+bench: $(VENV)/.bench $(MO) browser
 	$(PY) -m bench $(BENCH_ARGS)
 
 clean:

@@ -5,8 +5,20 @@ import datetime
 import json
 import os
 import platform
+from pathlib import Path
+
+from bench.rounds import run_to_run
 
 RESULTS_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "results")
+
+# The headline ratios: our path over its floor, measured round by round (README "Performance").
+HEADLINES = {
+    "status_api_vs_bare_endpoint": "status API / bare Flask+SQLite endpoint (req/s)",
+    "rabbitmq_vs_bare_pika": "RabbitMQ path / pika confirm→consume→ack (jobs/s)",
+    "celery_vs_bare_celery": "Celery path / bare Celery no-op (jobs/s)",
+    "celery_redis_vs_bare_celery_redis": "Celery·Redis path / bare Celery no-op on Redis (jobs/s)",
+    "delay_cost_vs_pika_publish": "one delay() costs N bare pika publishes",
+}
 
 
 def write_results(results: dict, directory: str = RESULTS_DIR) -> str:
@@ -36,3 +48,24 @@ def table(rows: list[tuple[str, object, str, object]]) -> str:
     for what, value, unit, note in rows:
         lines.append(f"{what.ljust(width)}{_fmt(value, unit):>14}  {note or ''}")
     return "\n".join(lines)
+
+
+def compare(runs: int, directory: str) -> int:
+    """The last `runs` result files with headline ratios, side by side: are the figures stable?"""
+    documents = [json.loads(path.read_text()) for path in sorted(Path(directory).glob("*.json"))]
+    documents = [d for d in documents if d.get("ratios")][-runs:]
+    if len(documents) < 2:
+        print(f"need at least 2 runs with headline ratios in {directory}; found {len(documents)}")
+        return 1
+    rows = []
+    order = list(HEADLINES)
+    compared = run_to_run(documents)
+    for name in sorted(compared, key=lambda n: order.index(n) if n in order else len(order)):
+        c = compared[name]
+        medians = " · ".join("—" if m is None else f"{m:.2f}" for m in c["medians"])
+        verdict = "no figure" if c["center"] is None else (
+            f"{'stable' if c['stable'] else 'NOT stable'}: worst {c['worst_pct']:.0f} % from {c['center']:.2f}")
+        rows.append((HEADLINES.get(name, name), medians, "", verdict))
+    print(f"runs: {', '.join(d['when'] for d in documents)}")
+    print(table(rows))
+    return 0

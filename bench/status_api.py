@@ -14,15 +14,24 @@ from bench.stats import rate, summary_ms
 from queue_lab import api_paths
 
 
-def measure_status_api(stack, token: str, requests_total: int, concurrency: int, tasks: int = 200) -> dict:
+def prepare_status_api(stack, token: str, tasks: int = 200) -> list[int]:
+    """`tasks` probe jobs, each "started" on a bench worker: afterwards only their progress moves."""
     nums = stack.session.post(stack.base_url + "/api/tasks", timeout=60, json={
         **PROBE_JOB, "count": min(tasks, 500)}).json()["task_nums"]
     auth = {"Authorization": f"Bearer {token}"}
-    for num in nums:  # each job "starts" on a bench worker, then only its progress moves
+    for num in nums:
         stack.session.post(stack.base_url + api_paths.STATUS_REPORTS, headers=auth, timeout=30, json={
             "task_num": num, "task_status": "IN_PROGRESS", "worker_id": "bench", "progress": 0,
             "starting": True, "run_id": f"bench-{num}"})
-    step = itertools.count(1)
+    return nums
+
+
+_steps = itertools.count(1)  # progress climbs across rounds: a report never goes back (a 409)
+
+
+def measure_status_api(stack, token: str, requests_total: int, concurrency: int, nums: list[int]) -> dict:
+    auth = {"Authorization": f"Bearer {token}"}
+    step = _steps
 
     def report(i):
         return {"task_num": nums[i % len(nums)], "task_status": "IN_PROGRESS", "worker_id": "bench",

@@ -3,7 +3,9 @@ import json
 
 import pytest
 
-from bench.report import table, write_results
+from bench.report import compare, table, write_results
+from bench.rounds import interleaved, run_to_run, summarize
+from bench.scaling import HISTORY, JOBS, QUEUED, scaling_tables
 from bench.stats import percentile, rate, ratio, summary_ms
 
 
@@ -44,3 +46,86 @@ def test_results_file_is_json_with_the_machine(tmp_path):
 def test_table_aligns_values_and_shows_missing_as_a_dash():
     text = table([("status API req/s", 3500.0, "", "0.87× bare"), ("browser p95", None, " ms", "")])
     assert "3,500" in text and "0.87× bare" in text and "—" in text
+
+
+# Rounds: the median ratio and its spread -----------------------------------------------------------
+
+def test_a_ratio_is_the_median_of_the_rounds_with_its_spread():
+    result = summarize(floors=[100, 200, 100, 100, 50], paths=[50, 80, 60, 40, 30])
+    assert result["ratios"] == [0.5, 0.4, 0.6, 0.4, 0.6]
+    assert result["median"] == 0.5 and (result["min"], result["max"]) == (0.4, 0.6)
+    assert result["spread_pct"] == pytest.approx(40.0) and result["rounds"] == 5
+    assert (result["floor_median"], result["path_median"]) == (100, 50)
+
+
+def test_rounds_with_nothing_measured_are_dropped_not_counted():
+    result = summarize(floors=[100, None, 0, 100], paths=[50, 40, 30, None])
+    assert (result["rounds"], result["dropped"], result["median"]) == (1, 3, 0.5)
+    assert summarize([], [])["median"] is None and summarize([None], [1])["rounds"] == 0
+
+
+def test_rounds_alternate_the_floor_and_the_path():
+    calls = []
+    make = lambda name, value: (lambda: calls.append(name) or value)  # noqa: E731
+    result = interleaved({"a": (make("A", 10), make("B", 5)), "x": (make("X", 4), make("Y", 2))}, rounds=2)
+    assert calls == ["A", "B", "X", "Y", "A", "B", "X", "Y"]
+    assert result["a"]["median"] == 0.5 and result["x"]["median"] == 0.5 and result["a"]["rounds"] == 2
+
+
+def _run(**medians):
+    return {"ratios": {name: {"median": m} for name, m in medians.items()}}
+
+
+def test_runs_are_stable_when_each_lies_within_fifteen_percent_of_their_median():
+    result = run_to_run([_run(a=0.5, b=10), _run(a=0.52, b=12), _run(a=0.59, b=7)])
+    assert result["a"]["center"] == 0.52 and result["a"]["stable"]
+    assert result["a"]["worst_pct"] == pytest.approx(100 * 0.07 / 0.52)
+    assert result["b"]["center"] == 10 and not result["b"]["stable"]  # 7 is 30 % under
+    assert result["b"]["medians"] == [10, 12, 7]
+
+
+def test_a_ratio_missing_from_a_run_or_never_measured_is_not_called_stable():
+    result = run_to_run([_run(a=0.5, b=None), _run(a=0.5, b=1.0, c=3)])
+    assert set(result) == {"a", "b"} and result["a"]["stable"]
+    assert result["b"] == {"medians": [None, 1.0], "center": None, "worst_pct": None, "stable": False}
+
+
+def _result_file(directory, when, **medians):
+    document = {"when": when, "ratios": {name: {"median": m} for name, m in medians.items()}}
+    (directory / f"{when}.json").write_text(json.dumps(document))
+
+
+def test_compare_reads_the_last_runs_and_says_which_ratios_were_stable(tmp_path, capsys):
+    _result_file(tmp_path, "20260101T000000Z", status_api_vs_bare_endpoint=9.0)  # older: left out
+    _result_file(tmp_path, "20260102T000000Z", status_api_vs_bare_endpoint=0.70, rabbitmq_vs_bare_pika=0.50)
+    (tmp_path / "20260102T100000Z.json").write_text(json.dumps({"when": "x", "scaling": {}}))  # no ratios
+    _result_file(tmp_path, "20260103T000000Z", status_api_vs_bare_endpoint=0.72, rabbitmq_vs_bare_pika=0.30)
+    _result_file(tmp_path, "20260104T000000Z", status_api_vs_bare_endpoint=0.66, rabbitmq_vs_bare_pika=0.52)
+    assert compare(3, str(tmp_path)) == 0
+    out = capsys.readouterr().out
+    assert "20260101" not in out and "20260102T100000Z" not in out
+    status, raw = (line for line in out.splitlines() if "·" in line)  # HEADLINES order: status first
+    assert "0.70 · 0.72 · 0.66" in status and "stable: worst 6 % from 0.70" in status
+    assert "0.50 · 0.30 · 0.52" in raw and "NOT stable: worst 40 % from 0.50" in raw
+
+
+def test_compare_needs_two_runs(tmp_path, capsys):
+    _result_file(tmp_path, "20260102T000000Z", status_api_vs_bare_endpoint=0.7)
+    assert compare(3, str(tmp_path)) == 1
+    assert "found 1" in capsys.readouterr().out
+
+
+def test_the_scaling_tables_show_every_measure_and_a_dash_never_hides_a_crash():
+    workers = {m: {1: 400.0, 2: 380.0, 4: 350.0} for m in QUEUED}
+    short = {m: {1: 19.5, 2: 38.0, 4: 71.2} for m in QUEUED}
+    jobs = {m: {n: {"p50_ms": 600.0, "p95_ms": 900.0, "send_s": 1.5, "all_done_s": 2.5} for n in JOBS}
+            for m in QUEUED}
+    jobs["celery_redis"][10000] = {}  # not measured: shown as zeros, not a KeyError
+    history = {n: {"total_mb": 140.0, "delta_poll": {"p50_ms": 16.0}, "newest_500": {"p50_ms": 12.0},
+                   "summary": {"p50_ms": 2.5}} for n in HISTORY}
+    text = scaling_tables({"workers": workers, "workers_short_jobs": short, "jobs": jobs, "history": history})
+    lines = text.splitlines()
+    assert "ideal 20 a worker" in text
+    assert [line for line in lines if line.startswith("Celery · Redis")][1].split()[-3:] == ["19.5", "38.0", "71.2"]
+    assert "600/900" in text and "1.5/2.5" in text
+    assert any(line.split()[:2] == ["1,000,000", "140"] and line.split()[-1] == "2.5" for line in lines)
