@@ -61,7 +61,7 @@ def arguments(argv):
                         help="where --scaling writes its PNG charts")
     parser.add_argument("--out", default=None, help="results directory (default bench/results)")
     parser.add_argument("--compare", type=int, metavar="N",
-                        help="measure nothing: compare the headline ratios of the last N runs (±15 %%?)")
+                        help="measure nothing: are the last N runs' headline ratios within ±15 %% of their median?")
     return parser.parse_args(argv)
 
 
