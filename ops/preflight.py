@@ -3,14 +3,17 @@
 1. `.env` exists (copied from .env.example) and holds a STATUS_API_TOKEN — a random one unless the
    environment or `.env` already has one, which wins. Nobody has to invent a secret by hand.
    The environment wins over `.env`: var/run.env, which honcho reads, is written that way.
-2. RabbitMQ answers at RABBITMQ_URL; if not, one clear message naming the ways to start it.
-3. The management API answers (the queue panel); on a local broker, enable its plugin if needed.
+2. The API's port is free; if not (another program, or a Queue Lab already running), one line
+   saying how to move it (API_PORT), instead of gunicorn's traceback and honcho stopping everything.
+3. RabbitMQ answers at RABBITMQ_URL; if not, one clear message naming the ways to start it.
+4. The management API answers (the queue panel); on a local broker, enable its plugin if needed.
 """
 from __future__ import annotations
 
 import os
 import secrets
 import shutil
+import socket
 import sys
 
 import pika
@@ -49,6 +52,19 @@ def env_file_values() -> dict[str, str]:
                 key, value = line.split("=", 1)
                 values[key.strip()] = value.strip()
     return values
+
+
+def api_port_taken(settings: Settings) -> bool:
+    """Whether something listens on API_BIND already (a port in TIME_WAIT counts as free, as it
+    does for gunicorn, which sets SO_REUSEADDR too)."""
+    host, port = settings.api_bind.rsplit(":", 1)
+    with socket.socket() as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((host or "0.0.0.0", int(port)))
+        except OSError:
+            return True
+    return False
 
 
 def broker_reachable(settings: Settings) -> bool:
@@ -90,11 +106,20 @@ def main() -> int:
         f.writelines(f"{key}={value}\n" for key, value in merged.items())
     os.environ.update(merged)
     settings = Settings.from_env()
+    port = int(settings.api_bind.rsplit(":", 1)[-1])
+    if os.environ.get("API_PORT", str(port)) != str(port):  # an older .env spells the address out
+        print(f"note: API_BIND={settings.api_bind} wins over API_PORT={os.environ['API_PORT']}; to use "
+              "API_PORT, delete the API_BIND and STATUS_API_URL lines from .env", file=sys.stderr)
+    if api_port_taken(settings):
+        move = ("change API_BIND and STATUS_API_URL (set in .env or your shell)" if "API_BIND" in os.environ
+                else f"run `API_PORT={port + 1} make run`, or set API_PORT in .env")
+        print(f"\n  Port {port} is taken (another program, or a Queue Lab already running, listens there): "
+              f"{move}.\n", file=sys.stderr)
+        return 1
     if not broker_reachable(settings):
         print(f"\n  {settings.broker_hint}.\n", file=sys.stderr)
         return 1
     enable_local_management_plugin(settings)
-    port = settings.api_bind.rsplit(":", 1)[-1]
     print(f"\n  Queue Lab: open http://localhost:{port}/   (Ctrl-C stops everything)\n")
     return 0
 

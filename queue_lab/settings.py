@@ -115,11 +115,14 @@ class Settings:
         rabbitmq_url = _text("RABBITMQ_URL", "amqp://guest:guest@localhost:5672/")
         broker = urlsplit(rabbitmq_url)
         management_url = _text("RABBITMQ_MANAGEMENT_URL", "http://localhost:15672").rstrip("/")
+        # The page's port, as for compose (which publishes it): `API_PORT=8081 make run` moves the
+        # API and tells the workers where it went. API_BIND / STATUS_API_URL, when set, win.
+        api_port = _int("API_PORT", 8080)
         return cls(
             rabbitmq_url=rabbitmq_url,
             raw_queue=_text("RAW_QUEUE", "queue_lab.jobs"),
             celery_queue=_text("CELERY_QUEUE", "queue_lab.celery"),
-            status_api_url=_text("STATUS_API_URL", "http://localhost:8080").rstrip("/"),
+            status_api_url=_text("STATUS_API_URL", f"http://localhost:{api_port}").rstrip("/"),
             status_api_token=_text("STATUS_API_TOKEN") or _file_contents(_text("STATUS_API_TOKEN_FILE")),
             database_path=_text("DATABASE_PATH", "var/queue_lab.sqlite3"),
             consumer_prefetch=_int("CONSUMER_PREFETCH", 1),
@@ -169,7 +172,7 @@ class Settings:
             sse_max_streams=_int("SSE_MAX_STREAMS", 112),
             sse_keepalive_s=_float("SSE_KEEPALIVE_S", 15.0),
             # gunicorn (api/gunicorn_conf.py).
-            api_bind=_text("API_BIND", "0.0.0.0:8080"),
+            api_bind=_text("API_BIND", f"0.0.0.0:{api_port}"),
             api_workers=_int("API_WORKERS", 2),
             api_threads=_int("API_THREADS", 128),
             api_timeout=_int("API_TIMEOUT", 30),
