@@ -280,6 +280,8 @@ def main(argv=None) -> int:
         print("\n" + class_table(results["class_at_once"]))
     path = write_results(results, args.out or RESULTS_DIR)
     print(f"\nresults: {path}  ({results['took_s']:.0f} s)")
+    if "ratios" in results:
+        print('stable from run to run? after three runs: make bench BENCH_ARGS="--compare 3"')
     return 0
 
 
