@@ -2,6 +2,7 @@
 harness works end to end and that every figure and ratio comes out, with its rounds. Its timings are
 not judged here."""
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -38,3 +39,17 @@ def test_the_bench_measures_every_figure(tmp_path, broker, chromium_path):
     assert r["viewers"]["converged"] == 5 and r["viewers"]["all_converged_s"] is not None
     assert r["memory"]["history_jobs"] == 2000 and r["memory"]["total_mb"] > 0
     assert r["page"]["rows_in_page"] >= 500 and r["page"]["frame_gap"]["p50_ms"] is not None
+
+
+def test_without_its_brokers_the_bench_says_so_in_a_line_each_and_starts_nothing(tmp_path):
+    from ops.stack import free_port
+
+    result = subprocess.run(
+        [sys.executable, "-m", "bench", "--out", str(tmp_path)], cwd=ROOT, capture_output=True, text=True,
+        timeout=60, env={**os.environ, "RABBITMQ_URL": f"amqp://guest:guest@127.0.0.1:{free_port()}/",
+                         "REDIS_URL": f"redis://127.0.0.1:{free_port()}/0"})
+    assert result.returncode == 2
+    lines = result.stderr.strip().splitlines()
+    assert lines[0].startswith("RabbitMQ is not reachable at amqp://guest:***@127.0.0.1:")
+    assert lines[1].startswith("Redis is not reachable at redis://127.0.0.1:") and len(lines) == 2
+    assert not list(tmp_path.iterdir())  # no result file: nothing was measured
