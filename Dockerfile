@@ -32,6 +32,6 @@ EXPOSE 8080
 
 # No HEALTHCHECK here: this one image also runs the workers, which serve no HTTP, so a check of the
 # API's port would call a healthy `docker run … python -m consumer` "unhealthy". docker-compose.yml
-# gives the API service its own check (GET /healthz).
+# gives the API service its own check (GET /livez).
 
 CMD ["gunicorn", "-c", "api/gunicorn_conf.py", "api:create_app()"]

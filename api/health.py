@@ -1,6 +1,10 @@
 """`GET /healthz`: can this API do its job? Broker reachable and database writable → 200, else 503.
 
 Workers are reported but do not make the API unhealthy: compose starts the API before them.
+`GET /livez` is the container's health check: the API answers and its database takes a write. It
+leaves the broker out on purpose: the broker has its own check, and an API marked unhealthy for the
+broker's outage stays so until its next probe after the broker is back — `docker compose up` of any
+worker in that moment refuses to start ("dependency failed to start: container api is unhealthy").
 """
 from __future__ import annotations
 

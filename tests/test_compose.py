@@ -251,7 +251,7 @@ def test_only_the_api_has_a_health_check(services):
     """`service_healthy` on api needs one; the image has none, since it also runs the workers, and a
     check of the API's port would call a healthy `docker run … python -m consumer` unhealthy."""
     check = " ".join(services["api"]["healthcheck"]["test"])
-    assert f"http://127.0.0.1:{API_PORT}/healthz" in check and "urllib.request" in check and "curl" not in check
+    assert f"http://127.0.0.1:{API_PORT}/livez" in check and "urllib.request" in check and "curl" not in check
     assert not any(instruction == "HEALTHCHECK" for instruction, _ in dockerfile_instructions())
 
 

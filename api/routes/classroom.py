@@ -5,7 +5,7 @@ import time
 
 from flask import Blueprint, jsonify
 
-from api.health import health
+from api.health import check_database, health
 from api.state import lab
 
 bp = Blueprint("classroom", __name__)
@@ -31,3 +31,10 @@ def healthz():
     state = lab()
     report = health(state.settings, state.store, state.workers)
     return jsonify(report), 200 if report["ok"] else 503
+
+
+@bp.get("/livez")
+def livez():
+    """The container's health check (api/health.py says why the broker is left out)."""
+    database = check_database(lab().store)
+    return jsonify(ok=database["ok"], database=database), 200 if database["ok"] else 503
