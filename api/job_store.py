@@ -12,7 +12,7 @@ import time
 from contextlib import contextmanager
 from typing import Iterable, Iterator
 
-from api.sqlite_db import Database
+from api.sqlite_db import Database, retry_while_locked
 from queue_lab.job_states import (
     DONE, ERROR, FINAL, IN_PROGRESS, LOST, PENDING, RETRYING, SCHEDULED, Decision, Report,
     decide,
@@ -130,7 +130,12 @@ class JobStore:
                              ("reruns", "INTEGER NOT NULL DEFAULT 0"), ("owner", "TEXT"),
                              ("delivery_count", "INTEGER"), ("counted_by", "TEXT")):
             if column not in have:
-                self._connection().execute(f"ALTER TABLE jobs ADD COLUMN {column} {kind}")
+                try:
+                    retry_while_locked(lambda: self._connection().execute(
+                        f"ALTER TABLE jobs ADD COLUMN {column} {kind}"))  # noqa: B023 — called at once
+                except sqlite3.OperationalError as exc:  # another API process added it a moment ago
+                    if "duplicate column" not in str(exc):
+                        raise
         # The sweeper's index; created here, after the columns it needs exist.
         self._connection().execute(
             "CREATE INDEX IF NOT EXISTS jobs_by_status ON jobs (task_status, updated_at)")

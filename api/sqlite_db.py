@@ -5,16 +5,34 @@
   interleave with another process's.
 - One connection per process *and* thread: a connection opened before gunicorn or Celery forks
   is never used by the child.
+- Processes opening a new file together (gunicorn's workers on compose's fresh volume) each turn it
+  to WAL and create the schema at once. That switch needs an exclusive lock, and SQLite answers
+  "database is locked" at once instead of waiting (the busy timeout does not cover it), so those
+  steps are retried until BUSY_TIMEOUT_S.
 """
 from __future__ import annotations
 
 import os
 import sqlite3
 import threading
+import time
 from contextlib import contextmanager
-from typing import Iterator
+from typing import Callable, Iterator, TypeVar
 
 BUSY_TIMEOUT_S = 10.0
+T = TypeVar("T")
+
+
+def retry_while_locked(step: Callable[[], T]) -> T:
+    """Run `step` again while another process holds the lock it needs, for up to BUSY_TIMEOUT_S."""
+    deadline = time.monotonic() + BUSY_TIMEOUT_S
+    while True:
+        try:
+            return step()
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.02)
 
 
 class Database:
@@ -22,14 +40,14 @@ class Database:
         self.path = path
         self._local = threading.local()
         os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
-        self.connection().executescript(schema)
+        retry_while_locked(lambda: self.connection().executescript(schema))
 
     def connection(self) -> sqlite3.Connection:
         """This thread's connection; a new one after a fork."""
         conn = getattr(self._local, "conn", None)
         if conn is None or self._local.pid != os.getpid():
             conn = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_S, isolation_level=None)
-            conn.execute("PRAGMA journal_mode=WAL")
+            retry_while_locked(lambda: conn.execute("PRAGMA journal_mode=WAL"))
             conn.execute("PRAGMA synchronous=NORMAL")  # durable at each WAL checkpoint; safe with WAL
             conn.execute(f"PRAGMA busy_timeout={int(BUSY_TIMEOUT_S * 1000)}")
             self._local.conn, self._local.pid = conn, os.getpid()

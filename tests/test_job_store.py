@@ -290,3 +290,32 @@ def test_a_redis_that_restarted_empty_loses_only_the_jobs_waiting_in_it(store):
     # …and a job that shows up after all (an RDB snapshot kept it) comes back on its row
     store.advance(waiting[0], Report(IN_PROGRESS, "w2", 0, starting=True, run_id="r2"))
     assert store.get(waiting[0])["task_status"] == IN_PROGRESS
+
+
+def _open_store_at_once(path, start, failures):
+    start.wait()
+    try:
+        JobStore(path)
+    except Exception as exc:  # noqa: BLE001 — what a gunicorn worker would die of at boot
+        failures.put(repr(exc))
+
+
+def test_processes_opening_a_new_database_together_all_start(tmp_path):
+    """gunicorn boots its workers together, and compose gives them a fresh volume: each one turns
+    the new file to WAL and creates the schema at the same moment. Switching to WAL needs an
+    exclusive lock, and SQLite answers "database is locked" at once rather than wait (its busy
+    timeout does not cover that deadlock), so a worker failed to boot and took the API down."""
+    ctx = multiprocessing.get_context("fork")
+    for attempt in range(15):
+        path = str(tmp_path / f"fresh-{attempt}.sqlite3")
+        start, failures = ctx.Barrier(4), ctx.Queue()
+        procs = [ctx.Process(target=_open_store_at_once, args=(path, start, failures)) for _ in range(4)]
+        for p in procs:
+            p.start()
+        for p in procs:
+            p.join(30)
+        errors = []
+        while not failures.empty():
+            errors.append(failures.get())
+        assert not errors, f"attempt {attempt}: {errors}"
+        assert JobStore(path).create("celery", 0, False, 1) == [1]  # and the file works
