@@ -9,6 +9,7 @@ from flask_babel import gettext
 from werkzeug.exceptions import HTTPException
 
 from api.job_store import TooManyWaiting, UnknownTask
+from api.queue_stats import redis_unreachable
 from api.raw_publisher import BrokerUnavailable
 from api.state import lab
 from api.validation import BadField
@@ -21,8 +22,7 @@ def broker_error(exc: BrokerUnavailable) -> str:
     """What a person reads when RabbitMQ is away (the rows keep the English text: they are data)."""
     settings = lab().settings
     if str(exc) == settings.redis_hint:
-        return gettext("Redis is not reachable at %(url)s — start it (`redis-server`, or `docker compose "
-                       "--profile redis up -d`), or set REDIS_URL", url=redact_url(settings.redis_url))
+        return redis_unreachable(settings)
     if str(exc) != settings.broker_hint:
         return str(exc)
     return gettext("RabbitMQ is not reachable at %(url)s — start it with `docker compose up -d rmq` (or "

@@ -20,6 +20,12 @@ from flask_babel import get_locale, gettext
 from queue_lab.settings import Settings, redact_url
 
 CACHE_S = 1.0
+
+
+def redis_unreachable(settings: Settings) -> str:
+    """Settings.redis_hint in the reader's language: the queues panel and the API's 503 both say it."""
+    return gettext("Redis is not reachable at %(url)s — start it (`redis-server`, or `docker compose "
+                   "--profile redis up -d`), or set REDIS_URL", url=redact_url(settings.redis_url))
 STATS_INTERVAL_S = 5
 
 
@@ -112,9 +118,7 @@ class QueueStats:
             with self._redis.pipeline() as pipe:
                 ready, unacked = pipe.llen(queue).hlen(f"{queue}.unacked").execute()
         except redis.RedisError:
-            row["error"] = gettext("Redis is not reachable at %(url)s — start it (`redis-server`, or `docker "
-                                   "compose --profile redis up -d`), or set REDIS_URL",
-                                   url=redact_url(self.settings.redis_url))
+            row["error"] = redis_unreachable(self.settings)
             return row
         row.update(messages_ready=ready, messages_unacknowledged=unacked)
         return row
@@ -123,12 +127,12 @@ class QueueStats:
         """When Redis last started, if it keeps nothing on disk (no append-only file): everything that
         waited in it before then is gone. None when it persists, or cannot be asked."""
         try:
-            server, persistence = self._redis.info("server"), self._redis.info("persistence")
+            info = self._redis.info()  # every section in one round trip: server and persistence
         except redis.RedisError:
             return None
-        if persistence.get("aof_enabled"):
+        if info.get("aof_enabled"):
             return None
-        return time.time() - float(server["uptime_in_seconds"])
+        return time.time() - float(info["uptime_in_seconds"])
 
     def version(self) -> str | None:
         """The broker's version, as the management API tells it (the quorum lesson says what

@@ -2,10 +2,10 @@
 use it as a page would, and add up the resident memory of gunicorn's processes."""
 from __future__ import annotations
 
-import subprocess
 import time
 
 from api.job_store import JobStore
+from bench.cpu import group_pids
 from queue_lab.job_states import DONE
 
 
@@ -28,8 +28,7 @@ def rss_kb(pid: int) -> int:
 
 
 def api_rss_mb(master_pid: int) -> dict:
-    children = [int(p) for p in subprocess.run(["pgrep", "-P", str(master_pid)], capture_output=True,
-                                               text=True).stdout.split()]
+    children = group_pids(master_pid)[1:]  # gunicorn's workers
     workers = {pid: rss_kb(pid) / 1024 for pid in children}
     return {"total_mb": rss_kb(master_pid) / 1024 + sum(workers.values()),
             "largest_worker_mb": max(workers.values(), default=0.0), "processes": 1 + len(children)}

@@ -31,11 +31,10 @@ _steps = itertools.count(1)  # progress climbs across rounds: a report never goe
 
 def measure_status_api(stack, token: str, requests_total: int, concurrency: int, nums: list[int]) -> dict:
     auth = {"Authorization": f"Bearer {token}"}
-    step = _steps
 
     def report(i):
         return {"task_num": nums[i % len(nums)], "task_status": "IN_PROGRESS", "worker_id": "bench",
-                "run_id": f"bench-{nums[i % len(nums)]}", "progress": min(99.0, next(step) * 1e-4)}
+                "run_id": f"bench-{nums[i % len(nums)]}", "progress": min(99.0, next(_steps) * 1e-4)}
 
     seconds, latencies, failures = hammer(stack.base_url + api_paths.STATUS_REPORTS, report,
                                           requests_total, concurrency, auth)
