@@ -65,14 +65,16 @@ browser:
 	@command -v chromium >/dev/null || \
 	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver)
 
-## Unit, integration (real RabbitMQ, real processes) and browser tests.
+## Unit, integration (real RabbitMQ, real processes) and browser tests. The run guard ends a run
+## that hangs (between or after tests) at TEST_DEADLINE_S with what was still alive, and fails it.
+TEST_DEADLINE_S ?= 1200
 test: dev-venv browser
-	$(PY) -m pytest
+	$(PY) -m ops.run_guard $(TEST_DEADLINE_S) -- $(PY) -m pytest $(PYTEST_ARGS)
 
 ## The instructor's path in real containers: docker compose up, scale, kill, reset, outage, Flower.
 ## Needs Docker with Compose v2 (here: ../shared/tools/docker-lab/setup . first). Not part of `test`.
 compose-test: dev-venv
-	$(PY) -m pytest -m compose tests/compose -p no:cacheprovider -s --timeout=1800
+	$(PY) -m ops.run_guard 2400 -- $(PY) -m pytest -m compose tests/compose -p no:cacheprovider -s --timeout=1800
 
 ## What each path costs, against bare floors measured in the same run: each headline ratio in rounds
 ## (median and spread), then the single figures (table + bench/results/*.json). About 3½ minutes.

@@ -11,7 +11,6 @@ from __future__ import annotations
 import collections
 import os
 import threading
-import time
 
 from api.job_store import JobStore
 
@@ -35,6 +34,8 @@ class ChangeFeed:
         self._floor = 0  # the buffer holds every change with seq > floor
         self._epoch = 0  # bumped by a class reset: the pages must clear their tables
         self._pid = 0
+        self._stopped = threading.Event()
+        self._poller: threading.Thread | None = None
 
     def _ensure_running(self) -> None:
         """Start the poller in this process (after gunicorn's fork, never before it)."""
@@ -47,16 +48,26 @@ class ChangeFeed:
             self._seq = self._floor = self.store.current_seq()
             self._epoch = self.store.epoch()
             self._pid = os.getpid()
-            threading.Thread(target=self._poll_forever, name="change-feed", daemon=True).start()
+            self._stopped.clear()
+            self._poller = threading.Thread(target=self._poll_forever, name="change-feed", daemon=True)
+            self._poller.start()
+
+    def stop(self) -> None:
+        """End this process's poller (an app that is done with, as in the tests); the next
+        `wait()` would start it again."""
+        self._stopped.set()
+        if self._poller is not None and self._pid == os.getpid():
+            self._poller.join(5)
+        self._pid, self._poller = 0, None
 
     def _poll_forever(self) -> None:
         conn_version = None
-        while True:
+        while not self._stopped.is_set():
             version = self.store.data_version()
             if version != conn_version:
                 conn_version = version
                 self._pull()
-            time.sleep(self.poll_s)
+            self._stopped.wait(self.poll_s)
 
     def _pull(self) -> None:
         rows, seq = self.store.changed_since(self._seq, self._buffer_rows)

@@ -50,6 +50,10 @@ class LabState:
     def init_app(self, app: Flask) -> None:
         app.extensions[EXTENSION] = self
 
+    def close(self) -> None:
+        """Stop what this app's parts run in the background (the change feed's poller)."""
+        self.feed.stop()
+
 
 def lab() -> LabState:
     """This app's parts, inside a request or an app context."""

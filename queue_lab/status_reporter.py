@@ -68,6 +68,8 @@ class StatusReporter:
         self._pid = 0  # the sender thread and HTTP session belong to one process (Celery forks)
         self._session: requests.Session | None = None
         self._api_answered = threading.Event()  # a heartbeat got through: stop backing off
+        self._sender: threading.Thread | None = None
+        self._closed = False
         # Reports that reached the API only after at least one failed try (the workers panel).
         self.delivered_late = 0
         # Tells the API how many reports wait (the worker's heartbeat); None for a process without one.
@@ -99,7 +101,7 @@ class StatusReporter:
         with self._lock:
             if self._collapse(payload):
                 return
-            while len(self._outbox) >= self._settings.report_backlog_max:
+            while len(self._outbox) >= self._settings.report_backlog_max and not self._closed:
                 log.warning("%d reports wait for the API: the job pauses until it answers", len(self._outbox))
                 self._lock.wait(5)
             self._outbox.append(payload)
@@ -159,16 +161,33 @@ class StatusReporter:
             self._progress_of_run.clear()
             self._session, self._pid = None, os.getpid()
             self._api_answered, self.delivered_late = threading.Event(), 0
-            threading.Thread(target=self._send_forever, name="report-sender", daemon=True).start()
+            self._closed = False
+            self._sender = threading.Thread(target=self._send_forever, name="report-sender", daemon=True)
+            self._sender.start()
             atexit.register(self.flush)
+
+    def close(self, timeout: float | None = None) -> bool:
+        """Flush (for `timeout`, default REPORT_FLUSH_S), then stop the sender thread; True if
+        nothing was left undelivered. For a worker's graceful stop, and for every test that made one."""
+        delivered = self.flush(timeout)
+        with self._lock:
+            sender, self._closed = self._sender, True
+            self._lock.notify_all()
+        self._api_answered.set()  # cut a backoff short
+        if sender is not None and sender is not threading.current_thread() and self._pid == os.getpid():
+            sender.join(5)
+        atexit.unregister(self.flush)
+        return delivered
 
     def _send_forever(self) -> None:
         backoff = FIRST_BACKOFF_S
         failing = False  # the last post was not answered: the backlog is news for the workers panel
         while True:
             with self._lock:
-                while not self._outbox:
+                while not self._outbox and not self._closed:
                     self._lock.wait()
+                if self._closed:
+                    return
                 # A moment's patience (LINGER_S) lets the reports of a quick job — its start and its
                 # DONE — and its neighbours' travel in one post: fewer posts, less CPU per job on
                 # both sides, for a few milliseconds of delay the page cannot see.

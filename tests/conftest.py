@@ -4,9 +4,12 @@ Broker and browser: under CI=true a missing one is a failure, never a skip.
 """
 from __future__ import annotations
 
+import faulthandler
 import os
 import shutil
+import signal
 import subprocess
+import threading
 import uuid
 from urllib.parse import quote
 
@@ -15,9 +18,19 @@ import pika.exceptions
 import pytest
 
 from api import create_app
+from ops import run_guard
 from ops.stack import CHROMIUM_ARGS, Stack, delete_queues, wait_until
 from queue_lab.queues import queue_layout
+from tests import leftovers
 from tests.helpers import MANAGEMENT_URL, RABBITMQ_URL, RUN_ID, TOKEN, missing
+
+# Every process this run starts carries the mark, so the session's end finds what is still alive
+# (under `make test`, ops/run_guard.py has set one already; a bare `pytest` gets its own).
+os.environ.setdefault(run_guard.MARK, RUN_ID)
+# ops/run_guard.py sends SIGUSR1 before it stops a run that overran: every thread's stack, printed.
+faulthandler.register(signal.SIGUSR1, all_threads=True)
+THREADS_AT_START = set(threading.enumerate())
+THREAD_OWNERS: dict[threading.Thread, str] = {}  # a thread a test left running → that test
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -37,17 +50,27 @@ def compiled_catalogs():
 
 
 @pytest.fixture
-def app(tmp_path):
-    app = create_app({
-        "TESTING": True,
-        "SETTINGS": {
-            "database_path": str(tmp_path / "jobs.sqlite3"),
-            "status_api_token": TOKEN,
-            "raw_queue": f"ql.test.{RUN_ID}.unit",
-            "celery_queue": f"ql.test.{RUN_ID}.unit.celery",
-        },
-    })
-    yield app
+def make_app(tmp_path):
+    """`make_app(**settings)`: a fresh app on this test's own database, with the test token;
+    each one's background parts (the change feed's poller) stop with the test."""
+    from api.state import EXTENSION
+
+    made = []
+
+    def make(testing=False, **settings):
+        app = create_app({"TESTING": testing, "SETTINGS": {
+            "database_path": str(tmp_path / "jobs.sqlite3"), "status_api_token": TOKEN, **settings}})
+        made.append(app)
+        return app
+
+    yield make
+    for app in made:
+        app.extensions[EXTENSION].close()
+
+
+@pytest.fixture
+def app(make_app):
+    return make_app(testing=True, raw_queue=f"ql.test.{RUN_ID}.unit", celery_queue=f"ql.test.{RUN_ID}.unit.celery")
 
 
 @pytest.fixture
@@ -92,6 +115,33 @@ def stack(tmp_path, queues, request):
     stack.stop()
     if getattr(request.node, "rep_call", None) is not None and request.node.rep_call.failed:
         print(stack.logs())
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_protocol(item, nextitem):
+    """Note the threads a test leaves running (after its fixtures have stopped what they started)."""
+    before = set(threading.enumerate())
+    yield
+    for thread in leftovers.settle(leftovers.threads_alive(before), timeout=2):
+        THREAD_OWNERS[thread] = item.nodeid
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_sessionfinish(session, exitstatus):
+    """Fail the run, naming each leftover, if a thread or process of a test is still alive — and
+    stop the processes, so the run exits instead of waiting for them."""
+    threads = leftovers.settle(leftovers.threads_alive(THREADS_AT_START), timeout=5)
+    processes = run_guard.marked_processes(os.environ[run_guard.MARK])
+    if not threads and not processes:
+        return
+    lines = [f"thread {t.name!r} (daemon={t.daemon}), left by {THREAD_OWNERS.get(t, 'a session fixture')}"
+             for t in threads]
+    lines += [f"process {pid}: {command}" for pid, command in sorted(processes.items())]
+    run_guard.stop_processes(list(processes))
+    session.config.get_terminal_writer().line(
+        "\nLEFT RUNNING after the tests (each test must stop what it starts):\n  " + "\n  ".join(lines),
+        red=True, bold=True)
+    session.exitstatus = pytest.ExitCode.TESTS_FAILED
 
 
 @pytest.hookimpl(hookwrapper=True)

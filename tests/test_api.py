@@ -6,7 +6,6 @@ import time
 import pytest
 
 from api.state import lab
-from tests.helpers import TOKEN
 
 
 def report(client, auth, **body):
@@ -204,9 +203,11 @@ def test_sse_pushes_changes_with_the_seq_as_event_id(app, client, auth):
     response = client.get(f"/api/events?since={seq}", buffered=False)
     assert response.mimetype == "text/event-stream"
     (num,) = _pending(app)
-    threading.Timer(0.2, lambda: report(client, auth, task_num=num, task_status="DONE", worker_id="w")).start()
+    later = threading.Timer(0.2, lambda: report(client, auth, task_num=num, task_status="DONE", worker_id="w"))
+    later.start()
     events = _read_events(response, 2)
     response.close()
+    later.join()
     final = json.loads(events[-1]["data"])
     assert final["tasks"][-1]["task_num"] == num and final["tasks"][-1]["task_status"] == "DONE"
     assert int(events[-1]["id"]) == final["seq"] > seq
@@ -223,10 +224,8 @@ def test_sse_resumes_from_last_event_id_even_with_the_original_since(app, client
     assert [r["task_num"] for r in json.loads(event["data"])["tasks"]] == [num]
 
 
-def test_sse_streams_are_capped_and_the_page_is_told_to_poll(tmp_path):
-    from api import create_app
-    client = create_app({"SETTINGS": {"database_path": str(tmp_path / "db.sqlite3"),
-                                      "status_api_token": TOKEN, "sse_max_streams": 1}}).test_client()
+def test_sse_streams_are_capped_and_the_page_is_told_to_poll(make_app):
+    client = make_app(sse_max_streams=1).test_client()
     first = client.get("/api/events?since=0", buffered=False)
     next(iter(first.response))  # the stream is open and holds its slot
     second = client.get("/api/events?since=0")

@@ -5,7 +5,6 @@ import signal
 import pika
 import pytest
 
-from api import create_app
 from ops.stack import free_port, wait_until
 from tests.helpers import TOKEN
 
@@ -13,12 +12,12 @@ CLASS_WIDE = [("/api/experiments/kill-worker", {"task_num": 1}), ("/api/experime
               ("/api/reset", {})]
 
 
-def make_app(tmp_path, **settings):
-    return create_app({"SETTINGS": {
-        "database_path": str(tmp_path / "jobs.sqlite3"), "status_api_token": TOKEN,
-        # never the real management API: closing connections there would hit the shared broker
-        "management_url": f"http://127.0.0.1:{free_port()}",
-        "rabbitmq_url": f"amqp://guest:guest@127.0.0.1:{free_port()}/", **settings}})
+@pytest.fixture
+def lab_app(make_app):
+    """An app whose broker and management API are closed ports: closing connections on the real
+    management API would hit the shared broker."""
+    return lambda **settings: make_app(management_url=f"http://127.0.0.1:{free_port()}",
+                                       rabbitmq_url=f"amqp://guest:guest@127.0.0.1:{free_port()}/", **settings)
 
 
 def writes(app) -> list[str]:
@@ -34,8 +33,8 @@ NOT_JSON = {
 
 
 @pytest.mark.parametrize("kind", NOT_JSON)
-def test_every_write_refuses_anything_but_json_and_changes_nothing(tmp_path, kind):
-    app = make_app(tmp_path)
+def test_every_write_refuses_anything_but_json_and_changes_nothing(lab_app, kind):
+    app = lab_app()
     client, store = app.test_client(), app.extensions["queue_lab"].store
     paths = writes(app)
     assert {"/api/tasks", "/update_task_status_api/", "/api/workers/heartbeat", "/api/maintenance/sweep",
@@ -51,16 +50,16 @@ def test_every_write_refuses_anything_but_json_and_changes_nothing(tmp_path, kin
     assert app.extensions["queue_lab"].workers.listing() == []
 
 
-def test_a_json_write_that_needs_no_body_may_send_none(tmp_path):
-    client = make_app(tmp_path).test_client()
+def test_a_json_write_that_needs_no_body_may_send_none(lab_app):
+    client = lab_app().test_client()
     answer = client.post("/api/maintenance/sweep", content_type="application/json",
                          headers={"Authorization": f"Bearer {TOKEN}"})
     assert answer.status_code == 200 and answer.json == {"lost": [], "pruned": 0}
 
 
 @pytest.mark.parametrize("path, body", CLASS_WIDE)
-def test_in_instructor_mode_class_wide_controls_need_the_token(tmp_path, path, body):
-    client = make_app(tmp_path, class_controls="instructor", instructor_token="teach").test_client()
+def test_in_instructor_mode_class_wide_controls_need_the_token(lab_app, path, body):
+    client = lab_app(class_controls="instructor", instructor_token="teach").test_client()
     for headers in ({}, {"Authorization": "Bearer wrong"}, {"Authorization": f"Bearer {TOKEN}"}):
         refused = client.post(path, json=body, headers=headers)
         assert refused.status_code == 403, refused.json
@@ -71,19 +70,19 @@ def test_in_instructor_mode_class_wide_controls_need_the_token(tmp_path, path, b
 
 
 @pytest.mark.parametrize("path, body", CLASS_WIDE)
-def test_by_default_everyone_may_use_them(tmp_path, path, body):
-    answer = make_app(tmp_path).test_client().post(path, json=body)
+def test_by_default_everyone_may_use_them(lab_app, path, body):
+    answer = lab_app().test_client().post(path, json=body)
     assert answer.status_code in (404, 503), answer.json  # past the check, failing on its own
 
 
-def test_the_page_asks_whether_its_token_is_the_instructors(tmp_path):
-    client = make_app(tmp_path, class_controls="instructor", instructor_token="teach").test_client()
+def test_the_page_asks_whether_its_token_is_the_instructors(lab_app, tmp_path):
+    client = lab_app(class_controls="instructor", instructor_token="teach").test_client()
     assert client.get("/api/class-controls").json == {
         "mode": "instructor", "allowed": False, "token_set": True,
         "reason": client.get("/api/class-controls").json["reason"]}
     assert client.get("/api/class-controls", headers={"Authorization": "Bearer teach"}).json["allowed"]
     assert 'data-mode="instructor"' in client.get("/").text
-    everyone = make_app(tmp_path / "b").test_client()
+    everyone = lab_app(database_path=str(tmp_path / "b.sqlite3")).test_client()
     assert everyone.get("/api/class-controls").json["allowed"] and 'data-mode="everyone"' in everyone.get("/").text
 
 

@@ -10,7 +10,6 @@ import threading
 import pytest
 
 from ops.stack import free_port, wait_until
-from tests.helpers import TOKEN
 
 FAST_WORKER_CLOCK = {"WORKER_HEARTBEAT_S": "0.5", "WORKER_OFFLINE_S": "2", "WORKER_FORGET_S": "6"}
 
@@ -74,10 +73,8 @@ def test_queue_panel_counts_ready_messages_from_the_management_api(stack, manage
     assert celery["error"] and "not declared" in celery["error"]
 
 
-def test_queue_panel_explains_an_unreachable_management_api_in_one_line(tmp_path, monkeypatch):
-    from api import create_app
-    app = create_app({"SETTINGS": {"database_path": str(tmp_path / "db.sqlite3"), "status_api_token": TOKEN,
-                                   "management_url": f"http://127.0.0.1:{free_port()}"}})
+def test_queue_panel_explains_an_unreachable_management_api_in_one_line(make_app, monkeypatch):
+    app = make_app(management_url=f"http://127.0.0.1:{free_port()}")
     client = app.test_client()
     response = client.get("/api/queues")
     assert response.status_code == 200
@@ -93,10 +90,8 @@ def test_healthz_200_with_the_broker_and_503_without(stack):
     assert answer["ok"] and answer["broker"]["ok"] and answer["database"]["ok"]
 
 
-def test_healthz_503_names_the_unreachable_broker(tmp_path):
-    from api import create_app
-    app = create_app({"SETTINGS": {"database_path": str(tmp_path / "db.sqlite3"), "status_api_token": TOKEN,
-                                   "rabbitmq_url": f"amqp://guest:guest@127.0.0.1:{free_port()}/"}})
+def test_healthz_503_names_the_unreachable_broker(make_app):
+    app = make_app(rabbitmq_url=f"amqp://guest:guest@127.0.0.1:{free_port()}/")
     response = app.test_client().get("/healthz")
     assert response.status_code == 503
     assert "RabbitMQ is not reachable" in response.json["broker"]["detail"]
@@ -125,10 +120,8 @@ def test_class_reset_purges_our_queues_and_clears_the_table(stack, queues):
     assert after["tasks"] == [] and after["epoch"] == epoch + 1
 
 
-def test_instructor_mode_without_an_instructor_token_says_so(tmp_path):
-    from api import create_app
-    app = create_app({"SETTINGS": {"database_path": str(tmp_path / "db.sqlite3"), "status_api_token": TOKEN,
-                                   "class_controls": "instructor", "instructor_token": ""}})
+def test_instructor_mode_without_an_instructor_token_says_so(make_app):
+    app = make_app(class_controls="instructor", instructor_token="")
     response = app.test_client().post("/api/reset", json={}, headers={"Authorization": "Bearer anything"})
     assert response.status_code == 403
     assert "no INSTRUCTOR_TOKEN is set" in response.json["error"]
@@ -152,13 +145,15 @@ def test_sse_tells_open_pages_about_a_reset(app, client):
         store.create("celery", 1, False, 2)
     first = client.get("/api/tasks").json
     response = client.get(f"/api/events?since={first['seq']}", buffered=False)
-    threading.Timer(0.3, store.reset).start()
+    later = threading.Timer(0.3, store.reset)
+    later.start()
     for chunk in response.response:
         text = chunk.decode() if isinstance(chunk, bytes) else chunk
         if text.startswith("id:"):
             data = json.loads(text.split("data: ", 1)[1])
             break
     response.close()
+    later.join()
     assert data["epoch"] == first["epoch"] + 1 and data["tasks"] == []
 
 

@@ -12,7 +12,6 @@ import json
 import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 
-from api import create_app
 from ops.stack import free_port
 from queue_lab.job_states import FINAL, IN_PROGRESS, PENDING, REPORTABLE, Report, decide
 from tests.helpers import TOKEN
@@ -51,15 +50,14 @@ ENDPOINTS = {
 
 
 @pytest.fixture
-def client(tmp_path, monkeypatch):
+def client(make_app, monkeypatch):
     import api.routes.race as race
     import api.routes.tasks as tasks
 
     for module, name in ((tasks, "send_by_celery"), (tasks, "send_by_rabbitmq"), (tasks, "run_synchronously"),
                          (race, "send_by_celery"), (race, "send_by_rabbitmq")):
         monkeypatch.setattr(module, name, lambda *args, **kwargs: None)
-    app = create_app({"SETTINGS": {"database_path": str(tmp_path / "jobs.sqlite3"), "status_api_token": TOKEN,
-                                   "rabbitmq_url": f"amqp://guest:guest@127.0.0.1:{free_port()}/"}})
+    app = make_app(rabbitmq_url=f"amqp://guest:guest@127.0.0.1:{free_port()}/")
     app.extensions["queue_lab"].store.create("celery", 1, False, 5)  # tasks 1-5 exist for the reports
     return app.test_client()
 

@@ -13,8 +13,7 @@ import pytest
 from babel.messages.extract import DEFAULT_KEYWORDS, extract_from_dir
 from babel.messages.pofile import read_po
 
-from api import create_app, i18n
-from tests.helpers import TOKEN
+from api import i18n
 
 PROJECT = Path(__file__).resolve().parent.parent
 TRANSLATED = ("ru", "uk")
@@ -22,9 +21,8 @@ PLACEHOLDER = re.compile(r"%\((\w+)\)s")
 
 
 @pytest.fixture
-def client(tmp_path):
-    return create_app({"SETTINGS": {"database_path": str(tmp_path / "jobs.sqlite3"),
-                                    "status_api_token": TOKEN}}).test_client()
+def client(make_app):
+    return make_app().test_client()
 
 
 def page_language(response) -> str:

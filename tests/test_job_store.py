@@ -1,10 +1,9 @@
 """The SQLite store: seq stamping, deltas, persistence, and several processes writing at once."""
-import multiprocessing
-
 import pytest
 
 from api.job_store import JobStore, UnknownTask
 from queue_lab.job_states import DONE, DUPLICATE, ERROR, IN_PROGRESS, PENDING, REFUSED, RETRYING, Report
+from tests.helpers import run_together
 
 
 @pytest.fixture
@@ -175,13 +174,7 @@ def test_several_processes_writing_at_once_lose_nothing(tmp_path):
         for num in mine:
             store.advance(num, Report(IN_PROGRESS, f"w{w}", 0, starting=True))
     seq_before = store.current_seq()
-    ctx = multiprocessing.get_context("fork")
-    procs = [ctx.Process(target=_report_progress, args=(path, nums[w], f"w{w}", 20)) for w in range(workers)]
-    for p in procs:
-        p.start()
-    for p in procs:
-        p.join(60)
-    assert [p.exitcode for p in procs] == [0] * workers
+    run_together(_report_progress, [(path, nums[w], f"w{w}", 20) for w in range(workers)], tmp_path)
     rows = [store.get(n) for mine in nums.values() for n in mine]
     assert {r["progress"] for r in rows} == {20.0}
     # Every applied write took its own seq: 4 workers × 5 jobs × 20 steps, no seq reused or lost.
@@ -292,12 +285,8 @@ def test_a_redis_that_restarted_empty_loses_only_the_jobs_waiting_in_it(store):
     assert store.get(waiting[0])["task_status"] == IN_PROGRESS
 
 
-def _open_store_at_once(path, start, failures):
-    start.wait()
-    try:
-        JobStore(path)
-    except Exception as exc:  # noqa: BLE001 — what a gunicorn worker would die of at boot
-        failures.put(repr(exc))
+def _open_store(path):
+    JobStore(path)  # what a gunicorn worker would die of at boot, if it raised
 
 
 def test_processes_opening_a_new_database_together_all_start(tmp_path):
@@ -305,17 +294,7 @@ def test_processes_opening_a_new_database_together_all_start(tmp_path):
     the new file to WAL and creates the schema at the same moment. Switching to WAL needs an
     exclusive lock, and SQLite answers "database is locked" at once rather than wait (its busy
     timeout does not cover that deadlock), so a worker failed to boot and took the API down."""
-    ctx = multiprocessing.get_context("fork")
     for attempt in range(15):
         path = str(tmp_path / f"fresh-{attempt}.sqlite3")
-        start, failures = ctx.Barrier(4), ctx.Queue()
-        procs = [ctx.Process(target=_open_store_at_once, args=(path, start, failures)) for _ in range(4)]
-        for p in procs:
-            p.start()
-        for p in procs:
-            p.join(30)
-        errors = []
-        while not failures.empty():
-            errors.append(failures.get())
-        assert not errors, f"attempt {attempt}: {errors}"
+        run_together(_open_store, [(path,)] * 4, tmp_path, timeout=30)
         assert JobStore(path).create("celery", 0, False, 1) == [1]  # and the file works

@@ -26,6 +26,8 @@ class FakeApi:
         self.received: list[list[dict]] = []
         self.status = 200
         self._server = None
+        self._serving: threading.Thread | None = None
+        self.reporters: list[StatusReporter] = []
 
     def up(self, status: int = 200) -> None:
         self.status = status
@@ -49,13 +51,23 @@ class FakeApi:
 
             http.server.ThreadingHTTPServer.allow_reuse_address = True
             self._server = http.server.ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
-            threading.Thread(target=self._server.serve_forever, daemon=True).start()
+            self._serving = threading.Thread(target=self._server.serve_forever, daemon=True)
+            self._serving.start()
 
     def down(self) -> None:
         if self._server is not None:
             self._server.shutdown()
             self._server.server_close()
+            self._serving.join(5)
             self._server = None
+
+    def reporter(self, **settings) -> StatusReporter:
+        """A reporter posting here; the fixture closes it (its sender thread ends with the test)."""
+        base = Settings.from_env()
+        reporter = StatusReporter(dataclasses.replace(base, status_api_url=f"http://127.0.0.1:{self.port}",
+                                                      report_timeout=1.0, **settings), "w")
+        self.reporters.append(reporter)
+        return reporter
 
     def reports(self) -> list[tuple]:
         return [(r["task_num"], r["task_status"], r.get("progress")) for batch in self.received for r in batch]
@@ -65,18 +77,14 @@ class FakeApi:
 def api():
     fake = FakeApi()
     yield fake
+    for reporter in fake.reporters:
+        reporter.close(timeout=0)
     fake.down()
-
-
-def reporter_for(api: FakeApi, **settings) -> StatusReporter:
-    base = Settings.from_env()
-    return StatusReporter(dataclasses.replace(base, status_api_url=f"http://127.0.0.1:{api.port}",
-                                              report_timeout=1.0, **settings), "w")
 
 
 def test_batches_arrive_in_order_and_flush_waits_for_them(api):
     api.up()
-    report = reporter_for(api)
+    report = api.reporter()
     for num in range(1, 51):
         assert report(num, IN_PROGRESS, progress=0.0, starting=True, run_id=f"r{num}") is None  # never waits
         report(num, DONE, progress=100.0, run_id=f"r{num}")
@@ -88,7 +96,7 @@ def test_batches_arrive_in_order_and_flush_waits_for_them(api):
 
 
 def test_reports_made_while_the_api_is_down_arrive_when_it_is_back(api):
-    report = reporter_for(api)
+    report = api.reporter()
     started = time.monotonic()
     report(1, IN_PROGRESS, progress=0.0, starting=True, run_id="a")
     report(1, DONE, progress=100.0, run_id="a")
@@ -103,7 +111,7 @@ def test_reports_made_while_the_api_is_down_arrive_when_it_is_back(api):
 
 def test_a_5xx_is_tried_again_and_a_4xx_is_an_answer(api):
     api.up(status=503)
-    report = reporter_for(api)
+    report = api.reporter()
     report(1, DONE, run_id="a")
     time.sleep(1)
     assert report.backlog == 1 and api.received == []  # kept: 503 is "not now"
@@ -113,7 +121,7 @@ def test_a_5xx_is_tried_again_and_a_4xx_is_an_answer(api):
 
 
 def test_progress_of_a_run_collapses_to_the_newest_while_it_waits(api):
-    report = reporter_for(api)
+    report = api.reporter()
     report(7, IN_PROGRESS, progress=0.0, starting=True, run_id="a")
     for percent in range(10, 100, 10):
         report(7, IN_PROGRESS, progress=float(percent), run_id="a")
@@ -133,7 +141,7 @@ def test_progress_of_a_run_collapses_to_the_newest_while_it_waits(api):
 def test_after_a_failed_post_each_run_keeps_one_progress_with_the_newest_values_in_order(api):
     """The outbox as a failed post leaves it when a run's progress was in flight while newer ones
     queued behind it (and the DONE made them unmergeable until now)."""
-    report = reporter_for(api)
+    report = api.reporter()
     start = {"task_num": 7, "task_status": IN_PROGRESS, "worker_id": "w", "starting": True, "run_id": "a"}
     progress = lambda n, p, run: {"task_num": n, "task_status": IN_PROGRESS, "worker_id": "w",  # noqa: E731
                                   "progress": p, "run_id": run}
@@ -147,7 +155,7 @@ def test_after_a_failed_post_each_run_keeps_one_progress_with_the_newest_values_
 
 
 def test_past_the_bound_the_job_pauses_until_the_api_answers(api):
-    report = reporter_for(api, report_backlog_max=3)
+    report = api.reporter(report_backlog_max=3)
     for num in range(1, 4):
         report(num, DONE, run_id=str(num))
     paused = threading.Thread(target=report, args=(4, DONE), kwargs={"run_id": "4"}, daemon=True)
@@ -162,8 +170,16 @@ def test_past_the_bound_the_job_pauses_until_the_api_answers(api):
 
 
 def test_a_stop_that_cannot_deliver_says_what_it_leaves_behind(api, caplog):
-    report = reporter_for(api, report_flush_s=0.5)
+    report = api.reporter(report_flush_s=0.5)
     report(5, DONE, run_id="a")
     with caplog.at_level("ERROR", logger="queue_lab.report"):
         assert report.flush() is False
     assert "not delivered (the API did not answer within 0.5 s)" in caplog.text and "DONE of task 5" in caplog.text
+
+
+def test_close_ends_the_sender_even_while_the_api_is_away(api):
+    report = api.reporter()
+    report(6, DONE, run_id="a")
+    wait_until(lambda: [t for t in threading.enumerate() if t.name == "report-sender"], 5, what="the sender")
+    assert report.close(timeout=0.3) is False  # the API never answered: the report is left, and said so
+    assert not [t for t in threading.enumerate() if t.name == "report-sender" and t.is_alive()]
