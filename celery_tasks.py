@@ -21,10 +21,12 @@ from queue_lab import api_paths
 from queue_lab.job_states import ERROR, RETRYING
 from queue_lab.settings import worker_id
 from queue_lab.status_reporter import StatusReporter
-from queue_lab.timed_job import FlakyFailure, JobFailed, JobSpec, run_timed_job
+from queue_lab.job_message import CELERY_ARGS, JobSpec, NotAJob
+from queue_lab.timed_job import FlakyFailure, JobFailed, JobRefused, run_timed_job
 from queue_lab.worker_heartbeat import WorkerHeartbeat
 
 log = logging.getLogger("queue_lab.sweeper")
+refusals = logging.getLogger("queue_lab.celery")
 _reporters: dict[int, StatusReporter] = {}
 _heartbeats: dict[int, WorkerHeartbeat] = {}
 
@@ -51,7 +53,8 @@ def announce_pool_process(**_):
     consumed = sorted(app.amqp.queues.consume_from or [app.conf.task_default_queue])  # -Q, if given
     sweeper = consumed == [settings.queues.maintenance]
     heartbeat = WorkerHeartbeat(_reporter(), "celery", ",".join(consumed), settings.worker_heartbeat_s,
-                                "sweeper (celery beat)" if sweeper else _profile())
+                                "sweeper (celery beat)" if sweeper else _profile(),
+                                broker=settings.celery_broker_kind, prefetch=settings.celery_prefetch_multiplier)
     _heartbeats[os.getpid()] = heartbeat.start()
 
 
@@ -70,14 +73,26 @@ def say_goodbye(**_):
           retry_jitter=True,  # ...each drawn at random below that, so retries don't stampede
           max_retries=settings.max_attempts - 1)  # ...and MAX_ATTEMPTS runs in all
           # [retries: end]
-def process_task(self, task_num: int, seconds: float, fail: bool = False, flaky: int = 0) -> None:
+def process_task(self, *args, **kwargs) -> None:
+    """process_task(task_num, seconds, fail=False, flaky=0). Anyone can send it by name
+    (`send_task("process_task", args=[...])`), so the arguments are checked like any message."""
+    try:
+        job = JobSpec.from_task_args(args, kwargs)
+    except NotAJob as exc:  # refused, not retried: it would break the same way every time
+        refusals.warning(" [!] refused process_task%r: %s", (*args, *kwargs.items()), exc.message)
+        task_num = JobSpec.task_num_named_in(dict(zip(CELERY_ARGS, args)) | kwargs)
+        if task_num is not None:  # its row, if there is one still waiting, says why
+            _reporter()(task_num, ERROR, message=f"a message for this job was refused ({exc.message})")
+        return
     attempt = self.request.retries + 1
     try:
-        run_timed_job(JobSpec(task_num, seconds, fail, flaky), _reporter(), attempt=attempt)
+        run_timed_job(job, _reporter(), attempt=attempt)
+    except JobRefused as exc:  # not in the table, or already ended: it never runs (again)
+        refusals.warning(" [x] skipped process_task #%s: %s", job.task_num, exc.refusal.reason)
     # [retries: begin]
     except FlakyFailure as exc:
         if self.request.retries >= self.max_retries:
-            _reporter()(task_num, ERROR, message=f"gave up after {attempt} attempts: {exc}")
+            _reporter()(job.task_num, ERROR, message=f"gave up after {attempt} attempts: {exc}")
         raise  # autoretry_for turns this into a retry while attempts remain
     # [retries: end]
 

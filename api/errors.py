@@ -21,9 +21,9 @@ log = logging.getLogger("queue_lab.api")
 def broker_error(exc: BrokerUnavailable) -> str:
     """What a person reads when RabbitMQ is away (the rows keep the English text: they are data)."""
     settings = lab().settings
-    if str(exc) == settings.redis_hint:
+    if exc.unreachable == "redis":
         return redis_unreachable(settings)
-    if str(exc) != settings.broker_hint:
+    if exc.unreachable != "rabbitmq":
         return str(exc)
     return gettext("RabbitMQ is not reachable at %(url)s — start it with `docker compose up -d rmq` (or "
                    "`rabbitmq-server -detached`), or set RABBITMQ_URL", url=redact_url(settings.rabbitmq_url))

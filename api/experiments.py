@@ -209,4 +209,27 @@ def experiments(rabbitmq_version: str | None, delivery_limit: int, visibility_ti
                                "restart empties its lists. With `appendonly yes` the waiting jobs would "
                                "survive a restart, up to the last fsync (every second by default)."),
         },
+        {
+            "id": "stranger",
+            "title": gettext("Publish your own message"),
+            "try": gettext("Anyone with the broker's password can publish to a queue. Press 'a message "
+                           "that is not a job', or publish one yourself: in the management UI open Queues → "
+                           "queue_lab.jobs → Publish message and send `[1, 2, 3]`, or run `python3 -c "
+                           "'import pika; pika.BlockingConnection().channel().basic_publish(\"\", "
+                           "\"queue_lab.jobs\", \"hello\")'`. For Celery: `send_task(\"process_task\", "
+                           "args=[\"x\", \"y\"])`. Then press 'a job for my own producer': the API writes "
+                           "the row PENDING and hands you its number and the one line that sends it."),
+            "watch": gettext("The consumer prints ' [!] Refused (not a job: …)' and moves the message to "
+                             "queue_lab.jobs.dead, with the reason in its queue-lab-reason header (Get "
+                             "messages in the management UI shows it); the Celery worker logs 'refused "
+                             "process_task'. Both go on with the next job. A job the table does not hold is "
+                             "parked too ('no such job'); a finished one is skipped ('already DONE'). Your "
+                             "own message for a registered job runs and moves in the table like any other."),
+            "because": gettext("A queue is a public door: the worker reads every message as a form from a "
+                               "stranger. One message contract (queue_lab/job_message.py) says what a job "
+                               "is — an object, these fields, finite numbers within the bounds of POST "
+                               "/api/tasks — and the API's answer to the start report says whether the "
+                               "table holds the job and whether it has ended. Nothing a message holds can "
+                               "crash or stall a worker."),
+        },
     ]

@@ -11,12 +11,14 @@ import logging
 import kombu.exceptions
 import redis.exceptions
 
-from api.job_store import JobStore
+from api.job_store import JobStore, UnknownTask
 from api.raw_publisher import BrokerUnavailable, RawPublisher
 from api.validation import Submission
-from queue_lab.job_states import Report
+from queue_lab.job_states import REFUSED, Report
+from queue_lab.queues import QuorumQueues, RawQueues
 from queue_lab.settings import Settings, worker_id
-from queue_lab.timed_job import JobFailed, JobSpec, run_timed_job
+from queue_lab.job_message import JobSpec
+from queue_lab.timed_job import JobFailed, JobRefused, Refusal, run_timed_job
 
 log = logging.getLogger("queue_lab.dispatch")
 
@@ -55,7 +57,7 @@ def send_by_celery(specs: list[JobSpec], order: Submission, store: JobStore,
     sent: list[tuple[int, str]] = []
     try:
         for spec in specs:
-            args = (spec.task_num, spec.seconds, spec.fail, spec.flaky)
+            args = spec.to_task_args()
             if on_redis:
                 result = celery_on_redis().send_task(process_task.name, args, **options)
             else:  # delay(*args) is apply_async(args) without options: the lesson's one-liner
@@ -64,19 +66,30 @@ def send_by_celery(specs: list[JobSpec], order: Submission, store: JobStore,
     except (kombu.exceptions.OperationalError, OSError, redis.exceptions.RedisError) as exc:
         log.warning("celery publish failed after %d of %d jobs: %s", len(sent), len(specs), exc)
         _give_up_on_unsent(specs, {num for num, _ in sent}, store, hint)
-        raise BrokerUnavailable(hint) from exc
+        raise BrokerUnavailable(hint, "redis" if on_redis else "rabbitmq") from exc
     finally:
         if sent:
             store.set_celery_ids(sent)
 
 
+def raw_queues(order: Submission, settings: Settings) -> RawQueues | QuorumQueues:
+    """The raw path's queue family for a submission: the quorum one, the naive one, or the default."""
+    layout = settings.queues
+    if order.queue_type == "quorum":
+        return layout.quorum
+    return layout.naive if order.consumer == "naive" else layout.raw
+
+
+def work_queue(order: Submission, settings: Settings) -> str:
+    """The queue a submission's jobs are published to: each row keeps it (a fact the page reads)."""
+    if order.method == "rabbitmq":
+        return raw_queues(order, settings).work
+    return settings.queues.celery_early if order.celery_ack == "early" else settings.queues.celery
+
+
 def send_by_rabbitmq(specs: list[JobSpec], order: Submission, store: JobStore,
                      publisher: RawPublisher) -> None:
-    layout = publisher.settings.queues
-    if order.queue_type == "quorum":
-        queues = layout.quorum
-    else:
-        queues = layout.naive if order.consumer == "naive" else layout.raw
+    queues = raw_queues(order, publisher.settings)
     try:
         publisher.publish_jobs(specs, queues=queues, delay_s=order.delay_s)
     except BrokerUnavailable as exc:
@@ -85,20 +98,37 @@ def send_by_rabbitmq(specs: list[JobSpec], order: Submission, store: JobStore,
         raise
 
 
+class StoreReporter:
+    """The synchronous path's reporter: straight to the store, not over HTTP (a request calling its
+    own server could wait on itself when every web thread is busy). Same contract as a worker's."""
+
+    def __init__(self, store: JobStore, worker: str):
+        self.store, self.worker_id = store, worker
+        self._refused: dict[tuple, Refusal] = {}
+
+    def __call__(self, task_num: int, task_status: str, **fields) -> None:
+        report = Report(task_status, self.worker_id, **fields)
+        try:
+            decision, row = self.store.advance(task_num, report)
+            result = {"status": 409 if decision.outcome == REFUSED else 200, "task_status": row["task_status"]}
+        except UnknownTask:  # a class reset took the row while the job ran
+            result = {"status": 404}
+        refusal = Refusal.from_answer(task_num, result)
+        if refusal is not None:
+            self._refused[(task_num, report.run_id)] = refusal
+
+    def refusal(self, task_num: int, run_id: str, wait_for_start: bool = False) -> Refusal | None:
+        return self._refused.get((task_num, run_id))
+
+
 def run_synchronously(specs: list[JobSpec], store: JobStore) -> None:
-    """The same job, inside this web request: it reports straight to the store, not over HTTP
-    (a request calling its own server could wait on itself when every web thread is busy)."""
-    me = worker_id("api-")
-
-    def report(task_num, task_status, *, progress=None, message=None, starting=False, run_id=None,
-               retry_in_s=None):
-        store.advance(task_num, Report(task_status, me, progress, message, starting, run_id, retry_in_s))
-
+    """The same job, inside this web request, reporting through StoreReporter."""
+    report = StoreReporter(store, worker_id("api-"))
     for spec in specs:
         try:
             run_timed_job(spec, report)
-        except JobFailed:
-            pass  # already reported as ERROR; the next job still runs
+        except (JobFailed, JobRefused):
+            pass  # already reported as ERROR, or its row is gone; the next job still runs
 
 
 def _give_up_on_unsent(specs, sent: set[int], store: JobStore, reason: str) -> None:

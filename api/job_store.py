@@ -21,7 +21,7 @@ from queue_lab.job_states import (
 COLUMNS = (
     "task_num", "method", "seconds", "fail", "task_status", "progress", "worker_id", "run_id",
     "attempt", "celery_id", "error", "created_at", "started_at", "finished_at", "due_at", "updated_at",
-    "reruns", "owner", "delivery_count", "counted_by", "seq",
+    "reruns", "owner", "delivery_count", "counted_by", "queue", "dead_lettered", "seq",
 )
 
 SCHEMA = """
@@ -46,6 +46,8 @@ CREATE TABLE IF NOT EXISTS jobs (
     owner       TEXT,
     delivery_count INTEGER,
     counted_by  TEXT,
+    queue       TEXT,
+    dead_lettered INTEGER NOT NULL DEFAULT 0,
     seq         INTEGER NOT NULL
 );
 CREATE INDEX IF NOT EXISTS jobs_by_seq ON jobs (seq);
@@ -112,6 +114,7 @@ class TooManyWaiting(Exception):
 def _as_dict(row: sqlite3.Row) -> dict:
     job = dict(zip(COLUMNS, row))
     job["fail"] = bool(job["fail"])
+    job["dead_lettered"] = bool(job["dead_lettered"])
     return job
 
 
@@ -128,7 +131,8 @@ class JobStore:
         have = {row[1] for row in self._connection().execute("PRAGMA table_info(jobs)")}
         for column, kind in (("due_at", "REAL"), ("updated_at", "REAL"),
                              ("reruns", "INTEGER NOT NULL DEFAULT 0"), ("owner", "TEXT"),
-                             ("delivery_count", "INTEGER"), ("counted_by", "TEXT")):
+                             ("delivery_count", "INTEGER"), ("counted_by", "TEXT"), ("queue", "TEXT"),
+                             ("dead_lettered", "INTEGER NOT NULL DEFAULT 0")):
             if column not in have:
                 try:
                     retry_while_locked(lambda: self._connection().execute(
@@ -161,9 +165,11 @@ class JobStore:
 
     def create(self, method: str, seconds: float, fail: bool, count: int,
                delay_s: float = 0.0, max_waiting: int | None = None, also_coming: int = 0,
-               owner: str | None = None) -> list[int]:
+               owner: str | None = None, detail: str | None = None, queue: str | None = None) -> list[int]:
         """Write `count` jobs before anything is sent: PENDING, or SCHEDULED with a due time;
-        `owner` is the name the student gave (shown in the table, and the "mine" filter).
+        `owner` is the name the student gave (shown in the table, and the "mine" filter); `detail`
+        the first line of each job's history (default "sent by <method>"); `queue` the work queue
+        its message goes to (the flow diagram draws the job there: a fact, never guessed from text).
 
         With `max_waiting`: TooManyWaiting, and nothing written, if the jobs already waiting plus
         these `count` (and `also_coming` that the caller will create right after) would pass it.
@@ -179,14 +185,14 @@ class JobStore:
             nums = [
                 conn.execute(
                     "INSERT INTO jobs (method, seconds, fail, task_status, created_at, due_at,"
-                    " updated_at, owner, seq) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING task_num",
-                    (method, seconds, int(fail), status, now, due, now, owner, seq),
+                    " updated_at, owner, queue, seq) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING task_num",
+                    (method, seconds, int(fail), status, now, due, now, owner, queue, seq),
                 ).fetchone()[0]
                 for _ in range(count)
             ]
             conn.executemany(
                 "INSERT INTO job_events (task_num, at, task_status, attempt, detail) VALUES (?, ?, ?, 0, ?)",
-                [(num, now, status, f"sent by {method}") for num in nums])
+                [(num, now, status, detail or f"sent by {method}") for num in nums])
             return nums
 
     def set_celery_ids(self, pairs: Iterable[tuple[int, str]]) -> None:

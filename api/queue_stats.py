@@ -61,7 +61,8 @@ class QueueStats:
             {"lane": "rabbitmq", "role": "delay", "family": "classic", "name": q.raw.delay, "short": ".delay", "path": None},
             {"lane": "rabbitmq", "role": "dead", "family": "classic", "name": q.raw.dead, "short": ".dead", "path": None},
             {"lane": "rabbitmq", "role": "work", "family": "quorum", "name": q.quorum.work, "short": ".quorum", "path": "quorum"},
-            {"lane": "rabbitmq", "role": "dead", "family": "quorum", "name": q.quorum.dead, "short": ".quorum.dead", "path": None},
+            {"lane": "rabbitmq", "role": "dead", "family": "quorum", "name": q.quorum.dead, "short": ".q.dead", "path": None},
+            {"lane": "rabbitmq", "role": "parked", "family": "quorum", "name": q.quorum.parked, "short": ".q.parked", "path": None},
         ]
 
     def _read(self) -> dict:

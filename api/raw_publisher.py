@@ -6,22 +6,28 @@ before we answer 202). A pika connection is not thread-safe, so each web thread 
 """
 from __future__ import annotations
 
-import json
 import threading
 
 import pika
 import pika.exceptions
 
 from queue_lab.broker_connection import connection_parameters
-from queue_lab.queues import RawQueues, declare_topology
+from queue_lab.queues import QuorumQueues, RawQueues, declare_topology
 from queue_lab.settings import Settings, worker_id
-from queue_lab.timed_job import JobSpec
+from queue_lab.job_message import JobSpec
 
 PERSISTENT = pika.DeliveryMode.Persistent
 
 
 class BrokerUnavailable(RuntimeError):
-    """RabbitMQ could not be reached or did not confirm; the message says what to do."""
+    """A broker could not be reached or did not confirm; the message says what to do. `unreachable`
+    names the broker that could not be reached ("rabbitmq", "redis"), as a field: the page's sentence
+    is chosen from it (api/errors.py), never by comparing texts. None: it answered, and refused."""
+
+    def __init__(self, message: str, unreachable: str | None = None):
+        super().__init__(message)
+        self.unreachable = unreachable
+        self.sent: list[int] = []
 
 
 class RawPublisher:
@@ -60,42 +66,48 @@ class RawPublisher:
         Raises BrokerUnavailable carrying `.sent`, so the caller marks only the rest as ERROR.
         """
         queues = queues or self.settings.queues.raw
+        delayed = delay_s > 0
         sent: list[int] = []
         try:
             for job in jobs:
-                self._publish_reconnecting_once(job, queues, delay_s)
+                self._publish_reconnecting_once(
+                    f"job {job.task_num}", queues, queues.delay if delayed else queues.work, job.to_body(),
+                    expiration=str(int(delay_s * 1000)) if delayed else None)  # per-message TTL, in ms
                 sent.append(job.task_num)
         except BrokerUnavailable as exc:
             exc.sent = sent
             raise
         return sent
 
-    def _publish_reconnecting_once(self, job: JobSpec, queues: RawQueues, delay_s: float) -> None:
+    def publish_body(self, queues: RawQueues | QuorumQueues, body: bytes) -> None:
+        """Any bytes to the work queue, as any client with the password may publish them (the fault
+        lab's "stranger's message"): the worker must refuse it, not trust it."""
+        self._publish_reconnecting_once("the message", queues, queues.work, body)
+
+    def _publish_reconnecting_once(self, what: str, queues, routing_key: str, body: bytes,
+                                   expiration: str | None = None) -> None:
         reused = getattr(self._local, "channel", None) is not None
         try:
-            self._publish(job, queues, delay_s)
+            self._publish(queues, routing_key, body, expiration)
         except (pika.exceptions.NackError, pika.exceptions.UnroutableError) as exc:
-            raise BrokerUnavailable(f"RabbitMQ refused job {job.task_num}: {exc!r}") from exc
+            raise BrokerUnavailable(f"RabbitMQ refused {what}: {exc!r}") from exc
         except (pika.exceptions.AMQPError, OSError) as exc:
             self._forget_channel()
             if not reused:
-                raise BrokerUnavailable(self.settings.broker_hint) from exc
+                raise BrokerUnavailable(self.settings.broker_hint, "rabbitmq") from exc
             # The broker may have closed our idle connection (missed heartbeats): one fresh try.
             try:
-                self._publish(job, queues, delay_s)
+                self._publish(queues, routing_key, body, expiration)
             except (pika.exceptions.AMQPError, OSError) as again:
                 self._forget_channel()
-                raise BrokerUnavailable(self.settings.broker_hint) from again
+                raise BrokerUnavailable(self.settings.broker_hint, "rabbitmq") from again
 
-    def _publish(self, job: JobSpec, queues: RawQueues, delay_s: float) -> None:
-        delayed = delay_s > 0
+    def _publish(self, queues, routing_key: str, body: bytes, expiration: str | None) -> None:
         self._channel(queues).basic_publish(
             exchange="",
-            routing_key=queues.delay if delayed else queues.work,
-            body=json.dumps(job.to_message()).encode(),
+            routing_key=routing_key,
+            body=body,
             properties=pika.BasicProperties(
-                delivery_mode=PERSISTENT, content_type="application/json",
-                expiration=str(int(delay_s * 1000)) if delayed else None,  # per-message TTL, in ms
-            ),
+                delivery_mode=PERSISTENT, content_type="application/json", expiration=expiration),
             mandatory=True,  # an unroutable message raises instead of vanishing
         )

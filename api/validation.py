@@ -12,77 +12,15 @@ from typing import Any
 
 from flask_babel import gettext, lazy_gettext
 
-from queue_lab.job_states import REPORTABLE, Report
-from queue_lab.timed_job import MAX_SECONDS
+from queue_lab.fields import BadField, flag, json_object, number, one_of, text, whole
+from queue_lab.job_message import MAX_FLAKY, MAX_SECONDS
 
 METHODS = ("celery", "celery_redis", "rabbitmq", "sync")
 CELERY_METHODS = ("celery", "celery_redis")  # the same task, on RabbitMQ and on Redis
 MAX_COUNT = 500
 MAX_SYNC_TOTAL_S = MAX_SECONDS  # a synchronous request holds a web thread: cap its total work
-MAX_TEXT = 2000
 
 
-class BadField(ValueError):
-    def __init__(self, field: str, message: str):
-        super().__init__(message)
-        self.field = field
-        self.message = message
-
-
-def _number(body: dict, name: str, low: float, high: float, required: bool = True, default=None):
-    if name not in body:
-        if required:
-            raise BadField(name, gettext("%(name)s is required", name=name))
-        return default
-    value = body[name]
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or value != value:
-        raise BadField(name, gettext("%(name)s must be a number from %(low)s to %(high)s, got %(got)s",
-                                     name=name, low=format(low, "g"), high=format(high, "g"), got=repr(value)))
-    if not low <= value <= high:
-        raise BadField(name, gettext("%(name)s must be from %(low)s to %(high)s, got %(got)s",
-                                     name=name, low=format(low, "g"), high=format(high, "g"), got=repr(value)))
-    return value
-
-
-def _whole(body: dict, name: str, low: int, high: int, required: bool = True, default=None):
-    value = _number(body, name, low, high, required, default)
-    if value is not None and value != int(value):
-        raise BadField(name, gettext("%(name)s must be a whole number from %(low)s to %(high)s, got %(got)s",
-                                     name=name, low=low, high=high, got=repr(value)))
-    return None if value is None else int(value)
-
-
-def _text(body: dict, name: str, required: bool, max_len: int = MAX_TEXT):
-    if name not in body or body[name] is None:
-        if required:
-            raise BadField(name, gettext("%(name)s is required", name=name))
-        return None
-    value = body[name]
-    if not isinstance(value, str) or (required and not value.strip()):
-        raise BadField(name, gettext("%(name)s must be a non-empty string, got %(got)s", name=name, got=repr(value)))
-    if len(value) > max_len:
-        raise BadField(name, gettext("%(name)s must be at most %(most)s characters", name=name, most=max_len))
-    return value
-
-
-def _flag(body: dict, name: str) -> bool:
-    value = body.get(name, False)
-    if not isinstance(value, bool):
-        raise BadField(name, gettext("%(name)s must be true or false, got %(got)s", name=name, got=repr(value)))
-    return value
-
-
-def _object(body: Any, allowed: set[str]) -> dict:
-    if not isinstance(body, dict):
-        raise BadField("body", gettext("the request body must be a JSON object"))
-    unknown = sorted(set(body) - allowed)
-    if unknown:
-        raise BadField(unknown[0], gettext("unknown field %(field)s; expected %(expected)s",
-                                           field=repr(unknown[0]), expected=", ".join(sorted(allowed))))
-    return body
-
-
-MAX_FLAKY = 5
 MAX_DELAY_S = 3600
 MAX_OWNER = 40
 
@@ -120,6 +58,7 @@ class Submission:
     queue_type: str = "classic"  # RabbitMQ only: the classic work queue, or the quorum one
     poison: bool = False  # RabbitMQ quorum only: the job crashes its worker, every delivery
     owner: str | None = None  # the student's name, if they gave one
+    publish: bool = True  # False: write the rows PENDING and hand out the numbers; the student publishes
 
 
 # Which options make sense for which method; anything else is a 400 naming the field.
@@ -132,17 +71,9 @@ WHY_NOT = {"flaky": lazy_gettext("retries need a queue"),
            "time_limit_s": lazy_gettext("a synchronous job is limited by the request itself")}
 
 
-def _one_of(body: dict, name: str, allowed: tuple[str, ...], default: str) -> str:
-    value = body.get(name, default)
-    if value not in allowed:
-        raise BadField(name, gettext("%(name)s must be one of %(allowed)s, got %(got)s",
-                                     name=name, allowed=", ".join(allowed), got=repr(value)))
-    return value
-
-
 def parse_submission(body: Any) -> Submission:
     """`POST /api/tasks` → Submission."""
-    body = _object(body, {"method", "seconds", "count", "fail", "owner", *ONLY_FOR})
+    body = json_object(body, {"method", "seconds", "count", "fail", "owner", "publish", *ONLY_FOR})
     method = body.get("method")
     if method not in METHODS:
         raise BadField("method", gettext("%(name)s must be one of %(allowed)s, got %(got)s",
@@ -151,8 +82,8 @@ def parse_submission(body: Any) -> Submission:
         if name in body and body[name] is not None and method not in methods:
             only = gettext("%(name)s applies to method %(methods)s only", name=name, methods=" | ".join(methods))
             raise BadField(name, f"{only} ({WHY_NOT[name]})" if name in WHY_NOT else only)
-    seconds = float(_number(body, "seconds", 0, MAX_SECONDS))
-    count = _whole(body, "count", 1, MAX_COUNT, required=False, default=1)
+    seconds = float(number(body, "seconds", 0, MAX_SECONDS))
+    count = whole(body, "count", 1, MAX_COUNT, required=False, default=1)
     if method == "sync" and seconds * count > MAX_SYNC_TOTAL_S:
         raise BadField(
             "count",
@@ -160,11 +91,11 @@ def parse_submission(body: Any) -> Submission:
                     "seconds × count must be at most %(most)s, got %(got)s",
                     most=MAX_SYNC_TOTAL_S, got=format(seconds * count, "g")),
         )
-    limit = _number(body, "time_limit_s", 0.1, MAX_SECONDS, required=False)
+    limit = number(body, "time_limit_s", 0.1, MAX_SECONDS, required=False)
     if "time_limit_kind" in body and limit is None:
         raise BadField("time_limit_kind", gettext("time_limit_kind needs time_limit_s (the limit in seconds)"))
-    queue_type = _one_of(body, "queue_type", ("classic", "quorum"), "classic")
-    poison = _flag(body, "poison")
+    queue_type = one_of(body, "queue_type", ("classic", "quorum"), "classic")
+    poison = flag(body, "poison")
     if poison and queue_type != "quorum":
         raise BadField("poison", gettext("poison needs queue_type quorum: a classic queue counts no "
                                          "deliveries, so it would redeliver the crash forever"))
@@ -173,68 +104,50 @@ def parse_submission(body: Any) -> Submission:
             if body.get(name) not in (None, 0, "threaded"):
                 raise BadField(name, gettext("%(name)s applies to the classic queue only (the quorum "
                                              "lesson sends plain jobs and the poison one)", name=name))
+    publish = flag(body, "publish") if "publish" in body else True
+    if not publish and method == "sync":
+        raise BadField("publish", gettext("publish false needs a queue: a synchronous job runs inside this request"))
+    if not publish and body.get("delay_s"):
+        raise BadField("delay_s", gettext("delay_s needs publish: the API cannot delay a message it does not send"))
     return Submission(
-        method=method, seconds=seconds, count=count, fail=_flag(body, "fail"),
-        flaky=_whole(body, "flaky", 0, MAX_FLAKY, required=False, default=0),
-        delay_s=float(_number(body, "delay_s", 0, MAX_DELAY_S, required=False, default=0)),
+        method=method, seconds=seconds, count=count, fail=flag(body, "fail"),
+        flaky=whole(body, "flaky", 0, MAX_FLAKY, required=False, default=0),
+        delay_s=float(number(body, "delay_s", 0, MAX_DELAY_S, required=False, default=0)),
         time_limit_s=None if limit is None else float(limit),
-        time_limit_kind=_one_of(body, "time_limit_kind", ("soft", "hard"), "soft"),
-        celery_ack=_one_of(body, "celery_ack", ("late", "early"), "late"),
-        consumer=_one_of(body, "consumer", ("threaded", "naive"), "threaded"),
+        time_limit_kind=one_of(body, "time_limit_kind", ("soft", "hard"), "soft"),
+        celery_ack=one_of(body, "celery_ack", ("late", "early"), "late"),
+        consumer=one_of(body, "consumer", ("threaded", "naive"), "threaded"),
         queue_type=queue_type, poison=poison,
-        owner=_owner(body),
-    )
-
-
-def parse_report(body: Any) -> tuple[int, Report]:
-    """`POST /update_task_status_api/` → (task_num, Report)."""
-    body = _object(body, {"task_num", "task_status", "worker_id", "progress", "message",
-                          "starting", "run_id", "retry_in_s", "delivery_count", "counted_by",
-                          "dead_lettered"})
-    task_num = _whole(body, "task_num", 1, 2**63 - 1)
-    status = body.get("task_status")
-    if status not in REPORTABLE:
-        raise BadField("task_status", gettext("%(name)s must be one of %(allowed)s, got %(got)s",
-                                              name="task_status", allowed=", ".join(REPORTABLE), got=repr(status)))
-    worker_id = _text(body, "worker_id", required=True, max_len=200)
-    progress = _number(body, "progress", 0, 100, required=False)
-    return task_num, Report(
-        task_status=status,
-        worker_id=worker_id,
-        progress=None if progress is None else float(progress),
-        message=_text(body, "message", required=False),
-        starting=_flag(body, "starting"),
-        run_id=_text(body, "run_id", required=False, max_len=100),
-        retry_in_s=_number(body, "retry_in_s", 0, 86400, required=False),
-        delivery_count=_whole(body, "delivery_count", 0, 2**31, required=False),
-        counted_by=_one_of(body, "counted_by", COUNTERS, None) if "counted_by" in body else None,
-        dead_lettered=_flag(body, "dead_lettered"),
+        owner=_owner(body), publish=publish,
     )
 
 
 WORKER_KINDS = ("consumer", "celery")
-COUNTERS = ("x-death", "x-delivery-count")  # who counted a job's deliveries (Report.counted_by)
 
 
 def parse_heartbeat(body: Any) -> dict:
     """`POST /api/workers/heartbeat` → keyword arguments for WorkerRegistry.heartbeat."""
-    body = _object(body, {"worker_id", "kind", "hostname", "pid", "queue", "profile", "leaving", "backlog",
-                          "delivered_late"})
+    body = json_object(body, {"worker_id", "kind", "hostname", "pid", "queue", "profile", "leaving", "backlog",
+                          "delivered_late", "broker", "prefetch"})
     kind = body.get("kind")
     if kind not in WORKER_KINDS:
         raise BadField("kind", gettext("%(name)s must be one of %(allowed)s, got %(got)s",
                                        name="kind", allowed=", ".join(WORKER_KINDS), got=repr(kind)))
     return {
-        "worker_id": _text(body, "worker_id", required=True, max_len=200),
+        "worker_id": text(body, "worker_id", required=True, max_len=200),
         "kind": kind,
-        "hostname": _text(body, "hostname", required=True, max_len=200),
-        "pid": _whole(body, "pid", 1, 2**31),
-        "queue": _text(body, "queue", required=False, max_len=200),
-        "profile": _text(body, "profile", required=False, max_len=200) or "",
-        "leaving": _flag(body, "leaving"),
+        "hostname": text(body, "hostname", required=True, max_len=200),
+        "pid": whole(body, "pid", 1, 2**31),
+        "queue": text(body, "queue", required=False, max_len=200),
+        "profile": text(body, "profile", required=False, max_len=200) or "",
+        "leaving": flag(body, "leaving"),
         # The worker's reports not yet delivered, and those that arrived only after an outage.
-        "backlog": _whole(body, "backlog", 0, 2**31, required=False, default=0),
-        "delivered_late": _whole(body, "delivered_late", 0, 2**63 - 1, required=False, default=0),
+        "backlog": whole(body, "backlog", 0, 2**31, required=False, default=0),
+        "delivered_late": whole(body, "delivered_late", 0, 2**63 - 1, required=False, default=0),
+        # Facts the page reads as fields, not out of the profile's words: the broker it consumes
+        # from (its lane in the flow diagram) and how many unacked messages it may hold.
+        "broker": one_of(body, "broker", ("rabbitmq", "redis"), "rabbitmq"),
+        "prefetch": whole(body, "prefetch", 0, 65535, required=False),
     }
 
 
@@ -244,7 +157,7 @@ MAX_RACE_SECONDS = 5
 
 def parse_race(body: Any) -> tuple[int, float, str | None]:
     """`POST /api/race` → (count, seconds, owner)."""
-    body = _object(body, {"count", "seconds", "owner"})
-    count = _whole(body, "count", 1, MAX_RACE)
-    seconds = float(_number(body, "seconds", 0, MAX_RACE_SECONDS, required=False, default=0))
+    body = json_object(body, {"count", "seconds", "owner"})
+    count = whole(body, "count", 1, MAX_RACE)
+    seconds = float(number(body, "seconds", 0, MAX_RACE_SECONDS, required=False, default=0))
     return count, seconds, _owner(body)

@@ -28,14 +28,16 @@ CREATE TABLE IF NOT EXISTS workers (
     left_at    REAL,
     backlog    INTEGER NOT NULL DEFAULT 0,
     backlog_peak   INTEGER NOT NULL DEFAULT 0,
-    delivered_late INTEGER NOT NULL DEFAULT 0
+    delivered_late INTEGER NOT NULL DEFAULT 0,
+    broker     TEXT NOT NULL DEFAULT 'rabbitmq',
+    prefetch   INTEGER
 );
 CREATE INDEX IF NOT EXISTS jobs_by_worker ON jobs (worker_id, task_status);
 """
 
 
 LISTED = ("worker_id", "kind", "hostname", "pid", "queue", "profile", "first_seen", "last_seen",
-          "left_at", "backlog", "backlog_peak", "delivered_late")
+          "left_at", "backlog", "backlog_peak", "delivered_late", "broker", "prefetch")
 
 
 class WorkerRegistry:
@@ -46,27 +48,30 @@ class WorkerRegistry:
         db.connection().executescript(SCHEMA)
         columns = {row[1] for row in db.connection().execute("PRAGMA table_info(workers)")}
         for column, kind in (("profile", "TEXT NOT NULL DEFAULT ''"), *(
-                (name, "INTEGER NOT NULL DEFAULT 0") for name in ("backlog", "backlog_peak", "delivered_late"))):
+                (name, "INTEGER NOT NULL DEFAULT 0") for name in ("backlog", "backlog_peak", "delivered_late")),
+                ("broker", "TEXT NOT NULL DEFAULT 'rabbitmq'"), ("prefetch", "INTEGER")):
             if column not in columns:  # made by an earlier version
                 db.connection().execute(f"ALTER TABLE workers ADD COLUMN {column} {kind}")
 
     def heartbeat(self, worker_id: str, kind: str, hostname: str, pid: int, queue: str | None,
                   profile: str = "", leaving: bool = False, backlog: int = 0,
-                  delivered_late: int = 0) -> None:
+                  delivered_late: int = 0, broker: str = "rabbitmq", prefetch: int | None = None) -> None:
         now = time.time()
         with self.db.write() as conn:
             conn.execute(
                 """INSERT INTO workers (worker_id, kind, hostname, pid, queue, profile, first_seen,
-                                        last_seen, left_at, backlog, backlog_peak, delivered_late)
-                   VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                                        last_seen, left_at, backlog, backlog_peak, delivered_late,
+                                        broker, prefetch)
+                   VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                    ON CONFLICT (worker_id) DO UPDATE SET kind = excluded.kind,
                        hostname = excluded.hostname, pid = excluded.pid, queue = excluded.queue,
                        profile = excluded.profile, last_seen = excluded.last_seen,
                        left_at = excluded.left_at, backlog = excluded.backlog,
                        backlog_peak = MAX(backlog_peak, excluded.backlog),
-                       delivered_late = excluded.delivered_late""",
+                       delivered_late = excluded.delivered_late, broker = excluded.broker,
+                       prefetch = excluded.prefetch""",
                 (worker_id, kind, hostname, pid, queue, profile, now, now, now if leaving else None,
-                 backlog, backlog, delivered_late),
+                 backlog, backlog, delivered_late, broker, prefetch),
             )
             conn.execute("DELETE FROM workers WHERE last_seen < ?", (now - self.forget_s,))
 

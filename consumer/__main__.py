@@ -112,7 +112,7 @@ def main() -> None:
     reporter = StatusReporter(settings, worker_id())  # the job never waits on HTTP
     jobs = JobThread(reporter, settings)
     heartbeat = WorkerHeartbeat(reporter, "consumer", settings.consumer_queues.work,
-                                settings.worker_heartbeat_s, profile(settings))
+                                settings.worker_heartbeat_s, profile(settings), prefetch=settings.consumer_prefetch)
     heartbeat.start()  # the workers panel: "I am alive" every few seconds
     stop = {"requested": False}
     install_stop_handlers(jobs, stop)

@@ -9,8 +9,13 @@ What happens to a message after its job, decided in `run_one`:
     done, or failed for good (`fail`)   ack                 (the row says DONE / ERROR)
     flaky, attempts left                nack, no requeue     → Q.wait → back to Q after the delay
     flaky, attempts used up             copy to Q.dead, ack  (ERROR "gave up after N attempts")
-    not a job at all                    copy to Q.dead, ack
+    not a job (breaks the contract)     copy to Q.dead with the reason, ack (queue_lab/job_message.py)
+    a job the table does not hold       copy to Q.dead ("no such job"), ack — it never runs
+    a job that has already ended        ack, skipped ("already DONE") — it never runs again
+    its row ended while it ran          stops at the next step, ack (a class reset, or ended elsewhere)
     abandoned on shutdown               nothing: unacked, RabbitMQ redelivers it
+
+The last three are the API's answer to the job's start report (and to its progress reports).
 
 On the quorum work queue (CONSUMER_QUEUE_TYPE=quorum) the broker does the counting: each delivery of
 a message that came back carries `x-delivery-count`, and past QUORUM_DELIVERY_LIMIT the queue
@@ -19,7 +24,6 @@ dead-letters it by itself. The poison job shows it: it crashes this process on e
 from __future__ import annotations
 
 import functools
-import json
 import logging
 import os
 import queue
@@ -30,8 +34,9 @@ import pika
 from queue_lab.job_states import ERROR, RETRYING
 from queue_lab.queues import QuorumQueues, attempt_number
 from queue_lab.settings import Settings
+from queue_lab.job_message import JobSpec, NotAJob
 from queue_lab.timed_job import (
-    FlakyFailure, JobFailed, JobInterrupted, JobSpec, ReportStatus, run_timed_job,
+    FlakyFailure, JobFailed, JobInterrupted, JobRefused, ReportStatus, run_timed_job,
 )
 
 log = logging.getLogger("queue_lab.consumer")
@@ -52,18 +57,27 @@ def _retry_later(channel, delivery_tag: int) -> None:
         channel.basic_nack(delivery_tag=delivery_tag, requeue=False)
 
 
-def _bury(channel, delivery_tag: int, dead_queue: str, body: bytes, properties, reason: str) -> None:
-    """Copy the message to the dead-letter queue (confirmed), then ack the original."""
+def _bury(channel, delivery_tag: int, dead_queue: str, body: bytes, properties, reason: str,
+          field: str | None = None) -> None:
+    """Copy the message to the dead-letter queue (confirmed), with why (and which field) in its
+    headers, then ack the original."""
     if not channel.is_open:
         return
-    headers = {k: v for k, v in (properties.headers or {}).items() if not k.startswith("x-")}
+    headers = {k: v for k, v in (properties.headers or {}).items() if not str(k).startswith("x-")}
+    headers["queue-lab-reason"] = reason[:1000]
+    if field is not None:
+        headers["queue-lab-field"] = field
     channel.basic_publish(exchange="", routing_key=dead_queue, body=body,
                           properties=pika.BasicProperties(
                               delivery_mode=pika.DeliveryMode.Persistent,
-                              content_type=properties.content_type,
-                              headers={**headers, "queue-lab-reason": reason}))
+                              content_type=properties.content_type, headers=headers))
     channel.basic_ack(delivery_tag=delivery_tag)
 # [retries: end]
+
+
+def _count(value) -> int:
+    """A broker's delivery count; 0 for anything else a stranger's header might hold."""
+    return value if isinstance(value, int) and not isinstance(value, bool) and 0 <= value < 2**31 else 0
 
 
 class JobThread:
@@ -119,13 +133,14 @@ class JobThread:
     def run_one(self, channel, delivery_tag: int, properties, body: bytes):
         """Run the job; return how to settle its message (to run on the pika thread), or None."""
         try:
-            job = JobSpec.from_message(json.loads(body))
-        except (ValueError, KeyError, TypeError) as exc:
-            print(f" [!] Not a job ({exc!r}): moved to {self.queues.dead}: {body[:100]!r}", flush=True)
-            return functools.partial(_bury, channel, delivery_tag, self.queues.dead, body, properties,
-                                     f"not a job: {exc!r}")
+            job = JobSpec.from_body(body)
+            if job.poison and not self.quorum:
+                raise NotAJob("poison", "poison applies to the quorum queue only: a classic queue counts no "
+                                        "deliveries, so the crash would come back for ever")
+        except NotAJob as exc:
+            return self._refuse(channel, delivery_tag, properties, body, f"not a job: {exc.message}", exc.field)
         if self.quorum:  # the quorum queue counts by itself: x-delivery-count, absent the first time
-            returned = int((properties.headers or {}).get("x-delivery-count", 0))
+            returned = _count((properties.headers or {}).get("x-delivery-count"))
             attempt, counted = 1 + returned, {"delivery_count": returned, "counted_by": "x-delivery-count"}
         else:
             # [retries: begin]
@@ -146,9 +161,25 @@ class JobThread:
         except JobInterrupted:
             print(f" [!] Abandoned #{job.task_num}: not acked, RabbitMQ will redeliver it", flush=True)
             return None
+        except JobRefused as exc:
+            if exc.refusal.unknown:  # never one of the table's jobs: park it, with why
+                return self._refuse(channel, delivery_tag, properties, body, exc.refusal.reason, "task_num",
+                                    tell_the_row=False)
+            print(f" [x] Skipped #{job.task_num}: {exc.refusal.reason}", flush=True)  # acked, not run (again)
         except Exception as exc:  # DeadlineExceeded or a bug: reported ERROR by the job; acked
             print(f" [x] Failed #{job.task_num}: {exc}", flush=True)
         return functools.partial(_ack, channel, delivery_tag)
+
+    def _refuse(self, channel, delivery_tag, properties, body: bytes, reason: str, field: str,
+                tell_the_row: bool = True):
+        """A message that must not run: one terminal line, its row told where there is one, and
+        the message parked in the dead queue with the reason in its headers."""
+        print(f" [!] Refused ({reason}): moved to {self.queues.refused}", flush=True)
+        task_num = JobSpec.task_num_named_in(body)
+        if tell_the_row and task_num is not None:  # a row that has ended refuses this quietly
+            self.report(task_num, ERROR, message=f"a message for this job was refused ({reason}); "
+                                                 f"it went to {self.queues.refused}")
+        return functools.partial(_bury, channel, delivery_tag, self.queues.refused, body, properties, reason, field)
 
     def _crash(self, job: JobSpec, attempt: int) -> None:
         """The poison job: this worker dies on it, as on a message that segfaults its parser. Its
@@ -162,21 +193,26 @@ class JobThread:
 
     def dead_lettered(self, channel, delivery_tag: int, properties, body: bytes) -> None:
         """A message the quorum queue gave up on (past QUORUM_DELIVERY_LIMIT) arrives in its dead
-        queue: its row ends ERROR saying so, and the message is acked here (the row keeps the story)."""
+        queue: its row ends ERROR saying so, and the message is acked here (the row keeps the story).
+        Anything may arrive here (a stranger can publish to this queue too): nothing it holds may
+        raise inside pika's callback, or the consumer would die and meet it again, for ever."""
+        reason = "read from the dead queue"
         try:
-            job = JobSpec.from_message(json.loads(body))
-        except (ValueError, KeyError, TypeError):
-            channel.basic_ack(delivery_tag=delivery_tag)
-            return
-        deaths = (properties.headers or {}).get("x-death") or [{}]
-        reason = deaths[0].get("reason", "delivery_limit")
-        reason = reason.decode() if isinstance(reason, bytes) else str(reason)
-        limit = self.settings.quorum_delivery_limit
-        self.report(job.task_num, ERROR, dead_lettered=True,
-                    message=f"dead-lettered by RabbitMQ ({reason}): more than {limit} failed deliveries, the "
-                            f"quorum queue's delivery limit; the message went to {self.queues.dead}")
-        print(f" [x] Dead-lettered #{job.task_num}: past the delivery limit ({limit})", flush=True)
-        channel.basic_ack(delivery_tag=delivery_tag)
+            task_num = JobSpec.task_num_named_in(body)
+            deaths = (properties.headers or {}).get("x-death")
+            if task_num is not None and deaths:  # dead-lettered by the broker, not a stranger's message
+                death = deaths[0] if isinstance(deaths, list) and isinstance(deaths[0], dict) else {}
+                reason = death.get("reason", "delivery_limit")
+                reason = reason.decode(errors="replace") if isinstance(reason, bytes) else str(reason)
+                limit = self.settings.quorum_delivery_limit
+                self.report(task_num, ERROR, dead_lettered=True,
+                            message=f"dead-lettered by RabbitMQ ({reason}): more than {limit} failed deliveries, "
+                                    f"the quorum queue's delivery limit; the message went to {self.queues.dead}")
+                print(f" [x] Dead-lettered #{task_num}: past the delivery limit ({limit})", flush=True)
+                reason = f"dead-lettered by RabbitMQ ({reason}): past the delivery limit {limit}"
+        except Exception:  # noqa: BLE001 — whatever it was, it is parked as it is and the consumer lives
+            log.exception("could not read dead-lettered message %s; parked as it was", delivery_tag)
+        _bury(channel, delivery_tag, self.queues.parked, body, properties, reason)  # kept for students to see
 
     # [retries: begin]
     def _retry_or_give_up(self, job, attempt, exc, channel, delivery_tag, properties, body):
@@ -188,7 +224,7 @@ class JobThread:
             print(f" [x] Retry #{job.task_num}: attempt {attempt} failed, next in {delay:g} s", flush=True)
             return functools.partial(_retry_later, channel, delivery_tag)
         reason = f"gave up after {attempt} attempts: {exc}"
-        self.report(job.task_num, ERROR, message=f"{reason}; message moved to {self.queues.dead}")
+        self.report(job.task_num, ERROR, dead_lettered=True, message=f"{reason}; message moved to {self.queues.dead}")
         print(f" [x] Gave up #{job.task_num} after {attempt} attempts: moved to {self.queues.dead}",
               flush=True)
         return functools.partial(_bury, channel, delivery_tag, self.queues.dead, body, properties, reason)

@@ -9,10 +9,17 @@ Statuses: PENDING and SCHEDULED wait to start (SCHEDULED has a due time); IN_PRO
 RETRYING waits for its next attempt (due time); DONE and ERROR are final; LOST is what the sweeper
 calls a running job whose worker went silent — any later report from it or a redelivery revives it.
 Workers report PENDING, IN_PROGRESS, RETRYING, DONE and ERROR; SCHEDULED and LOST come from the API.
+
+`Report` is also the one report contract (worker → API): its fields, its checks and its JSON both
+ways (`to_json` on the worker, `from_json` in the API), used by every worker, the API and the
+synchronous path alike. A new field is added here, and every side has it.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
+from typing import Any
+
+from queue_lab.fields import flag, json_object, number, one_of, text, whole
 
 PENDING, SCHEDULED, IN_PROGRESS, RETRYING = "PENDING", "SCHEDULED", "IN_PROGRESS", "RETRYING"
 DONE, ERROR, LOST = "DONE", "ERROR", "LOST"
@@ -21,11 +28,14 @@ WAITING = frozenset({PENDING, SCHEDULED})
 FINAL = frozenset({DONE, ERROR})
 
 APPLIED, DUPLICATE, REFUSED = "applied", "duplicate", "refused"
+COUNTERS = ("x-death", "x-delivery-count")  # who counted a job's deliveries (Report.counted_by)
+MAX_TASK_NUM = 2**63 - 1  # SQLite's INTEGER PRIMARY KEY
+MAX_MESSAGE = 2000
 
 
 @dataclass(frozen=True)
 class Report:
-    """One worker report, already validated."""
+    """One worker report about one job (the job's number travels beside it: `to_json(task_num)`)."""
 
     task_status: str
     worker_id: str
@@ -41,6 +51,42 @@ class Report:
     # ERROR because the broker dead-lettered the message (a quorum queue's delivery limit): the
     # message has left the work queue for good, so this ends the job whichever run it came from.
     dead_lettered: bool = False
+
+    def to_json(self, task_num: int) -> dict:
+        """The wire shape: task_num, task_status and worker_id, then only the fields that are set."""
+        body: dict[str, Any] = {"task_num": task_num, "task_status": self.task_status, "worker_id": self.worker_id}
+        for name in ("progress", "message", "run_id", "retry_in_s", "delivery_count", "counted_by"):
+            value = getattr(self, name)
+            if value is not None:
+                body[name] = value
+        if self.message is not None:
+            body["message"] = self.message[:MAX_MESSAGE]
+        if self.retry_in_s is not None:
+            body["retry_in_s"] = round(self.retry_in_s, 3)
+        for name in ("starting", "dead_lettered"):
+            if getattr(self, name):
+                body[name] = True
+        return body
+
+    @classmethod
+    def from_json(cls, body: Any) -> tuple[int, "Report"]:
+        """A report as a stranger sent it → (task_num, Report), or BadField naming the field."""
+        body = json_object(body, {"task_num", *(f.name for f in fields(cls))})
+        task_num = whole(body, "task_num", 1, MAX_TASK_NUM)
+        progress = number(body, "progress", 0, 100, required=False)
+        retry_in_s = number(body, "retry_in_s", 0, 86400, required=False)
+        return task_num, cls(
+            task_status=one_of(body, "task_status", REPORTABLE, None),
+            worker_id=text(body, "worker_id", required=True, max_len=200),
+            progress=None if progress is None else float(progress),
+            message=text(body, "message", required=False, max_len=MAX_MESSAGE),
+            starting=flag(body, "starting"),
+            run_id=text(body, "run_id", required=False, max_len=100),
+            retry_in_s=None if retry_in_s is None else float(retry_in_s),
+            delivery_count=whole(body, "delivery_count", 0, 2**31, required=False),
+            counted_by=one_of(body, "counted_by", COUNTERS, None) if "counted_by" in body else None,
+            dead_lettered=flag(body, "dead_lettered"),
+        )
 
 
 @dataclass(frozen=True)
@@ -85,6 +131,9 @@ def _finish(row: dict, report: Report, now: float, status: str) -> Decision:
         changes["started_at"] = now
     if row["attempt"] == 0:
         changes["attempt"] = 1
+    # The message went to a dead-letter queue (the broker's delivery limit, out of attempts, or
+    # refused as not a job): the flow diagram draws it there, from this field.
+    changes["dead_lettered"] = status == ERROR and report.dead_lettered
     if status == DONE:
         changes["progress"] = 100.0
         changes["error"] = None

@@ -17,7 +17,10 @@ From the two settings RAW_QUEUE (Q) and CELERY_QUEUE (C) come all the names:
                 the broker itself counts each failed delivery (`x-delivery-count`) and, past
                 QUORUM_DELIVERY_LIMIT, dead-letters the message to Q.quorum.dead — no wait queue,
                 no hand-written counting. (RabbitMQ 4.0 made 20 the default limit; we set ours.)
-    Q.quorum.dead  where the quorum queue dead-letters a message past its delivery limit.
+    Q.quorum.dead  where the quorum queue dead-letters a message past its delivery limit. The
+                quorum consumer reads it (to end the job's row ERROR, saying so) and moves every
+                message on to Q.quorum.parked, where it stays for students to look at.
+    Q.quorum.parked  dead-lettered quorum messages, and those the quorum consumer refused to run.
     C           Celery's queue, for the late-ack workers.
     C.early     Celery's queue for the early-ack profile (CELERY_ACK_MODE=early).
     C.maintenance  the sweeper's queue, consumed by the celery_beat process only.
@@ -51,6 +54,11 @@ class RawQueues:
     def delay(self) -> str:
         return f"{self.work}.delay"
 
+    @property
+    def refused(self) -> str:
+        """Where a worker parks a message it will not run (not a job, or no such job)."""
+        return self.dead
+
     def names(self) -> tuple[str, ...]:
         return (self.work, self.wait, self.dead, self.delay)
 
@@ -65,8 +73,17 @@ class QuorumQueues:
     def dead(self) -> str:
         return f"{self.work}.dead"
 
+    @property
+    def parked(self) -> str:
+        return f"{self.work}.parked"
+
+    @property
+    def refused(self) -> str:
+        """Not Q.quorum.dead: the consumer reads that one, and would take back what it parked there."""
+        return self.parked
+
     def names(self) -> tuple[str, ...]:
-        return (self.work, self.dead)
+        return (self.work, self.dead, self.parked)
 
 
 @dataclass(frozen=True)
@@ -80,8 +97,12 @@ class QueueLayout:
 
     def names(self) -> tuple[str, ...]:
         """Every queue name, for cleaning up exactly what is ours on a shared broker."""
-        return (*self.raw.names(), *self.naive.names(), *self.quorum.names(), self.celery,
-                self.celery_early, self.maintenance)
+        return (*self.students_queues(), self.maintenance)
+
+    def students_queues(self) -> tuple[str, ...]:
+        """Every queue that can hold a student's job (what a class reset empties): all but the
+        sweeper's maintenance queue."""
+        return (*self.raw.names(), *self.naive.names(), *self.quorum.names(), self.celery, self.celery_early)
 
 
 def queue_layout(raw_queue: str, celery_queue: str) -> QueueLayout:
@@ -107,6 +128,7 @@ def declare_topology(channel, queues: RawQueues | QuorumQueues, retry_delay_s: f
             "x-dead-letter-routing-key": queues.dead,
         })
         channel.queue_declare(queue=queues.dead, durable=True)
+        channel.queue_declare(queue=queues.parked, durable=True)
         return
     # [retries: begin] (counted on the page: lines each method needs for retries)
     channel.queue_declare(queue=queues.work, durable=True, arguments={
@@ -129,9 +151,11 @@ def declare_topology(channel, queues: RawQueues | QuorumQueues, retry_delay_s: f
 # [retries: begin]
 def attempt_number(headers: dict | None, work_queue: str) -> int:
     """1 + how many times the broker dead-lettered this message out of `work_queue` after a failure."""
-    for death in (headers or {}).get("x-death", []):
-        if death.get("queue") == work_queue and death.get("reason") == "rejected":
-            return 1 + int(death.get("count", 0))
+    deaths = (headers or {}).get("x-death")
+    for death in deaths if isinstance(deaths, list) else []:  # a stranger may have sent anything here
+        if isinstance(death, dict) and death.get("queue") == work_queue and death.get("reason") == "rejected":
+            count = death.get("count", 0)
+            return 1 + (count if isinstance(count, int) and 0 <= count < 2**31 else 0)
     return 1
 # [retries: end]
 

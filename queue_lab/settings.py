@@ -79,6 +79,7 @@ class Settings:
     report_timeout: float
     report_backlog_max: int
     report_flush_s: float
+    start_answer_s: float
     management_url: str
     management_public_url: str
     management_user: str
@@ -133,6 +134,9 @@ class Settings:
             # may wait before a job pauses, and how long a graceful stop waits for them to leave.
             report_backlog_max=_int("REPORT_BACKLOG_MAX", 10000),
             report_flush_s=_float("REPORT_FLUSH_S", 10.0),
+            # A worker runs a job only once the API has answered its start report (the job is in
+            # the table and has not finished) — or, with the API away, after this long anyway.
+            start_answer_s=_float("START_ANSWER_S", 5.0),
             management_url=management_url,
             # The link students click: in compose the API reaches "rmq:15672", the browser localhost.
             management_public_url=_text("RABBITMQ_MANAGEMENT_PUBLIC_URL", management_url).rstrip("/"),

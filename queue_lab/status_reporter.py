@@ -41,12 +41,14 @@ import requests
 from typing import Callable
 
 from queue_lab import api_paths
-from queue_lab.job_states import IN_PROGRESS
+from queue_lab.job_states import IN_PROGRESS, Report
 from queue_lab.settings import Settings
+from queue_lab.timed_job import Refusal
 
 log = logging.getLogger("queue_lab.report")
 
 MAX_BATCH = 200
+REMEMBERED_RUNS = 1000  # runs whose answers are kept for refusal(): far more than run at once
 LINGER_S = 0.005
 LEAN = {"lean": "1"}
 FIRST_BACKOFF_S, MAX_BACKOFF_S = 0.25, 10.0
@@ -70,6 +72,10 @@ class StatusReporter:
         self._api_answered = threading.Event()  # a heartbeat got through: stop backing off
         self._sender: threading.Thread | None = None
         self._closed = False
+        # What the API answered about runs: start reports answered, and runs it refused (a job the
+        # table does not hold, or one that has ended) — what `refusal()` tells the job.
+        self._starts_answered: dict[tuple, None] = {}
+        self._refused: dict[tuple, Refusal] = {}
         # Reports that reached the API only after at least one failed try (the workers panel).
         self.delivered_late = 0
         # Tells the API how many reports wait (the worker's heartbeat); None for a process without one.
@@ -77,26 +83,10 @@ class StatusReporter:
 
     # -- what a job calls ----------------------------------------------------------------------
 
-    def __call__(self, task_num, task_status, *, progress=None, message=None, starting=False,
-                 run_id=None, retry_in_s=None, worker_id=None, delivery_count=None, counted_by=None,
-                 dead_lettered=False) -> None:
-        """Queue one report and return at once; `worker_id` reports in another process's name."""
-        payload = {"task_num": task_num, "task_status": task_status,
-                   "worker_id": worker_id or self.worker_id}
-        if progress is not None:
-            payload["progress"] = progress
-        if message is not None:
-            payload["message"] = message[:2000]
-        if starting:
-            payload["starting"] = True
-        if run_id:
-            payload["run_id"] = run_id
-        if retry_in_s is not None:
-            payload["retry_in_s"] = round(retry_in_s, 3)
-        if delivery_count is not None:
-            payload["delivery_count"], payload["counted_by"] = delivery_count, counted_by
-        if dead_lettered:
-            payload["dead_lettered"] = True
+    def __call__(self, task_num: int, task_status: str, *, worker_id: str | None = None, **fields) -> None:
+        """Queue one report and return at once; `fields` are job_states.Report's, and `worker_id`
+        reports in another process's name."""
+        payload = Report(task_status, worker_id or self.worker_id, **fields).to_json(task_num)
         self._start_sender_in_this_process()
         with self._lock:
             if self._collapse(payload):
@@ -106,7 +96,7 @@ class StatusReporter:
                 self._lock.wait(5)
             self._outbox.append(payload)
             if self._is_progress(payload):
-                self._progress_of_run[(task_num, run_id)] = payload
+                self._progress_of_run[(task_num, payload.get("run_id"))] = payload
             self._lock.notify_all()
 
     @staticmethod
@@ -159,6 +149,8 @@ class StatusReporter:
             # A forked child inherits the parent's outbox: those reports are the parent's to send.
             self._outbox.clear()
             self._progress_of_run.clear()
+            self._starts_answered.clear()
+            self._refused.clear()
             self._session, self._pid = None, os.getpid()
             self._api_answered, self.delivered_late = threading.Event(), 0
             self._closed = False
@@ -191,7 +183,9 @@ class StatusReporter:
                 # A moment's patience (LINGER_S) lets the reports of a quick job — its start and its
                 # DONE — and its neighbours' travel in one post: fewer posts, less CPU per job on
                 # both sides, for a few milliseconds of delay the page cannot see.
-                if len(self._outbox) < MAX_BATCH:
+                # A start report is answered at once: its job waits for the answer before it runs.
+                if len(self._outbox) < MAX_BATCH and not any(
+                        p.get("starting") for p in itertools.islice(self._outbox, MAX_BATCH)):
                     self._lock.wait(LINGER_S)
                 batch = list(itertools.islice(self._outbox, MAX_BATCH))
                 for payload in batch:  # being posted: a newer progress must queue behind it
@@ -216,6 +210,7 @@ class StatusReporter:
             with self._lock:
                 for _ in batch:
                     self._outbox.popleft()
+                self._note_answers(batch, answer)
                 if failing:
                     self.delivered_late += len(batch)
                 drained = not self._outbox
@@ -225,6 +220,38 @@ class StatusReporter:
                 failing = False
                 log.warning("the API answers again: %d late report(s) delivered", self.delivered_late)
                 self._announce()  # "0 waiting": the workers panel shows the drain at once
+
+    def _note_answers(self, batch: list[dict], answer: dict) -> None:
+        """Which runs the API refused, and which start reports it answered (under the lock)."""
+        results = answer.get("results") or []
+        for i, payload in enumerate(batch):
+            key = (payload["task_num"], payload.get("run_id"))
+            if payload.get("starting"):
+                self._starts_answered[key] = None
+            refusal = Refusal.from_answer(payload["task_num"], results[i]) if i < len(results) else None
+            if refusal is not None and payload.get("run_id"):
+                self._refused[key] = refusal
+        for remembered in (self._starts_answered, self._refused):
+            while len(remembered) > REMEMBERED_RUNS:
+                del remembered[next(iter(remembered))]
+
+    def refusal(self, task_num: int, run_id: str, wait_for_start: bool = False) -> Refusal | None:
+        """Whether the API refused this run. `wait_for_start`: first wait for the answer to the
+        run's start report — up to START_ANSWER_S, after which the job runs anyway (the API is away;
+        its outbox keeps the reports, and a later refusal still stops the job at its next step)."""
+        key = (task_num, run_id)
+        with self._lock:
+            if wait_for_start and self._pid == os.getpid():
+                deadline = time.monotonic() + self._settings.start_answer_s
+                while key not in self._starts_answered and not self._closed:
+                    left = deadline - time.monotonic()
+                    if left <= 0:
+                        log.warning("no answer to the start of task %s within %g s: running it anyway",
+                                    task_num, self._settings.start_answer_s)
+                        break
+                    self._lock.wait(left)
+                self._starts_answered.pop(key, None)
+            return self._refused.get(key)
 
     def _deliver(self, batch: list[dict]) -> dict:
         url = self._settings.status_api_url + api_paths.STATUS_REPORTS

@@ -10,17 +10,50 @@ import uuid
 from dataclasses import dataclass
 from typing import Protocol
 
-from queue_lab.job_states import DONE, ERROR, IN_PROGRESS
+from queue_lab.job_message import JobSpec
+from queue_lab.job_states import DONE, ERROR, FINAL, IN_PROGRESS
 
-MAX_SECONDS = 300
 STEP_S = 0.5  # a progress report every half second: "at least once a second", with room to spare
 
 
+@dataclass(frozen=True)
+class Refusal:
+    """The API's word that a run must not go on: the table holds no such job (`task_status` None:
+    the message was not one of the table's), or the job has already ended (its final status)."""
+
+    task_status: str | None
+    reason: str
+
+    @property
+    def unknown(self) -> bool:
+        return self.task_status is None
+
+    @classmethod
+    def from_answer(cls, task_num: int, result: dict) -> "Refusal | None":
+        """One result of `POST /update_task_status_api/` → a Refusal, or None: go on."""
+        if result.get("status") == 404:
+            return cls(None, f"no such job: the table holds no job {task_num}")
+        if result.get("status") == 409 and result.get("task_status") in FINAL:
+            return cls(result["task_status"], f"already {result['task_status']}")
+        return None
+
+
 class ReportStatus(Protocol):
-    def __call__(self, task_num: int, task_status: str, *, progress: float | None = None,
-                 message: str | None = None, starting: bool = False,
-                 run_id: str | None = None, retry_in_s: float | None = None,
-                 delivery_count: int | None = None, counted_by: str | None = None) -> object: ...
+    """How a job reports: `report(task_num, task_status, **fields of job_states.Report)`, and asks
+    whether the API refused this run (`wait_for_start`: wait for the start report's answer)."""
+
+    def __call__(self, task_num: int, task_status: str, **fields) -> None: ...
+
+    def refusal(self, task_num: int, run_id: str, wait_for_start: bool = False) -> Refusal | None: ...
+
+
+class JobRefused(Exception):
+    """The API refused the run (`.refusal`): at its start, or part-way (the row ended elsewhere or a
+    class reset removed it). The job stops and reports nothing more."""
+
+    def __init__(self, task_num: int, refusal: Refusal):
+        super().__init__(f"job {task_num}: {refusal.reason}")
+        self.refusal = refusal
 
 
 class JobFailed(Exception):
@@ -40,27 +73,6 @@ class JobInterrupted(Exception):
     """The worker is shutting down mid-job; the message goes back to the queue, nothing is reported."""
 
 
-@dataclass(frozen=True)
-class JobSpec:
-    task_num: int
-    seconds: float
-    fail: bool = False
-    flaky: int = 0  # fail the first `flaky` attempts part-way, then succeed
-    time_limit_s: float | None = None
-    poison: bool = False  # the quorum lesson: this job crashes the worker that runs it, every time
-
-    def to_message(self) -> dict:
-        return {"task_num": self.task_num, "seconds": self.seconds, "fail": self.fail,
-                "flaky": self.flaky, "time_limit_s": self.time_limit_s, "poison": self.poison}
-
-    @classmethod
-    def from_message(cls, message: dict) -> "JobSpec":
-        limit = message.get("time_limit_s")
-        return cls(int(message["task_num"]), float(message["seconds"]), bool(message.get("fail")),
-                   int(message.get("flaky") or 0), None if limit is None else float(limit),
-                   bool(message.get("poison")))
-
-
 def run_timed_job(job: JobSpec, report: ReportStatus, stop: threading.Event | None = None,
                   attempt: int = 1, deadline_s: float | None = None, counted: dict | None = None,
                   on_start=None) -> None:
@@ -77,6 +89,8 @@ def run_timed_job(job: JobSpec, report: ReportStatus, stop: threading.Event | No
     run_id = uuid.uuid4().hex
     started = time.monotonic()
     report(job.task_num, IN_PROGRESS, progress=0.0, starting=True, run_id=run_id, **(counted or {}))
+    # Only a job the table holds, and that has not ended, runs: the start report's answer decides.
+    _go_on_unless_refused(job, report, run_id, wait_for_start=True)
     if on_start is not None:
         on_start()
     steps = max(1, math.ceil(job.seconds / STEP_S))
@@ -85,6 +99,7 @@ def run_timed_job(job: JobSpec, report: ReportStatus, stop: threading.Event | No
         for step in range(1, steps + 1):
             if stop.wait(job.seconds / steps):
                 raise JobInterrupted(f"job {job.task_num} interrupted at step {step}/{steps}")
+            _go_on_unless_refused(job, report, run_id)  # ended elsewhere, or a class reset: stop
             if deadline_s is not None and time.monotonic() - started > deadline_s:
                 raise DeadlineExceeded(f"stopped itself after its {deadline_s:g} s time limit, "
                                        f"at {progress:g}%")
@@ -96,10 +111,16 @@ def run_timed_job(job: JobSpec, report: ReportStatus, stop: threading.Event | No
                                    f"(flaky: the first {job.flaky} attempts fail)")
             if step < steps:
                 report(job.task_num, IN_PROGRESS, progress=progress, run_id=run_id)
-    except (JobInterrupted, FlakyFailure):
+    except (JobInterrupted, FlakyFailure, JobRefused):
         raise
     except Exception as exc:
         report(job.task_num, ERROR, progress=progress, message=f"{type(exc).__name__}: {exc}",
                run_id=run_id)  # the bar stays where the job stopped
         raise
     report(job.task_num, DONE, progress=100.0, run_id=run_id)
+
+
+def _go_on_unless_refused(job: JobSpec, report: ReportStatus, run_id: str, wait_for_start: bool = False) -> None:
+    refusal = report.refusal(job.task_num, run_id, wait_for_start=wait_for_start)
+    if refusal is not None:
+        raise JobRefused(job.task_num, refusal)

@@ -19,11 +19,12 @@ from queue_lab.status_reporter import StatusReporter
 
 class WorkerHeartbeat:
     def __init__(self, reporter: StatusReporter, kind: str, queue: str, interval_s: float,
-                 profile: str = ""):
+                 profile: str = "", broker: str = "rabbitmq", prefetch: int | None = None):
         self.reporter = reporter
         self.kind = kind
         self.queue = queue
-        self.profile = profile  # the settings that make this worker behave as it does
+        self.profile = profile  # the settings that make this worker behave as it does, for people
+        self.broker, self.prefetch = broker, prefetch  # the same facts as fields, for the page
         self.interval_s = interval_s
         self._stopped = threading.Event()
 
@@ -32,6 +33,7 @@ class WorkerHeartbeat:
             "worker_id": self.reporter.worker_id, "kind": self.kind, "hostname": socket.gethostname(),
             "pid": os.getpid(), "queue": self.queue, "profile": self.profile, "leaving": leaving,
             "backlog": self.reporter.backlog, "delivered_late": self.reporter.delivered_late,
+            "broker": self.broker, "prefetch": self.prefetch,
         }, f"heartbeat of {self.reporter.worker_id}")
 
     def start(self) -> "WorkerHeartbeat":

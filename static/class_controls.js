@@ -101,7 +101,7 @@ async function reset() {
   resetButton.disabled = true;
   try {
     const { status, body } = await postAsClass("/api/reset", {});
-    showOutcome(resultLine, status === 200 ? CLASS.resetDone(body.deleted_jobs ?? 0) : reasonOf(status, body),
+    showOutcome(resultLine, status === 200 ? CLASS.resetDone(body) : reasonOf(status, body),
       status === 200 ? "ok" : "error");
   } catch (error) {
     showOutcome(resultLine, unreachable(error), "error");

@@ -12,7 +12,8 @@ const RETRY_LOAD_MS = 3000;  // the list is static; if the API is not up yet, as
 
 // Jobs each preset sends, in order (one request each, so queue order is send order). `as` names the
 // job in the card's result line when the method alone would not tell the jobs apart. A preset's
-// button says LAB.presets[id]. A preset with an `action` acts for the whole class (class_controls.js).
+// button says LAB.presets[id]. A preset with an `action` acts for the whole class (class_controls.js);
+// one with `run` does something of this student's own, beyond sending jobs.
 const rabbitmq = (seconds, options = {}) => ({ method: "rabbitmq", seconds, ...options });
 const celery = (seconds, options = {}) => ({ method: "celery", seconds, ...options });
 const celeryRedis = (seconds, options = {}) => ({ method: "celery_redis", seconds, ...options });
@@ -66,12 +67,31 @@ const PRESETS = {
   "slow-consumer": [
     { id: "slow-stream", toggle: streamSlowJobs },
   ],
+  stranger: [
+    { id: "publish-stranger", run: publishStranger },
+    { id: "register-own", run: registerOwnJob },
+  ],
   quorum: [
     { id: "poison", jobs: [rabbitmq(1, { queue_type: "quorum", poison: true, as: named.quorumPoison })] },
     { id: "quorum-plain", jobs: [rabbitmq(1, { queue_type: "quorum", as: named.quorumPlain })] },
     { id: "flaky-3-classic", jobs: [rabbitmq(1, { flaky: 3, as: named.classicFlaky })] },
   ],
 };
+
+// ---------- a stranger's message, and a job for the student's own producer
+
+async function publishStranger() {
+  const { status, body } = await postJSON("/api/experiments/publish-stranger", {});
+  return status === 200 ? [LAB.strangerPublished(body.queue, body.parked_in), "ok"]
+    : [body.error ?? LAB.shortStatus(status), "error"];
+}
+
+async function registerOwnJob() {
+  const { status, body } = await postJSON("/api/tasks", withOwner({ method: "rabbitmq", seconds: 3, count: 1, publish: false }));
+  if (status !== 201) return [body.error ?? LAB.shortStatus(status), "error"];
+  const [message] = body.messages;
+  return [LAB.registered(message.task_num, message.code), "ok"];
+}
 
 // ---------- the slow stream: a steady flow of jobs one consumer cannot keep up with
 
@@ -168,7 +188,7 @@ function buildCard(experiment) {
       button.type = "button";
       button.dataset.preset = preset.id;
       button.addEventListener("click", () => (preset.toggle ? preset.toggle(button, show)
-        : runAction(button, show, LAB.running(label), () => (preset.action ? preset.action() : sendJobs(preset.jobs)))));
+        : runAction(button, show, LAB.running(label), () => (preset.action ?? preset.run)?.() ?? sendJobs(preset.jobs))));
       if (preset.action) markClassControl(button);
       buttons.append(button);
     }

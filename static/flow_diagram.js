@@ -12,7 +12,7 @@ import { FLOW, methodLabel } from "./vocabulary.js";
 
 const SVG = "http://www.w3.org/2000/svg";
 const LANES = ["celery", "celery_redis", "rabbitmq"];
-// The raw lane has six queues (work, .wait, .delay, .dead, .quorum, .quorum.dead): it gets more room.
+// The raw lane has seven queues (work, .wait, .delay, .dead, .quorum, .quorum.dead, .quorum.parked): more room.
 const LANE_WIDTHS = { celery: 330, celery_redis: 260, rabbitmq: 660 }, HEIGHT = 380;
 // What sits between the API and the queues: an exchange on RabbitMQ; on Redis, a list and LPUSH.
 const ROUTERS = { celery: () => FLOW.celeryExchange, celery_redis: () => FLOW.redisList, rabbitmq: () => FLOW.defaultExchange };
@@ -123,7 +123,7 @@ function drawWorkers(workers) {
     shown.forEach((worker, i) => {
       const x = left + 20 + (i + 0.5) * ((laneWidth - 40) / shown.length);
       const node = box(`${lane}:worker:${worker.worker_id}`, x, 285, width, 46, shortLabel(String(worker.worker_id)), "worker");
-      const prefetch = /prefetch ×?(\d+)/.exec(worker.profile ?? "")?.[1];  // the worker's own words
+      const prefetch = worker.prefetch ?? undefined;  // a field of its heartbeat
       setText(node.stats, worker.current_job == null ? FLOW.idle(prefetch) : FLOW.running(worker.current_job, prefetch));
       node.group.dataset.workerId = worker.worker_id;
       group.append(node.group);
@@ -254,8 +254,8 @@ export function receiveFlowRows(tasks, { history = false } = {}) {
 function queueFor(lane, task, kind) {
   const queues = layout.queues[lane] ?? [];
   const role = kind === "delayed" ? "delay" : kind === "retrying" ? "wait" : kind === "dead" ? "dead" : "work";
-  // A row does not name its queue; a quorum delivery says so (x-delivery-count), as does its dead-lettering.
-  const family = task.counted_by === "x-delivery-count" || /\.quorum\b/.test(task.error ?? "") ? "quorum" : "classic";
+  // The row names the queue it was published to; its family (classic or quorum) is the layout's.
+  const family = queues.find((q) => q.name === task.queue)?.family ?? "classic";
   return (queues.find((q) => q.role === role && (q.family ?? "classic") === family)
     ?? queues.find((q) => q.role === "work"))?.name;
 }

@@ -16,10 +16,10 @@ export const EVENT_KINDS = ["published", "delayed", "delivered", "redelivered", 
   "dead", "lost"];
 
 // The method a worker serves: the raw consumers RabbitMQ direct; a Celery worker Celery on RabbitMQ,
-// or on Redis when its profile starts with "Redis" (celery_tasks._profile).
+// or on Redis — its heartbeat's `broker` field says which.
 export function methodOfWorker(worker) {
   if (worker.kind === "consumer") return "rabbitmq";
-  return /^Redis\b/.test(worker.profile ?? "") ? "celery_redis" : "celery";
+  return worker.broker === "redis" ? "celery_redis" : "celery";
 }
 
 // The lane of the flow diagram a worker belongs to (Celery's sweeper, on its own queue, in none).
@@ -27,9 +27,6 @@ export function laneOf(worker) {
   if (worker.kind !== "consumer" && worker.kind !== "celery") return null;
   return String(worker.queue ?? "").endsWith(".maintenance") ? null : methodOfWorker(worker);
 }
-
-// The API's own words for a dead-lettered job (the rows keep English: they are data).
-const DEAD_LETTERED = /dead-letter|moved to \S+\.dead|delivery limit/i;
 
 export function eventsOf(before, task) {
   const events = [];
@@ -47,7 +44,7 @@ export function eventsOf(before, task) {
   const status = task.task_status, changed = status !== previous.task_status || attempt !== was;
   if (!changed) return events;
   if (status === "DONE" && previous.task_status !== "DONE") events.push("acked");
-  else if (status === "ERROR" && previous.task_status !== "ERROR") events.push(DEAD_LETTERED.test(task.error ?? "") ? "dead" : "failed");
+  else if (status === "ERROR" && previous.task_status !== "ERROR") events.push(task.dead_lettered ? "dead" : "failed");
   else if (status === "RETRYING") events.push("retrying");
   else if (status === "LOST" && previous.task_status !== "LOST") events.push("lost");
   return events;

@@ -205,7 +205,14 @@ export const LAB = {
     "send-20s-both-brokers": gettext("20 s job by Celery on each broker"),
     "countdown-45-both-brokers": gettext("start in 45 s, by Celery on each broker"),
     "one-job-each-celery": gettext("one job by each Celery"),
+    "publish-stranger": gettext("a message that is not a job"),
+    "register-own": gettext("a job for my own producer"),
   },
+  strangerPublished: (queue, parkedIn) => gettext("published to %(queue)s: watch it land in %(parked)s, with its reason",
+    { queue, parked: parkedIn }),
+  // The code stays as it is (in backticks); *** is where the broker's password goes.
+  registered: (num, code) => gettext("#%(num)s registered, PENDING, nothing published. Send it yourself "
+    + "(with the broker's password for ***): `%(code)s`", { num, code }),
   stopStream: gettext("stop the stream"),
   streaming: (sent, total) => gettext("streaming: %(sent)s of %(total)s sent", { sent, total }),
   streamed: (sent) => ngettext("stream over: %(num)s job sent", "stream over: %(num)s jobs sent", sent),
@@ -234,8 +241,18 @@ export const CLASS = {
   unlocked: gettext("instructor controls unlocked in this tab"),
   resetButton: gettext("Reset the class…"),
   resetConfirm: gettext("Really reset? Click again"),
-  resetDone: (count) => ngettext("class reset: %(num)s job deleted, queues purged",
-    "class reset: %(num)s jobs deleted, queues purged", count),
+  // What a reset removed, per queue (only those that held something), and the tasks it revoked.
+  resetDone: (answer) => [
+    ngettext("class reset: %(num)s job deleted", "class reset: %(num)s jobs deleted", answer.deleted_jobs ?? 0),
+    Object.entries(answer.purged ?? {}).some(([, n]) => n > 0)
+      ? gettext("removed %(list)s", { list: Object.entries(answer.purged).filter(([, n]) => n > 0)
+        .map(([queue, n]) => `${queue} ${n}`).join(", ") })
+      : gettext("the queues held nothing"),
+    ...Object.entries(answer.revoked ?? {}).filter(([, n]) => n > 0).map(([, n]) =>
+      ngettext("%(num)s task held by a Celery worker revoked", "%(num)s tasks held by Celery workers revoked", n)),
+    ...Object.keys(answer.errors ?? {}).length
+      ? [gettext("not emptied: %(parts)s", { parts: Object.keys(answer.errors).join(", ") })] : [],
+  ].join(" · "),
 };
 
 // ---------- the flow diagram (inside the broker)

@@ -45,7 +45,7 @@ def watch_statuses(page) -> None:
 
 
 EXPERIMENTS = ["kill", "lost", "retries", "delayed", "time-limits", "prefetch", "heartbeat", "outage",
-               "slow-consumer", "quorum", "redis-kill", "redis-countdown", "redis-outage"]
+               "slow-consumer", "quorum", "redis-kill", "redis-countdown", "redis-outage", "stranger"]
 
 
 def open_fault_lab(page):
@@ -171,6 +171,42 @@ def test_the_row_kill_button_kills_its_worker_and_the_job_comes_back_as_attempt_
     page.wait_for_function("""() => document.querySelector('[data-experiment="kill"] [data-role="result"]')
         ?.dataset.kind === 'error'""", timeout=10_000)
     assert card.locator('[data-role="result"]').inner_text() != ""
+    assert page.errors == []
+
+
+def test_a_strangers_message_is_parked_and_my_own_producers_job_runs(stack, page, broker):
+    """The "Publish your own message" card: its first button publishes a message that is not a job
+    (the consumer parks it, and the flow diagram counts it in .dead); its second registers a job and
+    hands out the line that sends it — run here as the student would — and the row goes DONE."""
+    import subprocess
+
+    stack.start_api()
+    stack.start_consumer()
+    page.goto(stack.base_url)
+    open_fault_lab(page)
+    card = page.locator('[data-experiment="stranger"]')
+    result = card.locator('[data-role="result"]')
+    card.locator('[data-preset="publish-stranger"]').click()
+    page.wait_for_function("""() => document.querySelector('[data-experiment="stranger"] [data-role="result"]')
+        ?.dataset.kind === 'ok'""", timeout=10_000)
+    dead = f"{stack.env['RAW_QUEUE']}.dead"
+    assert result.inner_text() == f"published to {stack.env['RAW_QUEUE']}: watch it land in {dead}, with its reason"
+    consumer = stack.services[-1]
+    wait_until(lambda: " [!] Refused (not a job: unknown field 'hello'" in consumer.log(), 10, what="the refusal")
+
+    card.locator('[data-preset="register-own"]').click()
+    page.wait_for_function("""() => /registered/.test(document.querySelector(
+        '[data-experiment="stranger"] [data-role="result"]')?.textContent ?? '')""", timeout=10_000)
+    num = int(re.match(r"#(\d+) registered", result.inner_text()).group(1))
+    row = page.locator(f'tr[data-task-num="{num}"]')
+    row.wait_for(timeout=10_000)
+    assert row.get_attribute("data-status") == "PENDING"
+    code = result.locator("code").inner_text()  # the one line, as the student copies it
+    subprocess.run(["bash", "-c", code.replace("***", "guest")], env=stack.env, check=True, timeout=60)
+    page.wait_for_function(f"""() => document.querySelector('tr[data-task-num="{num}"]')
+        ?.dataset.status === 'DONE'""", timeout=20_000)
+    ARTIFACTS.mkdir(exist_ok=True)
+    card.screenshot(path=str(ARTIFACTS / "fault-lab-stranger.png"))
     assert page.errors == []
 
 

@@ -90,7 +90,10 @@ def catalog(language: str):
 
 
 def extracted_messages() -> set[str]:
-    method_map = [("api/**.py", "python"), ("templates/**.html", "jinja2"), ("static/**.js", "javascript")]
+    from babel.messages.frontend import parse_mapping_cfg
+
+    with open(PROJECT / "babel.cfg") as config:  # what `make catalogs` extracts, read from its own file
+        method_map, _options = parse_mapping_cfg(config)
     found = set()
     keywords = {**DEFAULT_KEYWORDS, "lazy_gettext": None}  # as `make catalogs` extracts (-k lazy_gettext)
     for _file, _line, message, _comments, _context in extract_from_dir(str(PROJECT), method_map, keywords=keywords):

@@ -138,10 +138,10 @@ def test_lost_revived_by_its_own_run_clears_the_sweepers_reason():
 
 
 def test_workers_cannot_report_api_only_statuses():
-    from api.validation import BadField, parse_report
+    from queue_lab.fields import BadField
     for status in (SCHEDULED, LOST):
         with pytest.raises(BadField):
-            parse_report({"task_num": 1, "task_status": status, "worker_id": "w"})
+            Report.from_json({"task_num": 1, "task_status": status, "worker_id": "w"})
 
 
 @pytest.mark.parametrize("current", [row(IN_PROGRESS, 30, worker="gone-1", run_id="r4"), row(LOST, 30, run_id="r4"),

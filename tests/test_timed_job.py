@@ -4,7 +4,8 @@ import time
 import pytest
 
 from queue_lab.job_states import DONE, ERROR, IN_PROGRESS
-from queue_lab.timed_job import JobFailed, JobSpec, run_timed_job
+from queue_lab.job_message import JobSpec
+from queue_lab.timed_job import JobFailed, run_timed_job
 
 
 class Recorder:
@@ -13,6 +14,9 @@ class Recorder:
 
     def __call__(self, task_num, task_status, **kw):
         self.calls.append((time.monotonic(), task_status, kw))
+
+    def refusal(self, task_num, run_id, wait_for_start=False):
+        return None  # the API holds every job and none has ended
 
 
 def test_reports_start_progress_at_least_every_second_then_done():

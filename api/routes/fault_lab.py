@@ -12,7 +12,10 @@ from api.experiments import experiments
 from api.fault_actions import CannotKill, close_broker_connections, kill_worker_running
 from api.request_body import json_body
 from api.state import lab
+from api.errors import broker_error
+from api.raw_publisher import BrokerUnavailable
 from api.validation import BadField
+from queue_lab.fields import flag, json_object, one_of
 
 bp = Blueprint("fault_lab", __name__, cli_group=None)
 
@@ -32,9 +35,7 @@ def kill_worker():
     task_num = body.get("task_num") if isinstance(body, dict) else None
     if isinstance(task_num, bool) or not isinstance(task_num, int) or task_num < 1:
         raise BadField("task_num", gettext("task_num must be a task number, got %(got)s", got=repr(task_num)))
-    whole = body.get("whole", False)
-    if not isinstance(whole, bool):
-        raise BadField("whole", gettext("%(name)s must be true or false, got %(got)s", name="whole", got=repr(whole)))
+    whole = flag(body, "whole")
     try:
         return jsonify(kill_worker_running(task_num, lab().store, lab().workers, whole=whole))
     except CannotKill as exc:
@@ -62,3 +63,22 @@ def close_connections():
     except requests.RequestException as exc:
         return jsonify(error=gettext("the management API could not close connections (%(reason)s); "
                                      "run `rabbitmqctl close_all_connections \"lab\"` instead", reason=exc)), 503
+
+
+# What a stranger's script might publish: JSON, but not a job (no task_num, no seconds).
+STRANGER_MESSAGE = b'{"hello": "I am not a job", "sent_by": "the fault lab, as any client with the password could"}'
+
+
+@bp.post("/api/experiments/publish-stranger")
+def publish_stranger():
+    """Publish a message that is not a job to a raw work queue, as any client with the broker's
+    password could: the consumer must refuse it and park it with the reason (not a class-wide
+    control: it changes no one's job)."""
+    body = json_object(json_body(), {"queue_type"})
+    queue_type = one_of(body, "queue_type", ("classic", "quorum"), "classic")
+    queues = lab().settings.queues.quorum if queue_type == "quorum" else lab().settings.queues.raw
+    try:
+        lab().publisher.publish_body(queues, STRANGER_MESSAGE)
+    except BrokerUnavailable as exc:
+        return jsonify(error=broker_error(exc)), 503
+    return jsonify(queue=queues.work, parked_in=queues.refused, body=STRANGER_MESSAGE.decode())

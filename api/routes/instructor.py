@@ -35,4 +35,8 @@ def reset_command():
     result = reset_class(state.settings, state.store, state.workers)
     for queue, count in result["purged"].items():
         click.echo(f"purged {count} message(s) from {queue}")
+    for method, count in result["revoked"].items():
+        click.echo(f"revoked {count} task(s) held by {method} workers (countdown/ETA or prefetched)")
+    for part, error in result["errors"].items():
+        click.echo(f"not emptied: {part}: {error}", err=True)
     click.echo(f"deleted {result['deleted_jobs']} job(s) from the table")

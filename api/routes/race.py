@@ -13,12 +13,12 @@ import time
 from flask import Blueprint, jsonify
 
 from api.errors import broker_error
-from api.job_dispatch import send_by_celery, send_by_rabbitmq
+from api.job_dispatch import work_queue, send_by_celery, send_by_rabbitmq
 from api.raw_publisher import BrokerUnavailable
 from api.request_body import json_body
 from api.state import lab
 from api.validation import Submission, parse_race
-from queue_lab.timed_job import JobSpec
+from queue_lab.job_message import JobSpec
 
 bp = Blueprint("race", __name__)
 
@@ -34,15 +34,17 @@ def start_race():
         "rabbitmq": lambda specs, order: send_by_rabbitmq(specs, order, store, publisher),
     }
     # Every batch or none: the first checks the class's cap for all (TooManyWaiting → 429).
+    orders = {method: Submission(method=method, seconds=seconds, count=count) for method in senders}
     first, *others = senders
-    batches = {first: store.create(first, seconds, False, count, owner=owner,
+    batches = {first: store.create(first, seconds, False, count, owner=owner, queue=work_queue(orders[first], settings),
                                    max_waiting=settings.max_waiting_jobs, also_coming=count * len(others))}
     for method in others:
-        batches[method] = store.create(method, seconds, False, count, owner=owner)
+        batches[method] = store.create(method, seconds, False, count, owner=owner,
+                                       queue=work_queue(orders[method], settings))
     results: dict[str, dict] = {}
 
     def send(method: str) -> None:
-        order = Submission(method=method, seconds=seconds, count=count)
+        order = orders[method]
         specs = [JobSpec(num, seconds) for num in batches[method]]
         started = time.perf_counter()
         try:

@@ -28,9 +28,9 @@ from api.auth import requires_token
 from api.job_store import UnknownTask
 from api.request_body import json_body
 from api.state import lab
-from api.validation import BadField, parse_heartbeat, parse_report
+from api.validation import BadField, parse_heartbeat
 from queue_lab import api_paths
-from queue_lab.job_states import REFUSED
+from queue_lab.job_states import REFUSED, Report
 
 bp = Blueprint("status_reports", __name__)
 
@@ -38,8 +38,10 @@ MAX_BATCH = 500
 
 
 def _answer(decision, row) -> tuple[dict, int]:
-    return ({"outcome": decision.outcome, "reason": decision.reason, "task": row},
-            409 if decision.outcome == REFUSED else 200)
+    """`task_status` is the row's status now, as a field: a worker whose start was refused because
+    the job has ended learns that from it (queue_lab.timed_job.Refusal), not from the reason."""
+    return ({"outcome": decision.outcome, "reason": decision.reason, "task_status": row["task_status"],
+             "task": row}, 409 if decision.outcome == REFUSED else 200)
 
 
 @bp.post(api_paths.STATUS_REPORTS)
@@ -52,7 +54,7 @@ def update_task_status_api():
             for result in results:
                 result.pop("task", None)
         return jsonify(results=results)
-    task_num, report = parse_report(body)
+    task_num, report = Report.from_json(body)
     answer, status = _answer(*lab().store.advance(task_num, report))
     return jsonify(answer), status
 
@@ -64,7 +66,7 @@ def apply_batch(items: list) -> list[dict]:
     valid = []
     for i, item in enumerate(items):
         try:
-            valid.append((i, *parse_report(item)))
+            valid.append((i, *Report.from_json(item)))
         except BadField as exc:
             results[i] = {"status": 400, "error": exc.message, "field": exc.field}
     applied = lab().store.advance_many([(num, report) for _, num, report in valid])

@@ -8,12 +8,13 @@ from flask import Blueprint, Response, jsonify, request, url_for
 from flask_babel import gettext
 
 from api.errors import broker_error
-from api.job_dispatch import run_synchronously, send_by_celery, send_by_rabbitmq
+from api.job_dispatch import run_synchronously, send_by_celery, send_by_rabbitmq, work_queue
 from api.raw_publisher import BrokerUnavailable
 from api.request_body import json_body
 from api.state import lab
 from api.validation import METHODS, BadField, parse_submission
-from queue_lab.timed_job import JobSpec
+from queue_lab.job_message import JobSpec
+from queue_lab.settings import redact_url
 
 bp = Blueprint("tasks", __name__)
 
@@ -26,11 +27,16 @@ def submit_tasks():
     order = parse_submission(json_body())
     state = lab()
     method, store = order.method, state.store
+    detail = None if order.publish else f"registered for {method}, nothing published: waiting for your own message"
     task_nums = store.create(method, order.seconds, order.fail, order.count, order.delay_s,
-                             max_waiting=state.settings.max_waiting_jobs, owner=order.owner)
+                             max_waiting=state.settings.max_waiting_jobs, owner=order.owner, detail=detail,
+                             queue=None if method == "sync" else work_queue(order, state.settings))
     specs = [JobSpec(num, order.seconds, order.fail, order.flaky, order.time_limit_s, order.poison)
              for num in task_nums]
     answer = {"task_nums": task_nums, "method": method}
+    if not order.publish:  # the student's own producer sends them: here is what to send, and where
+        return jsonify({**answer, "published": False,
+                        "messages": [message_to_send(spec, order, state.settings) for spec in specs]}), 201
     try:
         if method in ("celery", "celery_redis"):
             send_by_celery(specs, order, store, state.settings, on_redis=method == "celery_redis")
@@ -48,6 +54,24 @@ def submit_tasks():
     # Where to watch these jobs (and only these): GET /api/tasks?nums=12,13,14
     location = url_for("tasks.list_tasks", nums=",".join(map(str, task_nums)))
     return jsonify(answer), 202, {"Location": location}
+
+
+def message_to_send(spec: JobSpec, order, settings) -> dict:
+    """What a student's own producer publishes for a registered job: the raw path's queue and body
+    (the message contract, queue_lab/job_message.py), or Celery's queue, task name and arguments —
+    each with the one line that does it (the broker's password left out: it is the door's key)."""
+    queue, broker = work_queue(order, settings), redact_url(settings.rabbitmq_url)
+    if order.method == "rabbitmq":
+        # a Python dict literal in double quotes only, so the line fits in the shell's single quotes
+        body = "{" + ", ".join(f'"{name}": {value!r}' for name, value in spec.to_message().items()) + "}"
+        return {"task_num": spec.task_num, "queue": queue, "body": spec.to_message(),
+                "code": f"python3 -c 'import json, pika; pika.BlockingConnection(pika.URLParameters(\"{broker}\"))"
+                        f".channel().basic_publish(\"\", \"{queue}\", json.dumps({body}))'"}
+    args = spec.to_task_args()
+    broker = redact_url(settings.redis_url) if order.method == "celery_redis" else broker
+    return {"task_num": spec.task_num, "queue": queue, "task": "process_task", "args": args,
+            "code": f"python3 -c 'from celery import Celery; Celery(broker=\"{broker}\")"
+                    f".send_task(\"process_task\", args={args!r}, queue=\"{queue}\")'"}
 
 
 def _query_int(name: str, default: int, low: int, high: int) -> int:
