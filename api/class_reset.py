@@ -83,30 +83,36 @@ def purge_redis(settings: Settings) -> tuple[dict[str, int], str | None]:
         client.close()
 
 
-def revoke_held_tasks(celery) -> int:
-    """Revoke every task the app's workers hold but have not started (countdown/ETA or prefetched)."""
+def revoke_held_tasks(celery, queues: set[str]) -> int:
+    """Revoke every task from `queues` that the app's workers hold but have not started (countdown/
+    ETA or prefetched). Only ours: a broadcast reaches every Celery worker on the vhost — another
+    class's, another test run's — so each held task is picked by the queue it came from, and the
+    revoke goes only to the workers that hold one."""
     inspect = celery.control.inspect(timeout=INSPECT_TIMEOUT_S)
-    held: set[str] = set()  # a countdown task is both scheduled and reserved: count it once
+    held: dict[str, set[str]] = {}  # worker → task ids; a countdown task is scheduled *and* reserved
     for answer in (inspect.scheduled() or {}, inspect.reserved() or {}):
-        for tasks in answer.values():
+        for worker, tasks in answer.items():
             for task in tasks:
                 request = task.get("request", task)  # scheduled() wraps each in {"eta", "request"}
-                if request.get("id"):
-                    held.add(request["id"])
-    if held:
-        celery.control.revoke(sorted(held))
-    return len(held)
+                if request.get("id") and (request.get("delivery_info") or {}).get("routing_key") in queues:
+                    held.setdefault(worker, set()).add(request["id"])
+    ids = sorted(set().union(*held.values())) if held else []
+    if ids:
+        celery.control.revoke(ids, destination=sorted(held))
+    return len(ids)
 
 
-def revoke_on_both_brokers() -> tuple[dict[str, int], dict[str, str]]:
+def revoke_on_both_brokers(settings: Settings) -> tuple[dict[str, int], dict[str, str]]:
     """Both Celery apps at once (each inspect waits INSPECT_TIMEOUT_S for the workers' answers)."""
     import celery_app
     from api.job_dispatch import celery_on_redis
 
     apps = {"celery": lambda: celery_app.app, "celery_redis": celery_on_redis}  # as send_by_celery sends
+    ours = {settings.queues.celery, settings.queues.celery_early}
     revoked, errors = {}, {}
     with ThreadPoolExecutor(len(apps)) as pool:
-        futures = {method: pool.submit(lambda make: revoke_held_tasks(make()), make) for method, make in apps.items()}
+        futures = {method: pool.submit(lambda make: revoke_held_tasks(make(), ours), make)
+                   for method, make in apps.items()}
     for method, future in futures.items():
         try:
             revoked[method] = future.result()
@@ -118,7 +124,7 @@ def revoke_on_both_brokers() -> tuple[dict[str, int], dict[str, str]]:
 def reset_class(settings: Settings, store: JobStore, registry: WorkerRegistry) -> dict:
     purged = purge_rabbitmq(settings)  # first: a queued job must not run after its row is gone
     redis_purged, redis_error = purge_redis(settings)
-    revoked, revoke_errors = revoke_on_both_brokers()
+    revoked, revoke_errors = revoke_on_both_brokers(settings)
     deleted = store.reset()
     registry.clear()
     errors = {**({"redis": redis_error} if redis_error else {}), **revoke_errors}

@@ -243,3 +243,23 @@ def test_a_class_reset_empties_every_path_and_nothing_queued_before_it_starts_af
     client = redis.Redis.from_url(stack.env.get("REDIS_URL", "redis://127.0.0.1:6379/0"))
     assert client.llen(layout.celery) == 0
     client.close()
+
+
+def test_a_reset_revokes_only_what_came_from_its_own_queues(stack):
+    """Celery's control broadcast reaches every worker on the vhost: another class's reset (here,
+    one for other queues) must not revoke this class's countdown task, which then runs DONE."""
+    from api.class_reset import revoke_held_tasks
+
+    stack.start_api()
+    stack.start_celery_worker()
+    (num,) = stack.post("/api/tasks", method="celery", seconds=0, delay_s=4).json()["task_nums"]
+    client = celery_app_of(stack)
+    def held_here():
+        answer = client.control.inspect(timeout=1).scheduled() or {}
+        return any(task["request"]["delivery_info"]["routing_key"] == stack.env["CELERY_QUEUE"]
+                   for tasks in answer.values() for task in tasks)
+
+    wait_until(held_here, 10, what="the countdown task held by this class's worker")
+    assert revoke_held_tasks(client, {f"{stack.env['CELERY_QUEUE']}.another-class"}) == 0
+    client.close()
+    assert stack.wait_finished([num], 20)[num]["task_status"] == "DONE"

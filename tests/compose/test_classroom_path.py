@@ -228,6 +228,44 @@ def test_a_poison_job_on_the_quorum_queue_is_dead_lettered_past_the_delivery_lim
         assert (row["attempt"], row["delivery_count"], row["counted_by"]) == (limit + 1, limit, "x-delivery-count")
 
 
+def test_a_strangers_messages_never_stop_a_path(classroom):
+    """What a student publishes by hand — not JSON, not an object, 1e12 seconds, a job the table never
+    held, a replay of a finished one — to every queue the workers read, and Celery's send_task with
+    nonsense: no worker container restarts, and real jobs on every method end DONE in seconds."""
+    import pika
+    from celery import Celery
+
+    with classroom.step("strangers' messages, then real jobs DONE"):
+        (done,) = classroom.send("rabbitmq", 0)
+        classroom.wait_finished([done], 60)
+        workers = [cid for service in ("consumer", "quorum_consumer", "celery_worker")
+                   for cid in classroom.containers(service)]
+        restarts = {cid: classroom.docker("inspect", "--format", "{{.RestartCount}}", cid) for cid in workers}
+        broker = f"amqp://guest:guest@127.0.0.1:{classroom.ports['AMQP_PORT']}/"
+        bodies = [b"[1, 2, 3]", b'"hello"', b"null", b"\xff\xfe", b'{"task_num": 1, "seconds": 1e12}',
+                  b'{"task_num": 1, "seconds": NaN}', b'{"task_num": 999999, "seconds": 30}',
+                  json.dumps({"task_num": done, "seconds": 40}).encode()]
+        connection = pika.BlockingConnection(pika.URLParameters(broker))
+        channel = connection.channel()
+        for queue in ("queue_lab.jobs", "queue_lab.jobs.quorum", "queue_lab.jobs.quorum.dead"):
+            for body in bodies:
+                channel.basic_publish("", queue, body)
+        connection.close()
+        client = Celery("student", broker=broker)
+        client.conf.update(task_default_queue=CELERY_QUEUE, broker_connection_timeout=5)
+        for args in (["x", "y"], [], [999999, 30], [done, 1e12], [done, 40]):
+            client.send_task("process_task", args=args)
+        client.close()
+        started = time.monotonic()
+        nums = [*classroom.send("rabbitmq", 1), *classroom.send("rabbitmq", 1, queue_type="quorum"),
+                *classroom.send("celery", 1)]
+        rows = classroom.wait_finished(nums, 60)
+        assert [rows[n]["task_status"] for n in nums] == ["DONE"] * 3, rows
+        assert time.monotonic() - started < 30  # no one sat out a 30-40 s job that is not the table's
+        assert {cid: classroom.docker("inspect", "--format", "{{.RestartCount}}", cid) for cid in workers} == restarts
+        assert classroom.rows([done])[done]["attempt"] == 1  # the replay never ran
+
+
 def test_a_students_docker_run_worker_shows_its_host_name_and_no_health(classroom):
     with classroom.step("docker run worker (README)"):
         token = classroom.read("/run/queue-lab/token")
@@ -250,7 +288,9 @@ def test_the_class_reset_and_who_may_press_it(classroom):
         refused = classroom.post("/api/reset", {})
         assert refused.status_code == 403 and "instructor" in refused.json()["error"]
         token = classroom.read("/run/queue-lab/instructor-token")
-        assert classroom.post("/api/reset", {}, Authorization=f"Bearer {token}").status_code == 200
+        reset = classroom.post("/api/reset", {}, Authorization=f"Bearer {token}")
+        assert reset.status_code == 200
+        assert "queue_lab.jobs.delay" in reset.json()["purged"] and "celery" in reset.json()["revoked"]
         classroom.send("celery", 0, 1)
         made = classroom.compose("exec", "-T", "api", "flask", "--app", "api", "reset").stdout
         assert "deleted" in made
