@@ -27,6 +27,12 @@ from queue_lab.worker_heartbeat import WorkerHeartbeat
 MAX_BACKOFF_S = 30.0
 
 
+def shown(body: bytes, most: int = 200) -> str:
+    """A message body for the terminal: anyone may have published it, so it is cut short."""
+    text = body[:most].decode(errors="replace")
+    return text if len(body) <= most else f"{text}… ({len(body)} bytes)"
+
+
 def consume(settings: Settings, jobs: JobThread, stop: dict) -> None:
     """One connection's life: returns when asked to stop, raises when the connection is lost."""
     connection = pika.BlockingConnection(
@@ -40,14 +46,14 @@ def consume(settings: Settings, jobs: JobThread, stop: dict) -> None:
     channel.confirm_delivery()  # a job moved to the dead-letter queue is confirmed before its ack
 
     def on_message(ch, method, properties, body):
-        print(f" [x] Received {body.decode(errors='replace')}", flush=True)
+        print(f" [x] Received {shown(body)}", flush=True)
         jobs.submit(connection, ch, method.delivery_tag, properties, body)  # acked later, by the job
 
     def on_message_naive(ch, method, properties, body):
         # The trap: the job runs right here, inside pika's callback. Until it returns, pika sends
         # no heartbeats; past 2 heartbeats the broker closes the connection, the ack below fails,
         # and RabbitMQ redelivers the job — which starts again, and again.
-        print(f" [x] Received {body.decode(errors='replace')} (naive: running it in the callback)",
+        print(f" [x] Received {shown(body)} (naive: running it in the callback)",
               flush=True)
         settle = jobs.run_one(ch, method.delivery_tag, properties, body)
         if settle is not None:

@@ -278,7 +278,9 @@ class StatusReporter:
     def _log_refusals(batch: list[dict], answer: dict) -> None:
         for payload, result in zip(batch, answer.get("results", [])):
             if result.get("status", 200) >= 400:
-                level = logging.INFO if result["status"] == 409 else logging.WARNING
+                # 409 (the row has moved on) and 404 (a class reset removed it) are answers the job
+                # acts on (timed_job.Refusal): said quietly; anything else is worth a warning.
+                level = logging.INFO if result["status"] in (404, 409) else logging.WARNING
                 log.log(level, "%s of task %s answered %s: %s", payload["task_status"],
                         payload["task_num"], result["status"], result.get("reason") or result.get("error"))
 

@@ -293,7 +293,7 @@ function togglePause() {
 
 export function startFlowDiagram() {
   const table = section.querySelector('[data-role="counts"]');
-  const head = element("tr", "", element("th", "", ""), ...LANES.map((lane) => element("th", "", methodLabel(lane))));
+  const head = element("tr", "", element("th", "", FLOW.eventHeader), ...LANES.map((lane) => element("th", "", methodLabel(lane))));
   const rows = EVENT_KINDS.map((kind) => {
     const cells = LANES.map((lane) => {
       const td = element("td", "", "0");

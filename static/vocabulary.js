@@ -258,6 +258,7 @@ export const CLASS = {
 // ---------- the flow diagram (inside the broker)
 
 export const FLOW = {
+  eventHeader: gettext("event"),  // the counts table's corner: every row below is a kind of event
   api: gettext("API"),
   celeryExchange: gettext("exchange (direct)"),
   defaultExchange: gettext("default exchange"),
