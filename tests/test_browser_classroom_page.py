@@ -164,3 +164,23 @@ def test_offline_workers_fold_into_one_line_that_opens(stack, page):
     assert toggle.inner_text() == "3 offline ▾"
     assert page.locator('#workers tr[data-worker-id]:visible').count() == 4
     assert page.errors == []
+
+
+@pytest.mark.parametrize("language", ["en", "ru", "uk"])
+def test_the_summary_reads_at_1366_in_every_language(stack, page, language):
+    """At a projector's 1366×768 no Summary heading runs out of its column into the next (Russian's
+    'ср. ожидание' did), and the table stays inside its panel."""
+    stack.start_api()
+    page.set_viewport_size({"width": 1366, "height": 768})
+    page.goto(f"{stack.base_url}/?lang={language}")
+    page.wait_for_selector("#summary tbody tr")
+    spilled = page.evaluate("""() => [...document.querySelectorAll('#summary thead th')].filter((th) => {
+        const cell = th.getBoundingClientRect(), range = document.createRange();
+        range.selectNodeContents(th);
+        const text = range.getBoundingClientRect();
+        return text.right > cell.right + 0.5 || text.left < cell.left - 0.5;
+    }).map((th) => th.textContent.trim())""")
+    assert spilled == []
+    table, panel = (page.locator(sel).bounding_box() for sel in ("#summary", "#summary >> xpath=ancestor::*[contains(@class, 'box')][1]"))
+    assert table["x"] + table["width"] <= panel["x"] + panel["width"]
+    assert page.evaluate("document.documentElement.scrollWidth") <= 1366  # no sideways scrolling
