@@ -39,4 +39,5 @@ export function formatRate(perSecond) {
 
 export const formatCount = (value) => (Number.isFinite(value) ? value.toLocaleString(lang) : "—");
 
-export const clockTime = new Intl.DateTimeFormat(lang, { hour: "2-digit", minute: "2-digit", second: "2-digit" });
+// A 24-hour clock in every language: "15:29:51" fits the table's last column, "03:29:51 PM" did not.
+export const clockTime = new Intl.DateTimeFormat(lang, { hour: "2-digit", minute: "2-digit", second: "2-digit", hourCycle: "h23" });

@@ -68,7 +68,10 @@ export function paintRow(row, task, now) {
     cells.fill.style.transform = `scaleX(${percent / 100})`;  // no layout, unlike width
     cells.percent.textContent = `${Math.round(percent)}%`;
   }
-  if (old.worker_id !== task.worker_id) cells.worker.textContent = task.worker_id ?? "—";
+  if (old.worker_id !== task.worker_id) {
+    cells.worker.textContent = task.worker_id ?? "—";
+    cells.worker.title = task.worker_id ?? "";  // the whole id, where the column cuts it short
+  }
   if (old.owner !== task.owner) cells.owner.textContent = task.owner ?? "";  // text, never HTML
   if (old.created_at !== task.created_at) {
     cells.created.textContent = clockTime.format(new Date(task.created_at * 1000));

@@ -184,3 +184,34 @@ def test_the_summary_reads_at_1366_in_every_language(stack, page, language):
     table, panel = (page.locator(sel).bounding_box() for sel in ("#summary", "#summary >> xpath=ancestor::*[contains(@class, 'box')][1]"))
     assert table["x"] + table["width"] <= panel["x"] + panel["width"]
     assert page.evaluate("document.documentElement.scrollWidth") <= 1366  # no sideways scrolling
+
+
+@pytest.mark.parametrize("language", ["en", "ru", "uk"])
+def test_job_rows_read_at_1366_in_every_language(stack, page, language):
+    """Each method badge and status pill stays inside its cell on one line (the Celery · RabbitMQ badge
+    ran under the pill, IN PROGRESS wrapped), the table never scrolls sideways, and a worker id cut
+    short by its column shows whole on hover."""
+    stack.start_api()
+    stack.start_consumer()
+    stack.start_celery_worker()
+    for method in ("celery", "rabbitmq"):
+        stack.submit(method, 8)
+    stack.post("/api/tasks", method="celery_redis", seconds=1)
+    page.set_viewport_size({"width": 1366, "height": 768})
+    page.goto(f"{stack.base_url}/?lang={language}")
+    page.wait_for_function("document.querySelectorAll('tr[data-status=\"IN_PROGRESS\"]').length === 2", timeout=20_000)
+    layout = page.evaluate("""() => {
+        const box = document.querySelector('.table-box'), spill = [];
+        for (const inner of document.querySelectorAll('#tasks tbody .pill, #tasks tbody .badge')) {
+            const a = inner.getBoundingClientRect(), cell = inner.closest('td').getBoundingClientRect();
+            if (a.right > cell.right + 0.5 || a.height > 1.9 * parseFloat(getComputedStyle(inner).fontSize)) {
+                spill.push(inner.textContent);
+            }
+        }
+        const workers = [...document.querySelectorAll('#tasks tbody td.worker')].filter((td) => td.textContent !== '—');
+        return {scroll: box.scrollWidth, client: box.clientWidth, spill,
+                titles: workers.every((td) => td.title === td.textContent)};
+    }""")
+    assert layout["spill"] == [] and layout["scroll"] <= layout["client"], layout
+    assert layout["titles"], layout
+    assert page.errors == []
