@@ -42,22 +42,22 @@ run: venv
 
 ## One more worker beside `make run` (another terminal), with the same settings: scale out by hand.
 consumer: venv
-	@$(PY) -m ops.preflight >/dev/null
+	@$(PY) -m ops.preflight --beside-run >/dev/null
 	honcho run -e var/run.env python -m consumer
 
 celery-worker: venv
-	@$(PY) -m ops.preflight >/dev/null
+	@$(PY) -m ops.preflight --beside-run >/dev/null
 	honcho run -e var/run.env celery -A celery_app worker --loglevel=INFO --hostname=celery-$$$$@%h
 
 ## Class reset: purge Queue Lab's queues and clear the status table.
 reset: venv
-	@$(PY) -m ops.preflight >/dev/null
+	@$(PY) -m ops.preflight --beside-run >/dev/null
 	honcho run -e var/run.env flask --app api reset
 
 ## Fault lab: SIGKILL the worker running job TASK (e.g. make kill-worker TASK=12); WHOLE=1 kills a
 ## Celery worker's main process too, as `docker kill` would (the Redis visibility-timeout lesson).
 kill-worker: venv
-	@$(PY) -m ops.preflight >/dev/null
+	@$(PY) -m ops.preflight --beside-run >/dev/null
 	honcho run -e var/run.env flask --app api kill-worker $(TASK) $(if $(WHOLE),--whole)
 
 ## Debian's Chromium for the browser tests (Playwright drives it; it never downloads a browser).

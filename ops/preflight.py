@@ -1,5 +1,9 @@
 """`python -m ops.preflight`: what `make run` checks before starting anything.
 
+`--beside-run` is for the commands that run beside `make run` (`make consumer`, `make celery-worker`,
+`make reset`, `make kill-worker`): the API's port being taken is then expected — it is the running
+demo — so step 2 is skipped.
+
 1. `.env` exists (copied from .env.example) and holds a STATUS_API_TOKEN — a random one unless the
    environment or `.env` already has one, which wins. Nobody has to invent a secret by hand.
    The environment wins over `.env`: var/run.env, which honcho reads, is written that way.
@@ -98,7 +102,8 @@ def enable_local_management_plugin(settings: Settings) -> None:
         print(f"note: could not enable it ({result.stderr.strip()[:200]}); the queue panel will say so")
 
 
-def main() -> int:
+def main(argv: list[str] | None = None) -> int:
+    beside_run = "--beside-run" in (sys.argv[1:] if argv is None else argv)
     ensure_env_file()
     merged = {key: os.environ.get(key, value) for key, value in env_file_values().items()}
     os.makedirs(os.path.dirname(RUN_ENV_FILE), exist_ok=True)
@@ -110,7 +115,7 @@ def main() -> int:
     if os.environ.get("API_PORT", str(port)) != str(port):  # an older .env spells the address out
         print(f"note: API_BIND={settings.api_bind} wins over API_PORT={os.environ['API_PORT']}; to use "
               "API_PORT, delete the API_BIND and STATUS_API_URL lines from .env", file=sys.stderr)
-    if api_port_taken(settings):
+    if not beside_run and api_port_taken(settings):
         move = ("change API_BIND and STATUS_API_URL (set in .env or your shell)" if "API_BIND" in os.environ
                 else f"run `API_PORT={port + 1} make run`, or set API_PORT in .env")
         print(f"\n  Port {port} is taken (another program, or a Queue Lab already running, listens there): "
@@ -120,7 +125,8 @@ def main() -> int:
         print(f"\n  {settings.broker_hint}.\n", file=sys.stderr)
         return 1
     enable_local_management_plugin(settings)
-    print(f"\n  Queue Lab: open http://localhost:{port}/   (Ctrl-C stops everything)\n")
+    if not beside_run:
+        print(f"\n  Queue Lab: open http://localhost:{port}/   (Ctrl-C stops everything)\n")
     return 0
 
 

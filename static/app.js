@@ -9,6 +9,7 @@ import { receiveFlowRows, showFlowQueues, showFlowWorkers, startFlowDiagram, sta
 import { showRowsInTable, startJobsTable, startTableOver } from "./jobs_table.js";
 import { onRows, onStartOver, startLiveFeed } from "./live_feed.js";
 import { startPreferences } from "./preferences.js";
+import { startFolding } from "./shared.js";
 import { onQueueStats, startQueuesPanel } from "./queues_panel.js";
 import { receiveRaceRows, startRace } from "./race.js";
 import { startSendPanels } from "./send_panels.js";
@@ -27,6 +28,7 @@ onStartOver(startTableOver);  // a reset by the instructor: the jobs on screen n
 onStartOver(requestSummary);
 onStartOver(startOverFlow);
 
+startFolding();
 startPreferences();
 startClassControls();
 startSendPanels();

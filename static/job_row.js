@@ -4,7 +4,7 @@
 import { clockTime, formatDuration, formatSeconds } from "./formats.js";
 import { markClassControl } from "./class_controls.js";
 import { ownerName } from "./preferences.js";
-import { element, setText } from "./shared.js";
+import { element, foldable, setText } from "./shared.js";
 import { FINISHED, TABLE, methodLabel, statusLabel } from "./vocabulary.js";
 
 // Between attempts (RETRYING) and after going silent (LOST) the job is not running: "ran" stops at
@@ -62,7 +62,10 @@ export function paintRow(row, task, now) {
     cells.attempt.textContent = [TABLE.attempt(task.attempt), counted].filter(Boolean).join(" · ");
     cells.attempt.title = task.counted_by ?? "";
   }
-  if (old.error !== task.error) cells.error.textContent = task.error ?? "";
+  if (old.error !== task.error) {
+    cells.error.textContent = task.error ?? "";
+    foldable(cells.error);  // a long reason is two lines, all of it on a click
+  }
   if (old.progress !== task.progress) {
     const percent = Math.min(100, Math.max(0, Number(task.progress) || 0));
     cells.fill.style.transform = `scaleX(${percent / 100})`;  // no layout, unlike width

@@ -27,6 +27,27 @@ export function showOutcome(node, text, kind, { plain = false } = {}) {
   if (plain) node.textContent = text;
   else setTextWithCode(node, text);
   node.dataset.kind = kind;
+  foldable(node, kind === "error");
+}
+
+// A long error shows its first lines (CSS clamps `.foldable`); a click, Enter or Space shows all of
+// it, and again folds it. The whole text is also the element's title, for a hover.
+export function foldable(node, on = true) {
+  node.classList.toggle("foldable", on && node.textContent !== "");
+  node.title = on ? node.textContent : "";
+  node.tabIndex = on && node.textContent !== "" ? 0 : -1;
+  node.dataset.open = "false";
+}
+
+export function startFolding() {
+  const toggle = (event) => {
+    const node = event.target.closest?.(".foldable");
+    if (!node || (event.type === "keydown" && event.key !== "Enter" && event.key !== " ")) return;
+    event.preventDefault();
+    node.dataset.open = String(node.dataset.open !== "true");
+  };
+  document.addEventListener("click", toggle);
+  document.addEventListener("keydown", toggle);
 }
 
 // `fn` runs at most once per animation frame, however often the returned function is called meanwhile.

@@ -215,3 +215,32 @@ def test_job_rows_read_at_1366_in_every_language(stack, page, language):
     assert layout["spill"] == [] and layout["scroll"] <= layout["client"], layout
     assert layout["titles"], layout
     assert page.errors == []
+
+
+def test_a_broker_error_is_a_few_lines_with_all_of_it_on_a_click(stack, page):
+    """With RabbitMQ away, Send answers 503 and the row ends ERROR: the panel's message and the row's
+    reason fold to their first lines (they wrapped to ~16 lines and pushed the new row off a
+    1366×768 screen), the new row stays in view, and a click unfolds the whole text."""
+    from ops.stack import free_port
+
+    stack.start_api(RABBITMQ_URL=f"amqp://guest:guest@127.0.0.1:{free_port()}/")
+    page.set_viewport_size({"width": 1366, "height": 768})
+    page.goto(stack.base_url)
+    form = send(page, "celery", 1)
+    result = form.locator('[data-role="result"]')
+    page.wait_for_function("""() => document.querySelector('form[data-method="celery"] [data-role="result"]')
+        ?.dataset.kind === 'error'""", timeout=20_000)
+    row = page.locator("tr[data-task-num]").first
+    row.wait_for(timeout=10_000)
+    page.wait_for_function("document.querySelector('tr[data-task-num]').dataset.status === 'ERROR'", timeout=10_000)
+    line = float(result.evaluate("(node) => parseFloat(getComputedStyle(node).lineHeight)"))
+    folded = result.bounding_box()["height"]
+    assert folded <= 3.5 * line
+    assert "RabbitMQ is not reachable" in result.get_attribute("title")
+    assert row.bounding_box()["height"] < 90
+    assert row.bounding_box()["y"] + row.bounding_box()["height"] <= 768  # the new row is on the screen
+    result.click()
+    assert result.bounding_box()["height"] > folded  # all of it, on demand
+    result.press("Enter")
+    assert result.bounding_box()["height"] == folded
+    assert page.errors == []

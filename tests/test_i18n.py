@@ -222,7 +222,7 @@ JS_LITERAL = re.compile(r"""(?P<quote>["'`])(?P<text>(?:\\.|(?!(?P=quote)).)*)(?
 CODE_LIKE = re.compile(r"[\[\]#=/{}<>]|^\.|^--|^[\w-]+([.-][\w-]+)+$|^\w+_\w+$|\$\{|^[a-z]+[A-Z]\w*$|^\s*$"
                        r"|^var\(|^\([a-z-]+:")  # … and CSS: var(--done), (prefers-reduced-motion: reduce)
 PROSE = re.compile(r"[A-Za-z]{2,}[^A-Za-z]+[A-Za-z]{2,}|^[A-Z][a-z]+")
-ALLOWED = {"Content-Type", "Accept", "Authorization", "Bearer", "EventSource"}
+ALLOWED = {"Content-Type", "Accept", "Authorization", "Bearer", "EventSource", "Enter"}  # HTTP and DOM names (KeyboardEvent.key)
 
 
 def prose_literals_outside_gettext(source: str) -> list[str]:

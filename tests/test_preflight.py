@@ -72,3 +72,13 @@ def test_an_older_env_file_that_spells_the_address_out_is_named_when_it_override
     err = capsys.readouterr().err
     assert f"note: API_BIND=0.0.0.0:{listener} wins over API_PORT=8093" in err
     assert "change API_BIND and STATUS_API_URL" in err
+
+
+def test_the_commands_beside_make_run_expect_its_port_taken(environ, listener, tmp_path, monkeypatch, capsys, broker):
+    """`make consumer` while `make run` serves the page: the port is taken by the demo itself."""
+    monkeypatch.setattr(preflight, "ENV_FILE", str(tmp_path / ".env"))
+    monkeypatch.setattr(preflight, "RUN_ENV_FILE", str(tmp_path / "var" / "run.env"))
+    monkeypatch.setattr(preflight, "enable_local_management_plugin", lambda settings: None)  # not this test's
+    environ["API_PORT"] = str(listener)
+    assert preflight.main(["--beside-run"]) == 0
+    assert "is taken" not in capsys.readouterr().err
