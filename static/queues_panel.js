@@ -43,8 +43,10 @@ function recordDepth(queue, at) {
   const top = Math.max(1, ...chart.samples.map((p) => Math.max(p.ready, p.unacked)));
   const points = (key) => chart.samples.map((p) => `${(300 * (1 - (at - p.at) / HISTORY_S)).toFixed(1)},`
     + `${(38 - 36 * (p[key] / top)).toFixed(1)}`).join(" ");
-  chart.ready.setAttribute("points", points("ready"));
-  chart.unacked.setAttribute("points", points("unacked"));
+  // One sample is a point, not a line: drawn, its stroke was a stray dash at the chart's right edge.
+  const drawn = chart.samples.length >= 2;
+  chart.ready.setAttribute("points", drawn ? points("ready") : "");
+  chart.unacked.setAttribute("points", drawn ? points("unacked") : "");
   chart.svg.dataset.points = String(chart.samples.length);
   chart.svg.dataset.max = String(top);
 }
@@ -62,7 +64,7 @@ function showQueues(answer) {
   for (const queue of answer.queues ?? []) {
     const cells = queue.path && queueRows.get(queue.path);
     if (!cells) continue;
-    setText(cells.name, String(queue.name ?? ""));
+    showQueueName(cells.name, String(queue.name ?? ""));
     setText(cells.error, queue.error ? String(queue.error) : "");  // e.g. "not declared yet"
     setText(cells.ready, formatCount(queue.messages_ready));
     setText(cells.unacked, formatCount(queue.messages_unacknowledged));
@@ -72,6 +74,12 @@ function showQueues(answer) {
   showManagementLink(answer.management_ui);
   sample = { clock: clockFrom(answer.now), sampledAt: answer.sampled_at, interval: answer.stats_interval_s };
   paintSampleAge();
+}
+
+// A queue name breaks only after a dot ("queue_lab." / "celery"), never inside a word.
+function showQueueName(node, name) {
+  if (node.textContent === name) return;
+  node.replaceChildren(...name.split(/(?<=\.)/).flatMap((part, i) => (i ? [document.createElement("wbr"), part] : [part])));
 }
 
 // Only http(s) links: the address comes from configuration, and a javascript: URL must never be clickable.
