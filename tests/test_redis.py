@@ -109,3 +109,24 @@ def test_a_countdown_longer_than_the_visibility_timeout_runs_twice_on_redis_once
     ran = {method: rows[num]["reruns"] + rows[num]["attempt"] for method, num in nums.items()}
     assert ran["celery"] == 1, rows[nums["celery"]]
     assert ran["celery_redis"] >= 2, rows[nums["celery_redis"]]
+
+
+def test_strangers_calls_by_name_on_redis_never_stop_its_worker(stack, redis_keys):
+    """The message contract on the Redis broker too: send_task with nonsense arguments, a job the
+    table never held, a replay — the Redis worker refuses or skips each, and a real job runs next."""
+    from celery import Celery
+
+    stack.start_api(REDIS_URL=REDIS_URL)
+    worker = start_redis_worker(stack, REDIS_URL=REDIS_URL)
+    (done,) = stack.post("/api/tasks", method="celery_redis", seconds=0).json()["task_nums"]
+    stack.wait_finished([done], 20)
+    client = Celery("student", broker=REDIS_URL)
+    client.conf.update(task_default_queue=stack.env["CELERY_QUEUE"], broker_connection_timeout=3)
+    for args in (["x", "y"], [], [999999, 30], [done, 1e12], [done, 40]):
+        client.send_task("process_task", args=args)
+    client.close()
+    (num,) = stack.post("/api/tasks", method="celery_redis", seconds=1).json()["task_nums"]
+    assert stack.wait_finished([num], 15)[num]["task_status"] == "DONE"
+    log = worker.log()
+    assert log.count("refused process_task") == 3 and "no such job" in log and f"#{done}: already DONE" in log
+    assert stack.tasks([done])[done]["attempt"] == 1
