@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import threading
 import time
-from urllib.parse import quote, urlsplit
+from urllib.parse import quote, unquote, urlsplit
 
 import redis
 import requests
@@ -32,8 +32,9 @@ STATS_INTERVAL_S = 5
 class QueueStats:
     def __init__(self, settings: Settings):
         self.settings = settings
+        # The AMQP URL's path is the vhost, %-encoded ("/%2F" is "/"): decoded, then encoded once for HTTP.
         path = urlsplit(settings.rabbitmq_url).path
-        self.vhost = quote(path[1:] if len(path) > 1 else "/", safe="")
+        self.vhost = quote(unquote(path[1:]) if len(path) > 1 else "/", safe="")
         self._lock = threading.Lock()
         self._cached: dict[str, tuple[float, dict]] = {}
         self._version: str | None = None
