@@ -39,12 +39,12 @@ def _reporter() -> StatusReporter:
     return _reporters[pid]
 
 
-def _profile() -> str:
-    """What the workers panel shows about this worker's settings (a Redis one says so first: the
-    page puts it in the Celery · Redis lane)."""
-    on_redis = (f"Redis · visibility {settings.redis_visibility_timeout_s:g} s · "
-                if settings.celery_broker_kind == "redis" else "")
-    return (f"{on_redis}{'late' if ACKS_LATE else 'early'} ack · prefetch ×{settings.celery_prefetch_multiplier}")
+def _profile() -> dict:
+    """What the workers panel shows about this worker's settings (api/validation.py: PROFILE_FACTS)."""
+    facts = {"ack": "late" if ACKS_LATE else "early", "prefetch_multiplier": settings.celery_prefetch_multiplier}
+    if settings.celery_broker_kind == "redis":
+        facts["visibility_timeout_s"] = settings.redis_visibility_timeout_s
+    return facts
 
 
 @worker_process_init.connect
@@ -53,7 +53,7 @@ def announce_pool_process(**_):
     consumed = sorted(app.amqp.queues.consume_from or [app.conf.task_default_queue])  # -Q, if given
     sweeper = consumed == [settings.queues.maintenance]
     heartbeat = WorkerHeartbeat(_reporter(), "celery", ",".join(consumed), settings.worker_heartbeat_s,
-                                "sweeper (celery beat)" if sweeper else _profile(),
+                                {"role": "sweeper"} if sweeper else _profile(),
                                 broker=settings.celery_broker_kind, prefetch=settings.celery_prefetch_multiplier)
     _heartbeats[os.getpid()] = heartbeat.start()
 

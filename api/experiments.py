@@ -1,235 +1,420 @@
-"""The fault lab's experiments: what to try, what to watch, and which setting explains it.
+"""The fault lab's experiments, as data: what to try, what to watch, which setting explains it, and
+the buttons that do it — each preset the exact `POST /api/tasks` bodies it sends, or the name of one
+of the few things the page does itself (PAGE_ACTIONS).
 
-Served as `GET /api/experiments` for the page's Experiments panel, in the reader's language (the texts
-are in the catalogs: api/i18n.py); each entry is also a "Try this" in the README (and in README.ru.md,
+Served as `GET /api/experiments`, in the reader's language (the texts are in the catalogs:
+api/i18n.py); static/experiments.js builds the chooser and the cards from it and knows nothing about
+any one experiment. Each experiment is also a "Try this" in the README (and in README.ru.md,
 README.uk.md), and each is proven by a test in tests/test_fault_lab.py.
 """
-from flask_babel import gettext
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import partial
+from typing import Any, Mapping
+
+from flask_babel import gettext, lazy_gettext
+from flask_babel.speaklater import LazyString
 
 from api.line_count import retry_lines
 
+# What a preset may ask the page to do instead of sending its jobs in order; static/experiments.js
+# implements each one (PAGE_ACTIONS there), and a test checks the two lists agree.
+PAGE_ACTIONS = (
+    "close-connections",  # close every broker connection: a class-wide control
+    "slow-stream",        # a toggle: send the preset's one job every second for a minute
+    "publish-stranger",   # publish a message that is not a job (POST /api/experiments/publish-stranger)
+    "register-own",       # register the preset's one job, unpublished, for the student's own producer
+)
+
+
+def _filled(text: LazyString, facts: Mapping[str, Any]) -> str:
+    """The text in the reader's language; one that names a fact of this lab (`%(limit)s`) gets its
+    value, as `gettext(text, **facts)` would."""
+    translated = str(text)
+    return translated % facts if "%(" in translated else translated
+
+
+@dataclass(frozen=True)
+class Job:
+    """One `POST /api/tasks` body, exactly as the page sends it, and the name the card's result line
+    gives it when its method alone would not tell it from the preset's other jobs."""
+
+    body: Mapping[str, Any]
+    named: LazyString | None = None
+
+    def to_json(self) -> dict:
+        return {"body": dict(self.body), "as": None if self.named is None else str(self.named)}
+
+
+def _job(method: str, seconds: float, named: LazyString | None = None, **options) -> Job:
+    return Job({"method": method, "seconds": seconds, "count": 1, **options}, named)
+
+
+rabbitmq = partial(_job, "rabbitmq")
+celery = partial(_job, "celery")
+celery_redis = partial(_job, "celery_redis")
+
+
+def both_ways(seconds: float, **options) -> tuple[Job, ...]:
+    """The same job by Celery and by the hand-written consumer: the comparison most cards make."""
+    return celery(seconds, **options), rabbitmq(seconds, **options)
+
+
+def each_celery(seconds: float, **options) -> tuple[Job, ...]:
+    """The same Celery job on each broker: the Redis lessons."""
+    return celery(seconds, **options), celery_redis(seconds, **options)
+
+
+def fairness_batch(send) -> tuple[Job, ...]:
+    """Long, short, long, short…: with prefetch above 1, one worker ends up with every long job."""
+    return tuple(send(seconds) for seconds in (6, 0.5, 6, 0.5, 6, 0.5, 6, 0.5))
+
+
+@dataclass(frozen=True)
+class Preset:
+    """A button on a card: it sends `jobs` one request at a time (so queue order is send order), or,
+    with an `action`, does that one of PAGE_ACTIONS (which may read `jobs` for what it sends)."""
+
+    id: str
+    label: LazyString
+    jobs: tuple[Job, ...] = ()
+    action: str | None = None
+
+    def __post_init__(self):
+        if self.action is not None and self.action not in PAGE_ACTIONS:
+            raise ValueError(f"preset {self.id}: no page action {self.action!r} (PAGE_ACTIONS: {PAGE_ACTIONS})")
+        if self.action is None and not self.jobs:
+            raise ValueError(f"preset {self.id} neither sends jobs nor names a page action")
+
+    def to_json(self) -> dict:
+        return {"id": self.id, "label": str(self.label), "jobs": [job.to_json() for job in self.jobs],
+                "action": self.action}
+
+
+@dataclass(frozen=True)
+class KillForm:
+    """"Kill the worker of job #[ ]", with "the whole worker" ticked at first when `whole`."""
+
+    whole: bool = False
+
+
+@dataclass(frozen=True)
+class Experiment:
+    """One card. `line_counts`: show how many lines each path needed (the retries lesson)."""
+
+    id: str
+    title: LazyString
+    try_this: LazyString
+    watch: LazyString
+    because: LazyString
+    presets: tuple[Preset, ...] = ()
+    kill_form: KillForm | None = None
+    line_counts: bool = False
+
+    def to_json(self, facts: Mapping[str, Any], lines: Mapping[str, int]) -> dict:
+        return {
+            "id": self.id, "title": str(self.title),
+            "try": _filled(self.try_this, facts), "watch": _filled(self.watch, facts),
+            "because": _filled(self.because, facts),
+            "lines": dict(lines) if self.line_counts else None,
+            "kill_form": None if self.kill_form is None else {"whole": self.kill_form.whole},
+            "presets": [preset.to_json() for preset in self.presets],
+        }
+
+
+# Names for jobs in a preset's result line where the method alone would not tell them apart.
+CELERY_LATE_ACK = lazy_gettext("Celery late ack")
+CELERY_EARLY_ACK = lazy_gettext("Celery early ack")
+
+EXPERIMENTS: tuple[Experiment, ...] = (
+    Experiment(
+        id="kill",
+        title=lazy_gettext("Kill a worker mid-job"),
+        try_this=lazy_gettext("Send a 20 s job by RabbitMQ, by Celery (late ack) and by Celery (early ack). "
+                              "When a row is IN_PROGRESS, kill its worker (the button sends SIGKILL to the "
+                              "process running that job; in docker compose use `docker kill <container>`)."),
+        watch=lazy_gettext("RabbitMQ and Celery late-ack: the row restarts as attempt 2 and ends DONE. "
+                           "Celery early-ack: the row goes silent, then LOST."),
+        because=lazy_gettext("The consumer acks after the job (manual ack); Celery's late profile has "
+                             "task_acks_late=True + task_reject_on_worker_lost=True. The early profile "
+                             "(CELERY_ACK_MODE=early) acked the message when the job started: RabbitMQ "
+                             "has nothing left to redeliver."),
+        presets=(
+            Preset("send-20s", lazy_gettext("Send 20 s jobs"), jobs=(
+                rabbitmq(20), celery(20, CELERY_LATE_ACK), celery(20, CELERY_EARLY_ACK, celery_ack="early"))),
+        ),
+        kill_form=KillForm(whole=False),
+    ),
+    Experiment(
+        id="lost",
+        title=lazy_gettext("Lost jobs are named, not silent"),
+        try_this=lazy_gettext("Do the early-ack kill above and wait LOST_AFTER_S."),
+        watch=lazy_gettext("The row turns LOST with the reason. If a lost job reports again (a "
+                           "redelivery), the same row comes back to life as the next attempt."),
+        because=lazy_gettext("A Celery beat schedule (the celery_beat process) asks the API every "
+                             "SWEEP_EVERY_S to mark a running job LOST when neither the job nor its "
+                             "worker (its heartbeat) has been heard from for LOST_AFTER_S (at least two "
+                             "heartbeats), and to prune history older than HISTORY_MAX_AGE_S. A worker "
+                             "that is alive is only late: while the API is away it keeps its reports and "
+                             "delivers them when the API is back, so for that long after the API starts "
+                             "the sweeper names nothing LOST — a finished job never flashes LOST."),
+        presets=(
+            Preset("send-early-ack", lazy_gettext("Send a 20 s early-ack Celery job"),
+                   jobs=(celery(20, CELERY_EARLY_ACK, celery_ack="early"),)),
+        ),
+    ),
+    Experiment(
+        id="retries",
+        title=lazy_gettext("Retries with backoff"),
+        try_this=lazy_gettext("Send a job with 'flaky: fail first 2' by Celery and by RabbitMQ; then one "
+                              "with 'fail first 3' (MAX_ATTEMPTS is 3)."),
+        watch=lazy_gettext("RETRYING (with when the next try is due) twice, then DONE on attempt 3. "
+                           "With 3 failures: ERROR 'gave up after 3 attempts', and on the raw side the "
+                           "message sits in the dead-letter queue (<queue>.dead) in the management UI."),
+        because=lazy_gettext("Celery: autoretry_for + retry_backoff + retry_jitter + max_retries "
+                             "(%(celery)s lines). Raw: nack → the work queue dead-letters into a "
+                             "wait queue whose TTL dead-letters it back; the attempt is the broker's "
+                             "x-death count; out of attempts, the consumer moves it to the dead-letter "
+                             "queue (%(rabbitmq)s lines). The raw wait is fixed (RETRY_DELAY_S): "
+                             "growing it would need a republish, which loses x-death on RabbitMQ ≥ 3.13."),
+        presets=(
+            Preset("flaky-2", lazy_gettext("flaky 2 both ways"), jobs=both_ways(2, flaky=2)),
+            Preset("flaky-3", lazy_gettext("flaky 3 (give up) both ways"), jobs=both_ways(2, flaky=3)),
+        ),
+        line_counts=True,
+    ),
+    Experiment(
+        id="delayed",
+        title=lazy_gettext("Delayed start"),
+        try_this=lazy_gettext("Send a job with 'start in 10 s' by Celery and by RabbitMQ."),
+        watch=lazy_gettext("SCHEDULED with its due time, then IN_PROGRESS no earlier than that."),
+        because=lazy_gettext("Celery: apply_async(countdown=10) — a worker receives the task at once and "
+                             "holds it unacked until it is due. Raw: a per-message TTL in <queue>.delay, "
+                             "dead-lettered into the work queue when it expires (only at the head of "
+                             "the queue: a long delay in front blocks a short one behind it). The trap: "
+                             "RabbitMQ's consumer_timeout (30 min by default) closes a channel that holds "
+                             "an unacked message too long, so a countdown over 30 minutes kills the "
+                             "worker's channel — use a scheduler, or raise consumer_timeout."),
+        presets=(
+            Preset("delay-10", lazy_gettext("start in 10 s both ways"), jobs=both_ways(3, delay_s=10)),
+        ),
+    ),
+    Experiment(
+        id="time-limits",
+        title=lazy_gettext("Time limits"),
+        try_this=lazy_gettext("Send a 10 s job with a 3 s limit: Celery soft, Celery hard, and RabbitMQ."),
+        watch=lazy_gettext("Soft: ERROR 'SoftTimeLimitExceeded' reported by the job itself at ~30%. "
+                           "Hard: ERROR 'hard time limit exceeded', reported by Celery's main process "
+                           "after it killed the pool process (watch a new pool process appear in the "
+                           "workers panel). RabbitMQ: ERROR from the job's own deadline check."),
+        because=lazy_gettext("Celery's soft_time_limit raises inside the task; time_limit kills the "
+                             "process. The raw consumer has neither: its deadline is hand-written in the "
+                             "job loop (time_limit_s), and only works because the job checks it."),
+        presets=(
+            Preset("limit-3", lazy_gettext("10 s job, 3 s limit"), jobs=(
+                celery(10, lazy_gettext("Celery soft"), time_limit_s=3, time_limit_kind="soft"),
+                celery(10, lazy_gettext("Celery hard"), time_limit_s=3, time_limit_kind="hard"),
+                rabbitmq(10, time_limit_s=3))),
+        ),
+    ),
+    Experiment(
+        id="prefetch",
+        title=lazy_gettext("Prefetch and fairness"),
+        try_this=lazy_gettext("With two workers of a kind, send the fairness batch (8 jobs: long, short, "
+                              "long, short…). Then restart the workers with CONSUMER_PREFETCH=4 / "
+                              "CELERY_PREFETCH_MULTIPLIER=4 (e.g. `CONSUMER_PREFETCH=4 make run` and "
+                              "`make consumer`) and send it again."),
+        watch=lazy_gettext("Prefetch 1: the short jobs flow to whichever worker is free; the batch "
+                           "finishes sooner. Prefetch 4: each worker grabs 4 at once — one gets all the "
+                           "long jobs while the other idles (the workers panel's bars, and the "
+                           "management UI's unacked count)."),
+        because=lazy_gettext("basic_qos(prefetch_count) / worker_prefetch_multiplier: how many unacked "
+                             "messages the broker lets each worker hold."),
+        presets=(
+            Preset("fairness", lazy_gettext("send the fairness batch"),
+                   jobs=fairness_batch(rabbitmq) + fairness_batch(celery)),
+        ),
+    ),
+    Experiment(
+        id="heartbeat",
+        title=lazy_gettext("Heartbeat starvation"),
+        try_this=lazy_gettext("Send a 20 s job to the naive consumer (CONSUMER_MODE=naive, heartbeat 5 s: "
+                              "`make run` starts one) and the same job to the normal consumer."),
+        watch=lazy_gettext("The naive consumer's connection drops (missed heartbeats), its ack fails, "
+                           "and the job starts again as attempt 2, 3… The threaded consumer finishes "
+                           "the same job once."),
+        because=lazy_gettext("pika only sends heartbeats while its thread is inside pika: the naive "
+                             "consumer sleeps inside the callback. The threaded one runs the job in a "
+                             "thread and acks through add_callback_threadsafe. Celery's `--pool solo` "
+                             "runs tasks in the worker's own thread: the same trap for long tasks."),
+        presets=(
+            Preset("heartbeat-20", lazy_gettext("20 s job to the naive consumer and to the threaded one"), jobs=(
+                rabbitmq(20, lazy_gettext("naive consumer"), consumer="naive"),
+                rabbitmq(20, lazy_gettext("threaded consumer")))),
+        ),
+    ),
+    Experiment(
+        id="outage",
+        title=lazy_gettext("Broker outage"),
+        try_this=lazy_gettext("Send a batch of 5 s jobs, then close every broker connection (the button, or "
+                              "`rabbitmqctl close_all_connections \"lab\"`), and send more jobs."),
+        watch=lazy_gettext("Workers log the lost connection and reconnect by themselves; the jobs "
+                           "queued before the outage are still there and finish (running ones come back "
+                           "as attempt 2). While RabbitMQ is really down (`docker compose stop rmq`) the "
+                           "API answers 503 with the reason and no row is left PENDING."),
+        because=lazy_gettext("Durable queues + persistent messages + acks after the job, and reconnect "
+                             "loops with backoff in both workers."),
+        presets=(
+            Preset("close-connections", lazy_gettext("close all broker connections"), action="close-connections"),
+            Preset("send-5s", lazy_gettext("send 5 s jobs both ways"), jobs=both_ways(5)),
+        ),
+    ),
+    Experiment(
+        id="slow-consumer",
+        title=lazy_gettext("A slow consumer falls behind"),
+        try_this=lazy_gettext("Start the slow stream (a 2 s job by RabbitMQ every second, for a minute) and "
+                              "watch the RabbitMQ queue's depth chart in the queues panel. After half a minute "
+                              "start a second consumer (`make consumer`, or `docker compose up -d --scale "
+                              "consumer=2`)."),
+        watch=lazy_gettext("Ready climbs by about one job every two seconds: one worker does half the "
+                           "work that arrives. With the second consumer the line flattens, then turns "
+                           "down."),
+        because=lazy_gettext("A queue only buffers: while jobs arrive faster than the consumers finish "
+                             "them, ready grows without end (until RabbitMQ's memory or disk alarm "
+                             "stops the publishers). Adding consumers is how a work queue scales, and "
+                             "prefetch 1 gives a new one work at once."),
+        presets=(
+            Preset("slow-stream", lazy_gettext("start the slow stream"), jobs=(rabbitmq(2),), action="slow-stream"),
+        ),
+    ),
+    Experiment(
+        id="quorum",
+        title=lazy_gettext("Quorum queues: a poison message"),
+        try_this=lazy_gettext("Send the poison job to the quorum queue: it crashes its consumer on every "
+                              "delivery (`make run` and compose start the consumer again). Then send "
+                              "'flaky 3' to the classic queue, to compare."),
+        watch=lazy_gettext("The poison row starts again and again — attempt 2, 3, 4 — and shows "
+                           "x-delivery-count 1, 2, 3: the broker counted. Past the delivery limit "
+                           "(QUORUM_DELIVERY_LIMIT = %(limit)s) it ends ERROR, dead-lettered by "
+                           "RabbitMQ, and nobody runs it again. The classic row retries through the "
+                           ".wait queue, counted by x-death, and gives up into .dead after "
+                           "MAX_ATTEMPTS."),
+        because=lazy_gettext("A quorum queue counts every failed delivery itself (x-delivery-count) and "
+                             "dead-letters a message past its x-delivery-limit: no wait queue and no "
+                             "counting by hand — and no endless crash loop, which a classic queue "
+                             "would run, since it counts nothing. What changed across versions: "
+                             "RabbitMQ 3.8 brought quorum queues and the delivery limit; 4.0 made 20 "
+                             "the default limit of every quorum queue; 4.3 stops counting requeues "
+                             "(basic.nack or basic.reject with requeue) and gives quorum queues "
+                             "delayed retries of their own — a crashed consumer still counts. This "
+                             "broker is RabbitMQ %(version)s."),
+        presets=(
+            Preset("poison", lazy_gettext("poison job to the quorum queue"),
+                   jobs=(rabbitmq(1, lazy_gettext("quorum poison"), queue_type="quorum", poison=True),)),
+            Preset("quorum-plain", lazy_gettext("plain job to the quorum queue"),
+                   jobs=(rabbitmq(1, lazy_gettext("quorum plain"), queue_type="quorum"),)),
+            Preset("flaky-3-classic", lazy_gettext("flaky 3 to the classic queue"),
+                   jobs=(rabbitmq(1, lazy_gettext("classic flaky"), flaky=3),)),
+        ),
+    ),
+    Experiment(
+        id="redis-kill",
+        title=lazy_gettext("Kill a whole Celery worker: RabbitMQ or Redis"),
+        try_this=lazy_gettext("Send a 20 s job by Celery on RabbitMQ and one by Celery on Redis. When both "
+                              "run, kill each one's whole worker: the kill form with 'the whole worker' "
+                              "ticked (`make kill-worker TASK=N WHOLE=1`; in compose, `docker kill` its "
+                              "container)."),
+        watch=lazy_gettext("RabbitMQ: attempt 2 starts as soon as a worker is back. Redis: the row "
+                           "turns LOST and counts down the visibility timeout (%(timeout)s s here), "
+                           "and only then does attempt 2 start."),
+        because=lazy_gettext("Both workers ack late. RabbitMQ tracks each delivery on its connection: "
+                             "when the connection drops, the unacked message is back in the queue at "
+                             "once. Redis has no connections to watch: Celery keeps a delivered message "
+                             "in a hash with its delivery time (the unacked column in the queues panel) "
+                             "and puts it back only when it is older than the visibility timeout — one "
+                             "hour by default. Killing only the pool process is another story: Celery's "
+                             "main process then rejects the message back at once, on both brokers."),
+        presets=(
+            Preset("send-20s-both-brokers", lazy_gettext("20 s job by Celery on each broker"),
+                   jobs=each_celery(20)),
+        ),
+        kill_form=KillForm(whole=True),
+    ),
+    Experiment(
+        id="redis-countdown",
+        title=lazy_gettext("A countdown longer than the visibility timeout"),
+        try_this=lazy_gettext("Send a job with 'start in 45 s' by Celery on RabbitMQ and by Celery on Redis "
+                              "(the visibility timeout here is %(timeout)s s)."),
+        watch=lazy_gettext("RabbitMQ: it runs once, when it is due. Redis: it runs when it is due, and "
+                           "again — the row counts the rerun (or shows a second attempt)."),
+        because=lazy_gettext("A worker takes a countdown task at once and holds it, unacked, until it "
+                             "is due. On Redis, once the visibility timeout has passed, the message is "
+                             "handed out again, to a worker that waits for the same due time: two copies "
+                             "run. Celery's documentation warns of exactly this: keep countdowns and "
+                             "retry delays below the visibility timeout, or raise it. RabbitMQ's "
+                             "counterpart trap is consumer_timeout (30 min by default): a channel that "
+                             "holds an unacked message longer is closed, and the message redelivered."),
+        presets=(
+            Preset("countdown-45-both-brokers", lazy_gettext("start in 45 s, by Celery on each broker"),
+                   jobs=each_celery(1, delay_s=45)),
+        ),
+    ),
+    Experiment(
+        id="redis-outage",
+        title=lazy_gettext("When the broker is away: RabbitMQ or Redis"),
+        try_this=lazy_gettext("Stop a broker for a moment — `docker compose stop rmq`, or `docker compose "
+                              "stop redis` — and send a job by each Celery; send a few more and start it "
+                              "again (`docker compose start …`)."),
+        watch=lazy_gettext("delay() fails fast on either broker: the API answers 503 with the reason "
+                           "and those rows end ERROR. Jobs that were waiting when RabbitMQ stopped run "
+                           "after it starts; those waiting in this Redis are gone, and the sweeper names "
+                           "them LOST: 'Redis restarted…'."),
+        because=lazy_gettext("RabbitMQ writes durable queues' persistent messages to disk. This Redis "
+                             "keeps nothing on disk (no RDB snapshots, no append-only file), so a "
+                             "restart empties its lists. With `appendonly yes` the waiting jobs would "
+                             "survive a restart, up to the last fsync (every second by default)."),
+        presets=(
+            Preset("one-job-each-celery", lazy_gettext("one job by each Celery"), jobs=each_celery(1)),
+        ),
+    ),
+    Experiment(
+        id="stranger",
+        title=lazy_gettext("Publish your own message"),
+        try_this=lazy_gettext("Anyone with the broker's password can publish to a queue. Press 'a message "
+                              "that is not a job', or publish one yourself: in the management UI open Queues → "
+                              "queue_lab.jobs → Publish message and send `[1, 2, 3]`, or run `python3 -c "
+                              "'import pika; pika.BlockingConnection().channel().basic_publish(\"\", "
+                              "\"queue_lab.jobs\", \"hello\")'`. For Celery: `send_task(\"process_task\", "
+                              "args=[\"x\", \"y\"])`. Then press 'a job for my own producer': the API writes "
+                              "the row PENDING and hands you its number and the one line that sends it."),
+        watch=lazy_gettext("The consumer prints ' [!] Refused (not a job: …)' and moves the message to "
+                           "queue_lab.jobs.dead, with the reason in its queue-lab-reason header (Get "
+                           "messages in the management UI shows it); the Celery worker logs 'refused "
+                           "process_task'. Both go on with the next job. A job the table does not hold is "
+                           "parked too ('no such job'); a finished one is skipped ('already DONE'). Your "
+                           "own message for a registered job runs and moves in the table like any other."),
+        because=lazy_gettext("A queue is a public door: the worker reads every message as a form from a "
+                             "stranger. One message contract (queue_lab/job_message.py) says what a job "
+                             "is — an object, these fields, finite numbers within the bounds of POST "
+                             "/api/tasks — and the API's answer to the start report says whether the "
+                             "table holds the job and whether it has ended. Nothing a message holds can "
+                             "crash or stall a worker."),
+        presets=(
+            Preset("publish-stranger", lazy_gettext("a message that is not a job"), action="publish-stranger"),
+            Preset("register-own", lazy_gettext("a job for my own producer"),
+                   jobs=(rabbitmq(3, publish=False),), action="register-own"),
+        ),
+    ),
+)
+
 
 def experiments(rabbitmq_version: str | None, delivery_limit: int, visibility_timeout_s: float) -> list[dict]:
-    """`rabbitmq_version`: what the management API says this broker is (None when it cannot say);
-    the quorum queue's delivery limit and Redis's visibility timeout, as this lab runs them."""
-    timeout = format(visibility_timeout_s, "g")
+    """The table in the reader's language, with this lab's facts filled in: `rabbitmq_version` (what
+    the management API says this broker is; None when it cannot say), the quorum queue's delivery
+    limit and Redis's visibility timeout as this lab runs them, and the retries lesson's line counts."""
     lines = retry_lines()
-    version = rabbitmq_version or gettext("(unknown: the management API did not say)")
-    return [
-        {
-            "id": "kill",
-            "title": gettext("Kill a worker mid-job"),
-            "try": gettext("Send a 20 s job by RabbitMQ, by Celery (late ack) and by Celery (early ack). "
-                           "When a row is IN_PROGRESS, kill its worker (the button sends SIGKILL to the "
-                           "process running that job; in docker compose use `docker kill <container>`)."),
-            "watch": gettext("RabbitMQ and Celery late-ack: the row restarts as attempt 2 and ends DONE. "
-                             "Celery early-ack: the row goes silent, then LOST."),
-            "because": gettext("The consumer acks after the job (manual ack); Celery's late profile has "
-                               "task_acks_late=True + task_reject_on_worker_lost=True. The early profile "
-                               "(CELERY_ACK_MODE=early) acked the message when the job started: RabbitMQ "
-                               "has nothing left to redeliver."),
-        },
-        {
-            "id": "lost",
-            "title": gettext("Lost jobs are named, not silent"),
-            "try": gettext("Do the early-ack kill above and wait LOST_AFTER_S."),
-            "watch": gettext("The row turns LOST with the reason. If a lost job reports again (a "
-                             "redelivery), the same row comes back to life as the next attempt."),
-            "because": gettext("A Celery beat schedule (the celery_beat process) asks the API every "
-                               "SWEEP_EVERY_S to mark a running job LOST when neither the job nor its "
-                               "worker (its heartbeat) has been heard from for LOST_AFTER_S (at least two "
-                               "heartbeats), and to prune history older than HISTORY_MAX_AGE_S. A worker "
-                               "that is alive is only late: while the API is away it keeps its reports and "
-                               "delivers them when the API is back, so for that long after the API starts "
-                               "the sweeper names nothing LOST — a finished job never flashes LOST."),
-        },
-        {
-            "id": "retries",
-            "title": gettext("Retries with backoff"),
-            "try": gettext("Send a job with 'flaky: fail first 2' by Celery and by RabbitMQ; then one "
-                           "with 'fail first 3' (MAX_ATTEMPTS is 3)."),
-            "watch": gettext("RETRYING (with when the next try is due) twice, then DONE on attempt 3. "
-                             "With 3 failures: ERROR 'gave up after 3 attempts', and on the raw side the "
-                             "message sits in the dead-letter queue (<queue>.dead) in the management UI."),
-            "because": gettext("Celery: autoretry_for + retry_backoff + retry_jitter + max_retries "
-                               "(%(celery)s lines). Raw: nack → the work queue dead-letters into a "
-                               "wait queue whose TTL dead-letters it back; the attempt is the broker's "
-                               "x-death count; out of attempts, the consumer moves it to the dead-letter "
-                               "queue (%(rabbitmq)s lines). The raw wait is fixed (RETRY_DELAY_S): "
-                               "growing it would need a republish, which loses x-death on RabbitMQ ≥ 3.13.",
-                               celery=lines["celery"], rabbitmq=lines["rabbitmq"]),
-            "lines": lines,
-        },
-        {
-            "id": "delayed",
-            "title": gettext("Delayed start"),
-            "try": gettext("Send a job with 'start in 10 s' by Celery and by RabbitMQ."),
-            "watch": gettext("SCHEDULED with its due time, then IN_PROGRESS no earlier than that."),
-            "because": gettext("Celery: apply_async(countdown=10) — a worker receives the task at once and "
-                               "holds it unacked until it is due. Raw: a per-message TTL in <queue>.delay, "
-                               "dead-lettered into the work queue when it expires (only at the head of "
-                               "the queue: a long delay in front blocks a short one behind it). The trap: "
-                               "RabbitMQ's consumer_timeout (30 min by default) closes a channel that holds "
-                               "an unacked message too long, so a countdown over 30 minutes kills the "
-                               "worker's channel — use a scheduler, or raise consumer_timeout."),
-        },
-        {
-            "id": "time-limits",
-            "title": gettext("Time limits"),
-            "try": gettext("Send a 10 s job with a 3 s limit: Celery soft, Celery hard, and RabbitMQ."),
-            "watch": gettext("Soft: ERROR 'SoftTimeLimitExceeded' reported by the job itself at ~30%. "
-                             "Hard: ERROR 'hard time limit exceeded', reported by Celery's main process "
-                             "after it killed the pool process (watch a new pool process appear in the "
-                             "workers panel). RabbitMQ: ERROR from the job's own deadline check."),
-            "because": gettext("Celery's soft_time_limit raises inside the task; time_limit kills the "
-                               "process. The raw consumer has neither: its deadline is hand-written in the "
-                               "job loop (time_limit_s), and only works because the job checks it."),
-        },
-        {
-            "id": "prefetch",
-            "title": gettext("Prefetch and fairness"),
-            "try": gettext("With two workers of a kind, send the fairness batch (8 jobs: long, short, "
-                           "long, short…). Then restart the workers with CONSUMER_PREFETCH=4 / "
-                           "CELERY_PREFETCH_MULTIPLIER=4 (e.g. `CONSUMER_PREFETCH=4 make run` and "
-                           "`make consumer`) and send it again."),
-            "watch": gettext("Prefetch 1: the short jobs flow to whichever worker is free; the batch "
-                             "finishes sooner. Prefetch 4: each worker grabs 4 at once — one gets all the "
-                             "long jobs while the other idles (the workers panel's bars, and the "
-                             "management UI's unacked count)."),
-            "because": gettext("basic_qos(prefetch_count) / worker_prefetch_multiplier: how many unacked "
-                               "messages the broker lets each worker hold."),
-        },
-        {
-            "id": "heartbeat",
-            "title": gettext("Heartbeat starvation"),
-            "try": gettext("Send a 20 s job to the naive consumer (CONSUMER_MODE=naive, heartbeat 5 s: "
-                           "`make run` starts one) and the same job to the normal consumer."),
-            "watch": gettext("The naive consumer's connection drops (missed heartbeats), its ack fails, "
-                             "and the job starts again as attempt 2, 3… The threaded consumer finishes "
-                             "the same job once."),
-            "because": gettext("pika only sends heartbeats while its thread is inside pika: the naive "
-                               "consumer sleeps inside the callback. The threaded one runs the job in a "
-                               "thread and acks through add_callback_threadsafe. Celery's `--pool solo` "
-                               "runs tasks in the worker's own thread: the same trap for long tasks."),
-        },
-        {
-            "id": "outage",
-            "title": gettext("Broker outage"),
-            "try": gettext("Send a batch of 5 s jobs, then close every broker connection (the button, or "
-                           "`rabbitmqctl close_all_connections \"lab\"`), and send more jobs."),
-            "watch": gettext("Workers log the lost connection and reconnect by themselves; the jobs "
-                             "queued before the outage are still there and finish (running ones come back "
-                             "as attempt 2). While RabbitMQ is really down (`docker compose stop rmq`) the "
-                             "API answers 503 with the reason and no row is left PENDING."),
-            "because": gettext("Durable queues + persistent messages + acks after the job, and reconnect "
-                               "loops with backoff in both workers."),
-        },
-        {
-            "id": "slow-consumer",
-            "title": gettext("A slow consumer falls behind"),
-            "try": gettext("Start the slow stream (a 2 s job by RabbitMQ every second, for a minute) and "
-                           "watch the RabbitMQ queue's depth chart in the queues panel. After half a minute "
-                           "start a second consumer (`make consumer`, or `docker compose up -d --scale "
-                           "consumer=2`)."),
-            "watch": gettext("Ready climbs by about one job every two seconds: one worker does half the "
-                             "work that arrives. With the second consumer the line flattens, then turns "
-                             "down."),
-            "because": gettext("A queue only buffers: while jobs arrive faster than the consumers finish "
-                               "them, ready grows without end (until RabbitMQ's memory or disk alarm "
-                               "stops the publishers). Adding consumers is how a work queue scales, and "
-                               "prefetch 1 gives a new one work at once."),
-        },
-        {
-            "id": "quorum",
-            "title": gettext("Quorum queues: a poison message"),
-            "try": gettext("Send the poison job to the quorum queue: it crashes its consumer on every "
-                           "delivery (`make run` and compose start the consumer again). Then send "
-                           "'flaky 3' to the classic queue, to compare."),
-            "watch": gettext("The poison row starts again and again — attempt 2, 3, 4 — and shows "
-                             "x-delivery-count 1, 2, 3: the broker counted. Past the delivery limit "
-                             "(QUORUM_DELIVERY_LIMIT = %(limit)s) it ends ERROR, dead-lettered by "
-                             "RabbitMQ, and nobody runs it again. The classic row retries through the "
-                             ".wait queue, counted by x-death, and gives up into .dead after "
-                             "MAX_ATTEMPTS.", limit=delivery_limit),
-            "because": gettext("A quorum queue counts every failed delivery itself (x-delivery-count) and "
-                               "dead-letters a message past its x-delivery-limit: no wait queue and no "
-                               "counting by hand — and no endless crash loop, which a classic queue "
-                               "would run, since it counts nothing. What changed across versions: "
-                               "RabbitMQ 3.8 brought quorum queues and the delivery limit; 4.0 made 20 "
-                               "the default limit of every quorum queue; 4.3 stops counting requeues "
-                               "(basic.nack or basic.reject with requeue) and gives quorum queues "
-                               "delayed retries of their own — a crashed consumer still counts. This "
-                               "broker is RabbitMQ %(version)s.", version=version),
-        },
-        {
-            "id": "redis-kill",
-            "title": gettext("Kill a whole Celery worker: RabbitMQ or Redis"),
-            "try": gettext("Send a 20 s job by Celery on RabbitMQ and one by Celery on Redis. When both "
-                           "run, kill each one's whole worker: the kill form with 'the whole worker' "
-                           "ticked (`make kill-worker TASK=N WHOLE=1`; in compose, `docker kill` its "
-                           "container)."),
-            "watch": gettext("RabbitMQ: attempt 2 starts as soon as a worker is back. Redis: the row "
-                             "turns LOST and counts down the visibility timeout (%(timeout)s s here), "
-                             "and only then does attempt 2 start.", timeout=timeout),
-            "because": gettext("Both workers ack late. RabbitMQ tracks each delivery on its connection: "
-                               "when the connection drops, the unacked message is back in the queue at "
-                               "once. Redis has no connections to watch: Celery keeps a delivered message "
-                               "in a hash with its delivery time (the unacked column in the queues panel) "
-                               "and puts it back only when it is older than the visibility timeout — one "
-                               "hour by default. Killing only the pool process is another story: Celery's "
-                               "main process then rejects the message back at once, on both brokers."),
-        },
-        {
-            "id": "redis-countdown",
-            "title": gettext("A countdown longer than the visibility timeout"),
-            "try": gettext("Send a job with 'start in 45 s' by Celery on RabbitMQ and by Celery on Redis "
-                           "(the visibility timeout here is %(timeout)s s).", timeout=timeout),
-            "watch": gettext("RabbitMQ: it runs once, when it is due. Redis: it runs when it is due, and "
-                             "again — the row counts the rerun (or shows a second attempt)."),
-            "because": gettext("A worker takes a countdown task at once and holds it, unacked, until it "
-                               "is due. On Redis, once the visibility timeout has passed, the message is "
-                               "handed out again, to a worker that waits for the same due time: two copies "
-                               "run. Celery's documentation warns of exactly this: keep countdowns and "
-                               "retry delays below the visibility timeout, or raise it. RabbitMQ's "
-                               "counterpart trap is consumer_timeout (30 min by default): a channel that "
-                               "holds an unacked message longer is closed, and the message redelivered."),
-        },
-        {
-            "id": "redis-outage",
-            "title": gettext("When the broker is away: RabbitMQ or Redis"),
-            "try": gettext("Stop a broker for a moment — `docker compose stop rmq`, or `docker compose "
-                           "stop redis` — and send a job by each Celery; send a few more and start it "
-                           "again (`docker compose start …`)."),
-            "watch": gettext("delay() fails fast on either broker: the API answers 503 with the reason "
-                             "and those rows end ERROR. Jobs that were waiting when RabbitMQ stopped run "
-                             "after it starts; those waiting in this Redis are gone, and the sweeper names "
-                             "them LOST: 'Redis restarted…'."),
-            "because": gettext("RabbitMQ writes durable queues' persistent messages to disk. This Redis "
-                               "keeps nothing on disk (no RDB snapshots, no append-only file), so a "
-                               "restart empties its lists. With `appendonly yes` the waiting jobs would "
-                               "survive a restart, up to the last fsync (every second by default)."),
-        },
-        {
-            "id": "stranger",
-            "title": gettext("Publish your own message"),
-            "try": gettext("Anyone with the broker's password can publish to a queue. Press 'a message "
-                           "that is not a job', or publish one yourself: in the management UI open Queues → "
-                           "queue_lab.jobs → Publish message and send `[1, 2, 3]`, or run `python3 -c "
-                           "'import pika; pika.BlockingConnection().channel().basic_publish(\"\", "
-                           "\"queue_lab.jobs\", \"hello\")'`. For Celery: `send_task(\"process_task\", "
-                           "args=[\"x\", \"y\"])`. Then press 'a job for my own producer': the API writes "
-                           "the row PENDING and hands you its number and the one line that sends it."),
-            "watch": gettext("The consumer prints ' [!] Refused (not a job: …)' and moves the message to "
-                             "queue_lab.jobs.dead, with the reason in its queue-lab-reason header (Get "
-                             "messages in the management UI shows it); the Celery worker logs 'refused "
-                             "process_task'. Both go on with the next job. A job the table does not hold is "
-                             "parked too ('no such job'); a finished one is skipped ('already DONE'). Your "
-                             "own message for a registered job runs and moves in the table like any other."),
-            "because": gettext("A queue is a public door: the worker reads every message as a form from a "
-                               "stranger. One message contract (queue_lab/job_message.py) says what a job "
-                               "is — an object, these fields, finite numbers within the bounds of POST "
-                               "/api/tasks — and the API's answer to the start report says whether the "
-                               "table holds the job and whether it has ended. Nothing a message holds can "
-                               "crash or stall a worker."),
-        },
-    ]
+    facts = {"celery": lines["celery"], "rabbitmq": lines["rabbitmq"], "limit": delivery_limit,
+             "timeout": format(visibility_timeout_s, "g"),
+             "version": rabbitmq_version or gettext("(unknown: the management API did not say)")}
+    return [experiment.to_json(facts, lines) for experiment in EXPERIMENTS]

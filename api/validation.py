@@ -139,7 +139,7 @@ def parse_heartbeat(body: Any) -> dict:
         "hostname": text(body, "hostname", required=True, max_len=200),
         "pid": whole(body, "pid", 1, 2**31),
         "queue": text(body, "queue", required=False, max_len=200),
-        "profile": text(body, "profile", required=False, max_len=200) or "",
+        "profile": parse_profile(body.get("profile", {})),
         "leaving": flag(body, "leaving"),
         # The worker's reports not yet delivered, and those that arrived only after an outage.
         "backlog": whole(body, "backlog", 0, 2**31, required=False, default=0),
@@ -149,6 +149,41 @@ def parse_heartbeat(body: Any) -> dict:
         "broker": one_of(body, "broker", ("rabbitmq", "redis"), "rabbitmq"),
         "prefetch": whole(body, "prefetch", 0, 65535, required=False),
     }
+
+
+# The facts a worker's profile may hold — what the workers panel shows about it — each with what it
+# may be: one of some words, a whole number up to a bound, or a number (float) up to a bound.
+PROFILE_FACTS: dict[str, tuple[str, ...] | int | float] = {
+    "role": ("sweeper",),                # Celery beat's own worker
+    "ack": ("late", "early"),            # Celery: task_acks_late
+    "prefetch_multiplier": 65535,        # Celery: worker_prefetch_multiplier
+    "visibility_timeout_s": 1e7,         # Celery on Redis
+    "mode": ("threaded", "naive"),       # the consumer: CONSUMER_MODE
+    "prefetch": 65535,                   # the consumer: basic_qos
+    "heartbeat_s": 65535,                # the consumer's AMQP heartbeat
+    "queue_type": ("classic", "quorum"),
+    "delivery_limit": 10**6,             # a quorum queue's
+}
+
+
+def parse_profile(body: Any) -> dict:
+    """A worker's settings as facts, never its own sentence: the page says them in the reader's
+    language ("late ack · prefetch ×1", "позднее подтверждение · prefetch ×1")."""
+    try:
+        profile = json_object(body, set(PROFILE_FACTS), what="a worker's profile")
+        facts = {}
+        for name, allowed in PROFILE_FACTS.items():
+            if profile.get(name) is None:
+                continue
+            if isinstance(allowed, tuple):
+                facts[name] = one_of(profile, name, allowed, None)
+            elif isinstance(allowed, float):
+                facts[name] = number(profile, name, 0, allowed)
+            else:
+                facts[name] = whole(profile, name, 0, allowed)
+        return facts
+    except BadField as bad:  # named as the sender wrote it: "profile", "profile.ack"
+        raise BadField("profile" if bad.field == "body" else f"profile.{bad.field}", bad.message) from None
 
 
 MAX_RACE = 500

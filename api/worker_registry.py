@@ -10,6 +10,7 @@ so a student sees why rows were stale and that nothing was lost.
 """
 from __future__ import annotations
 
+import json
 import time
 
 from api.sqlite_db import Database
@@ -22,7 +23,7 @@ CREATE TABLE IF NOT EXISTS workers (
     hostname   TEXT NOT NULL,
     pid        INTEGER NOT NULL,
     queue      TEXT,
-    profile    TEXT NOT NULL DEFAULT '',
+    profile    TEXT NOT NULL DEFAULT '{}',  -- JSON: the facts of validation.PROFILE_FACTS
     first_seen REAL NOT NULL,
     last_seen  REAL NOT NULL,
     left_at    REAL,
@@ -54,7 +55,7 @@ class WorkerRegistry:
                 db.connection().execute(f"ALTER TABLE workers ADD COLUMN {column} {kind}")
 
     def heartbeat(self, worker_id: str, kind: str, hostname: str, pid: int, queue: str | None,
-                  profile: str = "", leaving: bool = False, backlog: int = 0,
+                  profile: dict | None = None, leaving: bool = False, backlog: int = 0,
                   delivered_late: int = 0, broker: str = "rabbitmq", prefetch: int | None = None) -> None:
         now = time.time()
         with self.db.write() as conn:
@@ -70,7 +71,7 @@ class WorkerRegistry:
                        backlog_peak = MAX(backlog_peak, excluded.backlog),
                        delivered_late = excluded.delivered_late, broker = excluded.broker,
                        prefetch = excluded.prefetch""",
-                (worker_id, kind, hostname, pid, queue, profile, now, now, now if leaving else None,
+                (worker_id, kind, hostname, pid, queue, json.dumps(profile or {}), now, now, now if leaving else None,
                  backlog, backlog, delivered_late, broker, prefetch),
             )
             conn.execute("DELETE FROM workers WHERE last_seen < ?", (now - self.forget_s,))
@@ -96,6 +97,7 @@ class WorkerRegistry:
                     (worker["worker_id"], IN_PROGRESS),
                 ).fetchone()[0]
                 worker["online"] = worker["left_at"] is None and worker["last_seen"] >= now - self.offline_s
+                worker["profile"] = _facts(worker["profile"])
         return workers
 
     def heard_from_within(self, seconds: float) -> set[str]:
@@ -111,3 +113,12 @@ class WorkerRegistry:
     def clear(self) -> None:
         with self.db.write() as conn:
             conn.execute("DELETE FROM workers WHERE left_at IS NOT NULL")
+
+
+def _facts(stored: str) -> dict:
+    """The profile's facts as stored (JSON); an earlier version's sentence is no facts."""
+    try:
+        facts = json.loads(stored)
+    except ValueError:
+        return {}
+    return facts if isinstance(facts, dict) else {}

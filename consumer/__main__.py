@@ -103,12 +103,13 @@ def install_stop_handlers(jobs: JobThread, stop: dict) -> None:
     signal.signal(signal.SIGINT, on_signal)
 
 
-def profile(settings: Settings) -> str:
-    """What the workers panel shows about this consumer's settings."""
-    quorum = (f"quorum · delivery limit {settings.quorum_delivery_limit} · "
-              if settings.consumer_queue_type == "quorum" else "")
-    return (f"{quorum}{settings.consumer_mode} · prefetch {settings.consumer_prefetch} · "
-            f"heartbeat {settings.consumer_heartbeat} s")
+def profile(settings: Settings) -> dict:
+    """What the workers panel shows about this consumer's settings (api/validation.py: PROFILE_FACTS)."""
+    facts = {"mode": settings.consumer_mode, "prefetch": settings.consumer_prefetch,
+             "heartbeat_s": settings.consumer_heartbeat}
+    if settings.consumer_queue_type == "quorum":
+        facts.update(queue_type="quorum", delivery_limit=settings.quorum_delivery_limit)
+    return facts
 
 
 def main() -> None:

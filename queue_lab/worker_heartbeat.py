@@ -19,11 +19,11 @@ from queue_lab.status_reporter import StatusReporter
 
 class WorkerHeartbeat:
     def __init__(self, reporter: StatusReporter, kind: str, queue: str, interval_s: float,
-                 profile: str = "", broker: str = "rabbitmq", prefetch: int | None = None):
+                 profile: dict | None = None, broker: str = "rabbitmq", prefetch: int | None = None):
         self.reporter = reporter
         self.kind = kind
         self.queue = queue
-        self.profile = profile  # the settings that make this worker behave as it does, for people
+        self.profile = profile or {}  # the settings that make it behave as it does, as facts the page words
         self.broker, self.prefetch = broker, prefetch  # the same facts as fields, for the page
         self.interval_s = interval_s
         self._stopped = threading.Event()

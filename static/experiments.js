@@ -1,6 +1,12 @@
-// The Fault lab: one card per experiment from GET /api/experiments (what to try, what to watch, and
-// which setting explains it), with buttons that send the experiment's jobs through the same
-// POST /api/tasks as the panels. Every text from the API goes in as text, never as HTML.
+// The Fault lab: a chooser of experiments beside the one chosen experiment's card. Everything about an
+// experiment comes from GET /api/experiments (api/experiments.py): its texts, whether it has line
+// counts or a kill form, and its presets — the exact POST /api/tasks bodies each button sends, or the
+// name of one of the few things the page does itself (PAGE_ACTIONS below). Every text from the API
+// goes in as text, never as HTML.
+//
+// Every card stays in the page (hidden but the chosen one), so `[data-experiment=id]` finds any of
+// them, and a link to `#experiment-<id>` opens the drawer on that experiment. The choice is
+// remembered in localStorage, so a reload comes back to it; the hash is only for links.
 
 import { closeBrokerConnections, killWorkerOf, runAction } from "./actions.js";
 import { markClassControl } from "./class_controls.js";
@@ -9,76 +15,19 @@ import { element, getJSON, postJSON, setText, setTextWithCode, showOutcome, slee
 import { LAB, methodLabel, queued } from "./vocabulary.js";
 
 const RETRY_LOAD_MS = 3000;  // the list is static; if the API is not up yet, ask again
+const CHOSEN_KEY = "queue-lab.experiment";
+const LINK_PREFIX = "#experiment-";  // a card's id is experiment-<id>: the link's target is the card
 
-// Jobs each preset sends, in order (one request each, so queue order is send order). `as` names the
-// job in the card's result line when the method alone would not tell the jobs apart. A preset's
-// button says LAB.presets[id]. A preset with an `action` acts for the whole class (class_controls.js);
-// one with `run` does something of this student's own, beyond sending jobs.
-const rabbitmq = (seconds, options = {}) => ({ method: "rabbitmq", seconds, ...options });
-const celery = (seconds, options = {}) => ({ method: "celery", seconds, ...options });
-const celeryRedis = (seconds, options = {}) => ({ method: "celery_redis", seconds, ...options });
-const eachCelery = (seconds, options = {}) => [celery(seconds, options), celeryRedis(seconds, options)];
-const bothWays = (seconds, options = {}) => [celery(seconds, options), rabbitmq(seconds, options)];
-const fairnessBatch = (send) => [6, 0.5, 6, 0.5, 6, 0.5, 6, 0.5].map((seconds) => send(seconds));
-const named = LAB.jobNames;
+// ---------- what a preset may ask the page to do (api/experiments.py: PAGE_ACTIONS names these)
 
-const PRESETS = {
-  kill: [
-    { id: "send-20s", jobs: [
-      rabbitmq(20), celery(20, { as: named.celeryLateAck }),
-      celery(20, { celery_ack: "early", as: named.celeryEarlyAck })] },
-  ],
-  lost: [
-    { id: "send-early-ack", jobs: [celery(20, { celery_ack: "early", as: named.celeryEarlyAck })] },
-  ],
-  retries: [
-    { id: "flaky-2", jobs: bothWays(2, { flaky: 2 }) },
-    { id: "flaky-3", jobs: bothWays(2, { flaky: 3 }) },
-  ],
-  delayed: [
-    { id: "delay-10", jobs: bothWays(3, { delay_s: 10 }) },
-  ],
-  "time-limits": [
-    { id: "limit-3", jobs: [
-      celery(10, { time_limit_s: 3, time_limit_kind: "soft", as: named.celerySoft }),
-      celery(10, { time_limit_s: 3, time_limit_kind: "hard", as: named.celeryHard }),
-      rabbitmq(10, { time_limit_s: 3 })] },
-  ],
-  prefetch: [
-    { id: "fairness", jobs: [...fairnessBatch((s) => rabbitmq(s)), ...fairnessBatch((s) => celery(s))] },
-  ],
-  heartbeat: [
-    { id: "heartbeat-20", jobs: [
-      rabbitmq(20, { consumer: "naive", as: named.naiveConsumer }), rabbitmq(20, { as: named.threadedConsumer })] },
-  ],
-  outage: [
-    { id: "close-connections", action: closeBrokerConnections },
-    { id: "send-5s", jobs: bothWays(5) },
-  ],
-  "redis-kill": [
-    { id: "send-20s-both-brokers", jobs: eachCelery(20) },
-  ],
-  "redis-countdown": [
-    { id: "countdown-45-both-brokers", jobs: eachCelery(1, { delay_s: 45 }) },
-  ],
-  "redis-outage": [
-    { id: "one-job-each-celery", jobs: eachCelery(1) },
-  ],
-  "slow-consumer": [
-    { id: "slow-stream", toggle: streamSlowJobs },
-  ],
-  stranger: [
-    { id: "publish-stranger", run: publishStranger },
-    { id: "register-own", run: registerOwnJob },
-  ],
-  quorum: [
-    { id: "poison", jobs: [rabbitmq(1, { queue_type: "quorum", poison: true, as: named.quorumPoison })] },
-    { id: "quorum-plain", jobs: [rabbitmq(1, { queue_type: "quorum", as: named.quorumPlain })] },
-    { id: "flaky-3-classic", jobs: [rabbitmq(1, { flaky: 3, as: named.classicFlaky })] },
-  ],
+// `run(preset)` resolves to [text, kind] for the card's result line; `toggle(preset, button, show)`
+// runs until the same button is pressed again; `classWide`: the instructor's only (class_controls.js).
+const PAGE_ACTIONS = {
+  "close-connections": { run: closeBrokerConnections, classWide: true },
+  "slow-stream": { toggle: streamSlowJobs },
+  "publish-stranger": { run: publishStranger },
+  "register-own": { run: registerOwnJob },
 };
-
-// ---------- a stranger's message, and a job for the student's own producer
 
 async function publishStranger() {
   const { status, body } = await postJSON("/api/experiments/publish-stranger", {});
@@ -86,20 +35,19 @@ async function publishStranger() {
     : [body.error ?? LAB.shortStatus(status), "error"];
 }
 
-async function registerOwnJob() {
-  const { status, body } = await postJSON("/api/tasks", withOwner({ method: "rabbitmq", seconds: 3, count: 1, publish: false }));
+// The preset's one job, written PENDING and not published: the student's own producer sends it.
+async function registerOwnJob(preset) {
+  const { status, body } = await postJSON("/api/tasks", withOwner(preset.jobs[0].body));
   if (status !== 201) return [body.error ?? LAB.shortStatus(status), "error"];
   const [message] = body.messages;
   return [LAB.registered(message.task_num, message.code), "ok"];
 }
 
-// ---------- the slow stream: a steady flow of jobs one consumer cannot keep up with
-
-const STREAM = { every_ms: 1000, seconds: 2, total: 60 };  // 2 s of work arriving every second
+// The slow stream: the preset's one job every second for a minute, more work than one consumer can do.
+const STREAM = { every_ms: 1000, total: 60 };
 let stream = null;  // { stop } while running
 
-// A toggle, not an action: it runs for a minute, and the same button stops it.
-async function streamSlowJobs(button, show) {
+async function streamSlowJobs(preset, button, show) {
   if (stream) {
     stream.stop = true;
     return;
@@ -110,7 +58,7 @@ async function streamSlowJobs(button, show) {
   let sent = 0;
   try {
     while (!mine.stop && sent < STREAM.total) {
-      const { status } = await postJSON("/api/tasks", withOwner({ method: "rabbitmq", seconds: STREAM.seconds, count: 1 }));
+      const { status } = await postJSON("/api/tasks", withOwner(preset.jobs[0].body));
       if (status === 202) sent += 1;
       show(LAB.streaming(sent, STREAM.total), "waiting");
       await sleep(STREAM.every_ms);
@@ -120,23 +68,19 @@ async function streamSlowJobs(button, show) {
     show(LAB.streamed(sent), "error");
   } finally {
     stream = null;
-    setText(button, LAB.presets["slow-stream"]);
+    setText(button, preset.label);
   }
 }
-
-const panel = document.getElementById("experiments");
-const cardList = panel.querySelector('[data-role="cards"]');
-const loadError = panel.querySelector('[data-role="error"]');
 
 // Sends a preset's jobs one request at a time and sums up what happened, per kind of job:
 // "RabbitMQ: queued #4 · Celery late ack: queued #5 · Celery early ack: queued #6".
 async function sendJobs(jobs) {
   const outcomes = new Map();  // label -> { nums: [], errors: [] }, in the order of first sending
-  for (const { as, ...job } of jobs) {
+  for (const { body: job, as } of jobs) {
     const label = as ?? methodLabel(job.method);
     if (!outcomes.has(label)) outcomes.set(label, { nums: [], errors: [] });
     const outcome = outcomes.get(label);
-    const { status, body } = await postJSON("/api/tasks", withOwner({ count: 1, ...job }));
+    const { status, body } = await postJSON("/api/tasks", withOwner(job));
     if (status === 202) outcome.nums.push(...(body.task_nums ?? []));
     else if (!outcome.errors.includes(body.error)) outcome.errors.push(body.error ?? LAB.shortStatus(status));
   }
@@ -148,11 +92,27 @@ async function sendJobs(jobs) {
   return [LAB.outcomes(lines), failed ? "error" : "ok"];
 }
 
-// ---------- the cards
+// ---------- a card
+
+function buildPresetButton(preset, show) {
+  const label = String(preset.label);
+  const button = element("button", "", label);
+  button.type = "button";
+  button.dataset.preset = String(preset.id);
+  const action = preset.action == null ? null : PAGE_ACTIONS[preset.action];
+  if (preset.action != null && !action) button.disabled = true;  // a server newer than this page
+  if (action?.classWide) markClassControl(button);
+  button.addEventListener("click", () => (action?.toggle ? action.toggle(preset, button, show)
+    : runAction(button, show, LAB.running(label), () => (action ? action.run(preset) : sendJobs(preset.jobs)))));
+  return button;
+}
 
 function buildCard(experiment) {
-  const card = element("article", "experiment");
+  const card = element("section", "experiment");
   card.dataset.experiment = String(experiment.id);
+  card.id = `experiment-${experiment.id}`;
+  card.setAttribute("role", "tabpanel");
+  card.setAttribute("aria-labelledby", `experiment-tab-${experiment.id}`);
   card.append(element("h3", "", String(experiment.title ?? experiment.id)));
   if (experiment.lines) card.append(buildLineCounts(experiment.lines));
 
@@ -179,23 +139,9 @@ function buildCard(experiment) {
   resultLine.dataset.role = "result";
   resultLine.setAttribute("aria-live", "polite");
   const show = (text, kind) => showOutcome(resultLine, text, kind);
-  const presets = PRESETS[experiment.id] ?? [];  // an experiment added on the server still gets its card
-  if (presets.length > 0) {
-    const buttons = element("div", "presets");
-    for (const preset of presets) {
-      const label = LAB.presets[preset.id];
-      const button = element("button", "", label);
-      button.type = "button";
-      button.dataset.preset = preset.id;
-      button.addEventListener("click", () => (preset.toggle ? preset.toggle(button, show)
-        : runAction(button, show, LAB.running(label), () => (preset.action ?? preset.run)?.() ?? sendJobs(preset.jobs))));
-      if (preset.action) markClassControl(button);
-      buttons.append(button);
-    }
-    card.append(buttons);
-  }
-  // The kill form; in the Redis card it kills the whole worker unless told otherwise.
-  if (experiment.id === "kill" || experiment.id === "redis-kill") card.append(buildKillForm(show, experiment.id === "redis-kill"));
+  const presets = experiment.presets ?? [];
+  if (presets.length > 0) card.append(element("div", "presets", ...presets.map((preset) => buildPresetButton(preset, show))));
+  if (experiment.kill_form) card.append(buildKillForm(show, Boolean(experiment.kill_form.whole)));
   card.append(resultLine);
   return card;
 }
@@ -211,6 +157,7 @@ function buildLineCounts(lines) {
 }
 
 // "Kill the worker of job #[ ] [Kill]  [ ] the whole worker": a form, so Enter works too.
+// `whole`: the box is ticked at first (the Redis card's lesson is the whole worker).
 function buildKillForm(show, whole) {
   const input = element("input");
   Object.assign(input, { type: "number", name: "task_num", min: 1, step: 1, required: true, placeholder: "12" });
@@ -231,19 +178,89 @@ function buildKillForm(show, whole) {
   return form;
 }
 
+// ---------- the chooser: a vertical tab list, one tab per experiment
+
+const drawer = document.getElementById("experiments-drawer");
+const panel = document.getElementById("experiments");
+const chooser = panel.querySelector('[data-role="chooser"]');
+const cardList = panel.querySelector('[data-role="cards"]');
+const loadError = panel.querySelector('[data-role="error"]');
+
+// Where each key moves the focus along the list of `count` tabs (read top to bottom; it wraps round).
+const KEY_MOVES = {
+  ArrowDown: (here) => here + 1, ArrowRight: (here) => here + 1,
+  ArrowUp: (here) => here - 1, ArrowLeft: (here) => here - 1,
+  Home: () => 0, End: (here, count) => count - 1,
+};
+
+const tabs = () => [...chooser.querySelectorAll('[role="tab"]')];
+
+function buildTab(experiment) {
+  const tab = element("button", "experiment-tab", String(experiment.title ?? experiment.id));
+  Object.assign(tab, { type: "button", id: `experiment-tab-${experiment.id}` });
+  tab.setAttribute("role", "tab");
+  tab.setAttribute("aria-controls", `experiment-${experiment.id}`);
+  tab.dataset.choose = String(experiment.id);
+  tab.addEventListener("click", () => choose(tab.dataset.choose));
+  return tab;
+}
+
+// Shows the one card, marks its tab (the only one Tab stops at), and remembers the choice.
+function choose(id) {
+  for (const tab of tabs()) {
+    const chosen = tab.dataset.choose === id;
+    tab.setAttribute("aria-selected", String(chosen));
+    tab.tabIndex = chosen ? 0 : -1;
+  }
+  for (const card of cardList.children) card.hidden = card.dataset.experiment !== id;
+  localStorage.setItem(CHOSEN_KEY, id);
+}
+
+// Arrows move along the list and choose as they go; Home and End go to the first and the last.
+function moveAlong(event) {
+  const all = tabs();
+  const here = all.indexOf(document.activeElement);
+  if (here < 0 || !Object.hasOwn(KEY_MOVES, event.key)) return;
+  event.preventDefault();
+  const next = all[(KEY_MOVES[event.key](here, all.length) + all.length) % all.length];
+  next.focus();
+  choose(next.dataset.choose);
+}
+
+const known = (id) => tabs().some((tab) => tab.dataset.choose === id);
+
+// A link to #experiment-<id>: open the drawer on that card, and show it.
+function followLink() {
+  const id = location.hash.startsWith(LINK_PREFIX) ? decodeURIComponent(location.hash.slice(LINK_PREFIX.length)) : null;
+  if (!id || !known(id)) return false;
+  choose(id);
+  drawer.open = true;
+  document.getElementById(`experiment-${id}`).scrollIntoView({ block: "nearest" });
+  return true;
+}
+
 // ---------- start
 
 export async function startExperiments() {
+  let experiments;
   for (;;) {
     try {
-      const { experiments } = await getJSON("/api/experiments");
-      loadError.hidden = true;
-      cardList.replaceChildren(...(experiments ?? []).map(buildCard));
-      return;
+      ({ experiments = [] } = await getJSON("/api/experiments"));
+      break;
     } catch (error) {
       loadError.hidden = false;
       setText(loadError, LAB.loadFailed(error));
       await sleep(RETRY_LOAD_MS);
     }
+  }
+  loadError.hidden = true;
+  chooser.replaceChildren(...experiments.map(buildTab));
+  cardList.replaceChildren(...experiments.map(buildCard));
+  chooser.addEventListener("keydown", moveAlong);
+  window.addEventListener("hashchange", followLink);
+  if (experiments.length === 0) return;
+  if (!followLink()) {
+    const remembered = localStorage.getItem(CHOSEN_KEY);
+    choose(known(remembered) ? remembered : String(experiments[0].id));
   }
 }

@@ -12,13 +12,14 @@ import { FLOW, methodLabel } from "./vocabulary.js";
 
 const SVG = "http://www.w3.org/2000/svg";
 const LANES = ["celery", "celery_redis", "rabbitmq"];
-// The raw lane has seven queues (work, .wait, .delay, .dead, .quorum, .quorum.dead, .quorum.parked): more room.
-const LANE_WIDTHS = { celery: 330, celery_redis: 260, rabbitmq: 660 }, HEIGHT = 380;
+// Each lane's share of the width: the raw lane has seven queues (work, .wait, .delay, .dead, .quorum,
+// .quorum.dead, .quorum.parked), so it gets the most room.
+const LANE_SHARES = { celery: 330, celery_redis: 260, rabbitmq: 660 };
+const TOTAL_SHARE = LANES.reduce((sum, lane) => sum + LANE_SHARES[lane], 0);
+// The tiers, top to bottom, as fractions of the height: API, exchange, queues, workers (sinks at the foot).
+const TIERS = { api: 0.21, exchange: 0.4, queue: 0.6, worker: 0.8 };
 // What sits between the API and the queues: an exchange on RabbitMQ; on Redis, a list and LPUSH.
 const ROUTERS = { celery: () => FLOW.celeryExchange, celery_redis: () => FLOW.redisList, rabbitmq: () => FLOW.defaultExchange };
-const laneLeft = (lane) => LANES.slice(0, LANES.indexOf(lane)).reduce((sum, l) => sum + LANE_WIDTHS[l], 0);
-const MAX_LABEL = 18;
-const shortLabel = (text) => (text.length > MAX_LABEL ? `…${text.slice(-(MAX_LABEL - 1))}` : text);
 const DOT_MS = 900;              // one hop of a dot
 const MAX_DOTS = 60;             // in flight at once; past it, events show as "+n" on their arrow
 const AGGREGATE_FADE_MS = 1500;
@@ -53,12 +54,35 @@ function svgElement(tag, attributes = {}, ...children) {
   return node;
 }
 
+// The diagram is drawn at its real size in CSS pixels with the page's text size (svg.flow's font-size),
+// so presenter mode's larger type makes larger boxes and text instead of a scaled-down picture.
+let size = { width: 0, height: 0, font: 12 };
+
+function measure() {
+  const { width, height } = svg.getBoundingClientRect();
+  const font = parseFloat(getComputedStyle(svg).fontSize) || 12;
+  return { width: Math.round(Math.max(width, 40 * font)), height: Math.round(Math.max(height, 14 * font)), font };
+}
+
+const laneWidth = (lane) => (size.width * LANE_SHARES[lane]) / TOTAL_SHARE;
+const laneLeft = (lane) => LANES.slice(0, LANES.indexOf(lane)).reduce((sum, l) => sum + laneWidth(l), 0);
+const tier = (name) => size.height * TIERS[name];
+
+// A label as long as its box allows (about 0.6 em a character), cut at the front: the end of a queue
+// name (".wait", ".dead") is what tells them apart.
+function fitLabel(text, width) {
+  const room = Math.max(4, Math.floor(width / (0.6 * size.font)));
+  return text.length > room ? `…${text.slice(-(room - 1))}` : text;
+}
+
+// A box with a label and, under it, a line of figures (stats).
 function box(id, x, y, width, height, label, kind) {
+  const f = size.font;
   const group = svgElement("g", { class: `node ${kind}`, "data-node": id });
   const rect = svgElement("rect", { x: x - width / 2, y: y - height / 2, width, height, rx: 6 });
-  const text = svgElement("text", { x, y: y - 4, "text-anchor": "middle" });
-  const stats = svgElement("text", { x, y: y + 13, "text-anchor": "middle", class: "stats" });
-  text.textContent = label;
+  const text = svgElement("text", { x, y: y - 0.15 * f, "text-anchor": "middle" });
+  const stats = svgElement("text", { x, y: y + 1.05 * f, "text-anchor": "middle", class: "stats" });
+  text.textContent = fitLabel(label, width);
   group.append(rect, text, stats);
   anchors.set(id, { x, y });
   return { group, label: text, stats, rect };
@@ -70,41 +94,48 @@ function edge(x1, y1, x2, y2) {
 
 // The queues of each lane, from the API's answer (GET /api/queues lists them in order, per path).
 function drawLanes(queues) {
+  size = measure();
+  const { width, height, font: f } = size;
   svg.replaceChildren();
   anchors.clear();
   queueBoxes.clear();
-  svg.setAttribute("viewBox", `0 0 ${LANES.reduce((sum, lane) => sum + LANE_WIDTHS[lane], 0)} ${HEIGHT}`);
+  svg.setAttribute("viewBox", `0 0 ${width} ${height}`);
   LANES.forEach((lane) => {
-    const laneWidth = LANE_WIDTHS[lane], left = laneLeft(lane), middle = left + laneWidth / 2;
+    const laneW = laneWidth(lane), left = laneLeft(lane), middle = left + laneW / 2;
     const laneGroup = svgElement("g", { class: "lane", "data-lane": lane });
-    laneGroup.append(svgElement("rect", { x: left + 6, y: 4, width: laneWidth - 12, height: HEIGHT - 8, rx: 10,
+    laneGroup.append(svgElement("rect", { x: left + 4, y: 2, width: laneW - 8, height: height - 4, rx: 10,
       class: "lane-frame" }));
-    const title = svgElement("text", { x: left + 18, y: 24, class: "lane-title" });
+    const title = svgElement("text", { x: left + 0.9 * f, y: 1.6 * f, class: "lane-title" });
     title.textContent = methodLabel(lane);
     laneGroup.append(title);
-    laneGroup.append(box(`${lane}:api`, middle, 50, 150, 38, FLOW.api, "api").group);
-    laneGroup.append(box(`${lane}:exchange`, middle, 120, Math.min(220, laneWidth - 40), 38, ROUTERS[lane](),
+    const small = 2.4 * f, tall = 2.9 * f;
+    const api = tier("api"), exchange = tier("exchange"), queueY = tier("queue");
+    laneGroup.append(box(`${lane}:api`, middle, api, Math.min(12 * f, laneW - 2 * f), small, FLOW.api, "api").group);
+    laneGroup.append(box(`${lane}:exchange`, middle, exchange, Math.min(18 * f, laneW - 2 * f), small, ROUTERS[lane](),
       "exchange").group);
     const mine = queues.filter((queue) => queue.lane === lane);
-    const width = Math.min(150, (laneWidth - 40) / Math.max(1, mine.length) - 8);
-    laneGroup.append(edge(middle, 69, middle, 101));  // API → exchange
+    const slot = (laneW - 2 * f) / Math.max(1, mine.length);
+    laneGroup.append(edge(middle, api + small / 2, middle, exchange - small / 2));  // API → exchange
     mine.forEach((queue, i) => {
-      const x = left + 20 + (i + 0.5) * ((laneWidth - 40) / mine.length);
-      laneGroup.append(edge(middle, 139, x, 178));  // exchange → queue (routed by name or binding)
-      const node = box(`${lane}:queue:${queue.name}`, x, 200, width, 44, shortLabel(queue.short ?? queue.name), "queue");
+      const x = left + f + (i + 0.5) * slot;
+      laneGroup.append(edge(middle, exchange + small / 2, x, queueY - tall / 2));  // exchange → queue (by name or binding)
+      const node = box(`${lane}:queue:${queue.name}`, x, queueY, Math.min(12.5 * f, slot - 0.5 * f), tall,
+        String(queue.short ?? queue.name), "queue");
       node.group.append(svgElement("title", {}, String(queue.name)));
       queueBoxes.set(queue.name, node);
       laneGroup.append(node.group);
     });
-    const workers = svgElement("g", { class: "workers" });
+    const workers = svgElement("g", { class: "worker-boxes" });  // not "workers": the Workers table's class
     workerGroups.set(lane, workers);
     laneGroup.append(workers);
-    // Where finished jobs go: acked (✓), failed (✕), lost (?)
-    const spread = laneWidth * 0.3;
-    for (const [kind, x] of [["acked", middle - spread], ["failed", middle], ["lost", middle + spread]]) {
-      const sink = svgElement("text", { x, y: HEIGHT - 16, "text-anchor": "middle", class: `sink ${kind}` });
-      sink.textContent = FLOW.sinks[kind];
-      anchors.set(`${lane}:sink:${kind}`, { x, y: HEIGHT - 28 });
+    // Where finished jobs go: acked (✓) at the left, failed (✕) in the middle, lost (?) at the right.
+    for (const [kind, x, anchor] of [["acked", left + f, "start"], ["failed", middle, "middle"],
+      ["lost", left + laneW - f, "end"]]) {
+      const sink = svgElement("text", { x, y: height - 0.45 * f, "text-anchor": anchor, class: `sink ${kind}` });
+      // A narrow lane keeps only the sign (✓ ✕ ?), the word in its tooltip: three words would collide.
+      sink.textContent = laneW < 24 * f ? FLOW.sinks[kind].split(" ")[0] : FLOW.sinks[kind];
+      sink.append(svgElement("title", {}, FLOW.sinks[kind]));
+      anchors.set(`${lane}:sink:${kind}`, { x: anchor === "start" ? x + 2 * f : anchor === "end" ? x - 2 * f : x, y: height - 1.4 * f });
       laneGroup.append(sink);
     }
     svg.append(laneGroup);
@@ -112,28 +143,30 @@ function drawLanes(queues) {
 }
 
 function drawWorkers(workers) {
+  const f = size.font, y = tier("worker");
   for (const lane of LANES) {
     const group = workerGroups.get(lane);
     if (!group) continue;
     const mine = workers.filter((worker) => worker.online && laneOf(worker) === lane);
-    const laneWidth = LANE_WIDTHS[lane], left = laneLeft(lane);
+    const laneW = laneWidth(lane), left = laneLeft(lane);
     const shown = mine.slice(0, 5);
-    const width = Math.min(140, (laneWidth - 40) / Math.max(1, shown.length) - 8);
+    const slot = (laneW - 2 * f) / Math.max(1, shown.length);
     group.replaceChildren();
     shown.forEach((worker, i) => {
-      const x = left + 20 + (i + 0.5) * ((laneWidth - 40) / shown.length);
-      const node = box(`${lane}:worker:${worker.worker_id}`, x, 285, width, 46, shortLabel(String(worker.worker_id)), "worker");
+      const x = left + f + (i + 0.5) * slot;
+      const node = box(`${lane}:worker:${worker.worker_id}`, x, y, Math.min(11.5 * f, slot - 0.5 * f), 2.9 * f,
+        String(worker.worker_id), "worker");
       const prefetch = worker.prefetch ?? undefined;  // a field of its heartbeat
       setText(node.stats, worker.current_job == null ? FLOW.idle(prefetch) : FLOW.running(worker.current_job, prefetch));
       node.group.dataset.workerId = worker.worker_id;
       group.append(node.group);
     });
     if (mine.length > shown.length) {
-      const more = svgElement("text", { x: left + laneWidth - 24, y: 318, "text-anchor": "end", class: "more" });
+      const more = svgElement("text", { x: left + laneW - f, y: y + 2.6 * f, "text-anchor": "end", class: "more" });
       more.textContent = FLOW.moreWorkers(mine.length - shown.length);
       group.append(more);
     }
-    anchors.set(`${lane}:worker:any`, { x: left + laneWidth / 2, y: 285 });
+    anchors.set(`${lane}:worker:any`, { x: left + laneW / 2, y });
   }
 }
 
@@ -177,7 +210,7 @@ function animate(event) {
   const [from, to] = ends.map((id) => anchors.get(id));
   if (!from || !to) return;
   if (dots.length >= MAX_DOTS) return aggregate(event, from, to);
-  const circle = svgElement("circle", { r: 6, cx: from.x, cy: from.y, class: `dot ${event.kind}` });
+  const circle = svgElement("circle", { r: 0.45 * size.font, cx: from.x, cy: from.y, class: `dot ${event.kind}` });
   circle.style.fill = COLOURS[event.kind];
   svg.append(circle);
   dots.push({ circle, from, to, started: performance.now() });
@@ -189,7 +222,7 @@ function aggregate(event, from, to) {
   const id = `${event.lane}:${event.kind}`;
   let entry = aggregates.get(id);
   if (!entry) {
-    const text = svgElement("text", { x: (from.x + to.x) / 2 + 8, y: (from.y + to.y) / 2, class: `aggregate ${event.kind}` });
+    const text = svgElement("text", { x: (from.x + to.x) / 2 + 0.6 * size.font, y: (from.y + to.y) / 2, class: `aggregate ${event.kind}` });
     svg.append(text);
     entry = { text, count: 0, until: 0 };
     aggregates.set(id, entry);
@@ -266,18 +299,40 @@ export function startOverFlow() {
 
 // ---------- start
 
+let lastQueues = [], lastWorkers = [];
+
 export function showFlowQueues(answer) {
   const queues = answer.queues ?? [];
+  lastQueues = queues;
   const byLane = Object.fromEntries(LANES.map((lane) => [lane, queues.filter((q) => q.lane === lane)]));
   const names = JSON.stringify(queues.map((q) => q.name));
   if (names !== layout.names) {
     layout = { names, queues: byLane };
-    drawLanes(queues);
+    redraw();
   }
   paintQueueStats(queues);
 }
 
-export const showFlowWorkers = (answer) => drawWorkers(answer.workers ?? []);
+export function showFlowWorkers(answer) {
+  lastWorkers = answer.workers ?? [];
+  drawWorkers(lastWorkers);
+}
+
+// Everything again at the new size (a resize, presenter mode, the drawer opened): boxes and anchors
+// move; dots in flight finish on their old path.
+function redraw() {
+  drawLanes(lastQueues);
+  drawWorkers(lastWorkers);
+  paintQueueStats(lastQueues);
+}
+
+function redrawWhenResized() {
+  const changed = () => {
+    const next = measure();
+    if (next.width !== size.width || next.height !== size.height || next.font !== size.font) redraw();
+  };
+  new ResizeObserver(oncePerFrame(changed)).observe(svg);
+}
 
 function togglePause() {
   paused = !paused;
@@ -311,4 +366,5 @@ export function startFlowDiagram() {
   pauseButton.addEventListener("click", togglePause);
   setText(pauseButton, FLOW.pause);
   drawLanes([]);
+  redrawWhenResized();
 }

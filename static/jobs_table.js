@@ -15,6 +15,7 @@ const MAX_ROWS = 2000;  // DOM cap: the newest rows stay, the oldest drop off th
 const tasksTable = document.getElementById("tasks");
 const tableBody = document.getElementById("task-rows");
 const emptyNote = document.getElementById("empty-note");
+const emptyNoteLine = emptyNote.querySelector('[data-role="note"]');
 const rowCount = document.getElementById("row-count");
 const mineButton = document.getElementById("mine-only");
 
@@ -158,7 +159,7 @@ function showOnly(method) {
 export function startTableOver() {
   tableBody.replaceChildren();
   for (const memory of [rows, pending, cleared, active]) memory.clear();
-  emptyNote.textContent = TABLE.resetNote(clockTime.format(new Date()));
+  emptyNoteLine.textContent = TABLE.resetNote(clockTime.format(new Date()));
   showRowCount();
 }
 

@@ -91,7 +91,7 @@ export const TABLE = {
   // A Celery · Redis job whose whole worker died: Redis hands it out again only at the visibility timeout.
   redisRestores: (left) => gettext("Redis gives it back in %(left)s (visibility timeout)", { left }),
   redisRestoring: gettext("Redis gives it back any moment now"),
-  killButton: gettext("kill worker"),
+  killButton: gettext("Kill"),
   killTitle: gettext("SIGKILL the worker process running this job, as if it crashed"),
   killing: gettext("killing…"),
   resetNote: (time) => gettext("The lab was reset at %(time)s: no jobs yet.", { time }),
@@ -117,7 +117,21 @@ export const SEND = {
 
 // ---------- the workers and queues panels
 
+// A worker's settings, worded here from the facts of its heartbeat (api/validation.py: PROFILE_FACTS).
+const ACKS = { late: gettext("late ack"), early: gettext("early ack") };
+const CONSUMER_MODES = { threaded: gettext("threaded"), naive: gettext("naive") };
+const profileParts = (facts) => [
+  facts.role === "sweeper" && gettext("sweeper (celery beat)"),
+  facts.visibility_timeout_s != null && gettext("Redis · visibility %(seconds)s s", { seconds: facts.visibility_timeout_s }),
+  facts.queue_type === "quorum" && gettext("quorum · delivery limit %(limit)s", { limit: facts.delivery_limit ?? "?" }),
+  CONSUMER_MODES[facts.mode], ACKS[facts.ack],
+  facts.prefetch_multiplier != null && gettext("prefetch ×%(count)s", { count: facts.prefetch_multiplier }),
+  facts.prefetch != null && gettext("prefetch %(count)s", { count: facts.prefetch }),
+  facts.heartbeat_s != null && gettext("heartbeat %(seconds)s s", { seconds: facts.heartbeat_s }),
+].filter(Boolean);
+
 export const WORKERS = {
+  profile: (facts) => profileParts(facts && typeof facts === "object" ? facts : {}).join(" · "),
   kinds: { celery: gettext("Celery"), consumer: gettext("consumer") },
   details: (w) => gettext("%(id)s: host %(host)s, pid %(pid)s, queue %(queue)s",
     { id: w.worker_id, host: w.hostname ?? "?", pid: w.pid ?? "?", queue: w.queue ?? "?" }),
@@ -187,27 +201,6 @@ export const LAB = {
   outcome: (label, parts) => `${label}: ${parts.join("; ")}`,
   outcomes: (lines) => lines.join(" · "),
   shortStatus: (status) => `HTTP ${status}`,
-  presets: {
-    "send-20s": gettext("Send 20 s jobs"),
-    "send-early-ack": gettext("Send a 20 s early-ack Celery job"),
-    "flaky-2": gettext("flaky 2 both ways"),
-    "flaky-3": gettext("flaky 3 (give up) both ways"),
-    "delay-10": gettext("start in 10 s both ways"),
-    "limit-3": gettext("10 s job, 3 s limit"),
-    fairness: gettext("send the fairness batch"),
-    "heartbeat-20": gettext("20 s job to the naive consumer and to the threaded one"),
-    "close-connections": gettext("close all broker connections"),
-    "send-5s": gettext("send 5 s jobs both ways"),
-    "slow-stream": gettext("start the slow stream"),
-    poison: gettext("poison job to the quorum queue"),
-    "quorum-plain": gettext("plain job to the quorum queue"),
-    "flaky-3-classic": gettext("flaky 3 to the classic queue"),
-    "send-20s-both-brokers": gettext("20 s job by Celery on each broker"),
-    "countdown-45-both-brokers": gettext("start in 45 s, by Celery on each broker"),
-    "one-job-each-celery": gettext("one job by each Celery"),
-    "publish-stranger": gettext("a message that is not a job"),
-    "register-own": gettext("a job for my own producer"),
-  },
   strangerPublished: (queue, parkedIn) => gettext("published to %(queue)s: watch it land in %(parked)s, with its reason",
     { queue, parked: parkedIn }),
   // The code stays as it is (in backticks); *** is where the broker's password goes.
@@ -216,18 +209,6 @@ export const LAB = {
   stopStream: gettext("stop the stream"),
   streaming: (sent, total) => gettext("streaming: %(sent)s of %(total)s sent", { sent, total }),
   streamed: (sent) => ngettext("stream over: %(num)s job sent", "stream over: %(num)s jobs sent", sent),
-  // Names for jobs in a preset's outcome where the method alone would not tell them apart.
-  jobNames: {
-    celeryLateAck: gettext("Celery late ack"),
-    celeryEarlyAck: gettext("Celery early ack"),
-    celerySoft: gettext("Celery soft"),
-    celeryHard: gettext("Celery hard"),
-    naiveConsumer: gettext("naive consumer"),
-    threadedConsumer: gettext("threaded consumer"),
-    quorumPoison: gettext("quorum poison"),
-    quorumPlain: gettext("quorum plain"),
-    classicFlaky: gettext("classic flaky"),
-  },
 };
 
 // ---------- the class-wide controls (kill a worker, close connections, reset): CLASS_CONTROLS

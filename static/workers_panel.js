@@ -119,7 +119,7 @@ function paintWorker(row, worker, doneOfKind) {
   cells.id.title = WORKERS.details(worker);
   // The settings that make this worker behave as it does (ack mode, prefetch, naive…): the fault
   // lab's experiments differ only in these.
-  setText(cells.profile, worker.profile ?? "");
+  setText(cells.profile, WORKERS.profile(worker.profile));
   const done = Number(worker.jobs_done) || 0;
   const share = doneOfKind > 0 ? done / doneOfKind : 0;
   cells.fill.style.transform = `scaleX(${share})`;

@@ -297,3 +297,83 @@ def test_tasks_by_number_as_a_submission_location_names_them(app, client):
 def test_tasks_by_number_rejects_what_is_not_a_list_of_numbers(client, query):
     response = client.get(f"/api/tasks?{query}")
     assert (response.status_code, response.json["field"]) == (400, "nums")
+
+
+@pytest.mark.parametrize("url, vhost", [
+    ("amqp://guest:guest@127.0.0.1:5672", "%2F"), ("amqp://guest:guest@127.0.0.1:5672/", "%2F"),
+    ("amqp://guest:guest@127.0.0.1:5672/%2F", "%2F"),  # the AMQP spelling of "/": it was sent as %252F (404)
+    ("amqp://guest:guest@127.0.0.1:5672/class-1", "class-1"), ("amqp://u:p@h/a%2Fb", "a%2Fb")])
+def test_the_management_api_is_asked_for_the_vhost_the_amqp_url_names(monkeypatch, url, vhost):
+    from api.queue_stats import QueueStats
+    from queue_lab.settings import Settings
+
+    monkeypatch.setenv("RABBITMQ_URL", url)
+    assert QueueStats(Settings.from_env()).vhost == vhost
+
+
+# -- the fault lab's experiments: data the page reads -------------------------------------------------
+
+def test_the_experiments_are_served_as_data_with_this_labs_facts(app, client):
+    from api.experiments import EXPERIMENTS
+
+    answer = client.get("/api/experiments").json["experiments"]
+    assert [experiment["id"] for experiment in answer] == [experiment.id for experiment in EXPERIMENTS]
+    by_id = {experiment["id"]: experiment for experiment in answer}
+    for experiment in answer:
+        texts = [experiment[key] for key in ("title", "try", "watch", "because")]
+        assert all(isinstance(text, str) and text for text in texts), experiment["id"]
+        assert not any("%(" in text for text in texts), experiment["id"]  # every fact filled in
+        assert all(preset["label"] and (preset["jobs"] or preset["action"]) for preset in experiment["presets"])
+    preset_ids = [preset["id"] for experiment in answer for preset in experiment["presets"]]
+    assert len(preset_ids) == len(set(preset_ids))  # a button[data-preset=…] names one button on the page
+    assert {e["id"]: e["kill_form"] for e in answer if e["kill_form"]} == {"kill": {"whole": False},
+                                                                         "redis-kill": {"whole": True}}
+    assert [e["id"] for e in answer if e["lines"]] == ["retries"]
+    lines = by_id["retries"]["lines"]
+    assert f"({lines['celery']} lines)" in by_id["retries"]["because"] and lines["rabbitmq"] > 0
+    with app.app_context():
+        settings = lab().settings
+    assert f"QUORUM_DELIVERY_LIMIT = {settings.quorum_delivery_limit})" in by_id["quorum"]["watch"]
+    assert f"({format(settings.redis_visibility_timeout_s, 'g')} s here)" in by_id["redis-kill"]["watch"]
+    assert by_id["kill"]["presets"] == [{"id": "send-20s", "label": "Send 20 s jobs", "action": None, "jobs": [
+        {"body": {"method": "rabbitmq", "seconds": 20, "count": 1}, "as": None},
+        {"body": {"method": "celery", "seconds": 20, "count": 1}, "as": "Celery late ack"},
+        {"body": {"method": "celery", "seconds": 20, "count": 1, "celery_ack": "early"}, "as": "Celery early ack"}]}]
+
+
+def test_the_experiments_labels_and_job_names_are_in_the_readers_language(client):
+    english, russian = (client.get(f"/api/experiments?lang={language}").json["experiments"][0]
+                        for language in ("en", "ru"))
+    assert russian["title"] != english["title"]
+    assert russian["presets"][0]["label"] != english["presets"][0]["label"]
+    assert russian["presets"][0]["jobs"][1]["as"] != english["presets"][0]["jobs"][1]["as"]
+    assert russian["presets"][0]["jobs"][1]["body"] == english["presets"][0]["jobs"][1]["body"]  # data stays
+
+
+def _preset_jobs():
+    from api.experiments import EXPERIMENTS
+
+    return [pytest.param(job.body, id=f"{experiment.id}/{preset.id}/{n}")
+            for experiment in EXPERIMENTS for preset in experiment.presets for n, job in enumerate(preset.jobs, 1)]
+
+
+@pytest.mark.parametrize("body", _preset_jobs())
+def test_every_job_a_preset_sends_passes_the_apis_own_validation(app, body):
+    from api.validation import parse_submission
+
+    with app.test_request_context():
+        parse_submission(dict(body))  # what POST /api/tasks runs first; a bad body raises BadField
+
+
+def test_every_page_action_a_preset_names_is_one_the_page_implements():
+    """The page's registry of actions is read out of static/experiments.js: both lists agree."""
+    import re
+    from pathlib import Path
+
+    from api.experiments import EXPERIMENTS, PAGE_ACTIONS
+
+    script = (Path(__file__).resolve().parent.parent / "static" / "experiments.js").read_text()
+    registry = re.search(r"^const PAGE_ACTIONS = \{\n(.*?)^\};", script, re.S | re.M).group(1)
+    implemented = re.findall(r'^  "([\w-]+)": \{', registry, re.M)
+    assert sorted(implemented) == sorted(PAGE_ACTIONS)
+    assert {p.action for e in EXPERIMENTS for p in e.presets if p.action} == set(PAGE_ACTIONS)  # none unused

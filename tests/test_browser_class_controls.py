@@ -28,6 +28,7 @@ def test_a_student_cannot_and_the_instructor_can(stack, page):
     kill = row.locator('button[data-action="kill"]')
     assert kill.is_disabled() and "instructor" in kill.get_attribute("title")
     page.locator("#experiments-drawer > summary").click()
+    page.locator('[data-choose="outage"]').click()  # the broker outage experiment, in the chooser
     page.locator('button[data-preset="close-connections"]').wait_for()
     assert page.locator('button[data-preset="close-connections"]').is_disabled()
     assert all(button.is_disabled() for button in page.locator('[data-role="kill-form"] button').all())

@@ -31,7 +31,7 @@ def wait_rows(page, count: int, status: str | None = None, timeout: float = 30_0
 
 # Words that may stay in Latin letters on a Russian or Ukrainian page: names of products and code.
 LATIN_ALLOWED = {"Celery", "RabbitMQ", "Redis", "delay", "pika", "ack", "late", "early", "prefetch", "TTL", "wait",
-                 "SSE", "HTTP", "soft", "hard", "SoftTimeLimitExceeded", "apply_async", "countdown"}
+                 "SSE", "HTTP", "soft", "hard", "SoftTimeLimitExceeded", "apply_async", "countdown", "heartbeat"}
 
 
 def english_left(text: str) -> list[str]:
@@ -62,8 +62,10 @@ def test_the_page_speaks_the_language_and_stays_live_when_switched(stack, page, 
         copy.querySelectorAll('td.worker, td.owner, td.num').forEach(td => td.remove());
         return copy.innerText; }).join(' ')""")
     assert english_left(panels) == [] and english_left(table) == [], (english_left(panels), english_left(table))
-    ARTIFACTS.mkdir(exist_ok=True)
-    page.screenshot(path=str(ARTIFACTS / f"page-{language}.png"))
+    # A worker's profile is worded by the page from its facts, in the page's language.
+    profile = page.locator('#workers [data-kind="consumer"] .profile')
+    profile.wait_for()
+    assert words["threaded"] in profile.inner_text() and english_left(profile.inner_text()) == [], profile.inner_text()
 
     # Switch: the page comes back in the other language with the same rows, and still live.
     other = "uk" if language == "ru" else "ru"
@@ -76,19 +78,57 @@ def test_the_page_speaks_the_language_and_stays_live_when_switched(stack, page, 
     assert page.errors == []
 
 
-def test_after_send_on_a_laptop_the_new_row_is_in_view_without_scrolling(stack, page):
+IN_VIEW = """(selector) => {
+    const r = document.querySelector(selector).getBoundingClientRect();
+    return r.height > 0 && r.top >= 0 && r.bottom <= innerHeight && r.left >= 0 && r.right <= innerWidth;
+}"""
+# Rows wholly on the screen: inside the viewport and inside the table's scrolling box.
+ROWS_IN_VIEW = """() => {
+    const box = document.querySelector('.table-box').getBoundingClientRect();
+    return [...document.querySelectorAll('tr[data-task-num]')].filter((tr) => {
+        const r = tr.getBoundingClientRect();
+        return r.height > 0 && r.top >= Math.max(0, box.top) && r.bottom <= Math.min(innerHeight, box.bottom) + 0.5;
+    }).length;
+}"""
+
+
+@pytest.mark.parametrize("present", ["0", "1"])
+@pytest.mark.parametrize("language", ["en", "ru", "uk"])
+def test_after_send_the_new_row_and_the_broker_diagram_share_a_1366x768_screen(stack, page, language, present):
+    """The page's best lesson is in view where the eye is: after Send, the new row and the whole "Inside
+    the broker" diagram (open from the start) are on a projector's screen without scrolling; in
+    presenter mode with at least five rows, its header on one line and the diagram's text larger."""
     stack.start_api()
     stack.start_consumer()
     page.set_viewport_size(LAPTOP)
-    page.goto(stack.base_url + "/")
+    page.goto(f"{stack.base_url}/?lang={language}&present={present}")
+    if present == "1":
+        assert stack.submit("rabbitmq", 0, count=6).status_code == 202
+        wait_rows(page, 6, "DONE")
     send(page, "rabbitmq", 0.5)
-    wait_rows(page, 1)
-    box = page.locator("tr[data-task-num]").first.bounding_box()
+    wait_rows(page, 7 if present == "1" else 1)
+    page.wait_for_function("document.querySelector('svg.flow .node.worker') !== null", timeout=15_000)
     assert page.evaluate("window.scrollY") == 0
-    assert 0 <= box["y"] and box["y"] + box["height"] <= LAPTOP["height"], box
-    wait_rows(page, 1, "DONE")
+    newest = page.locator("tr[data-task-num]").first
+    assert newest.get_attribute("data-task-num") == ("7" if present == "1" else "1")
+    assert page.evaluate(IN_VIEW, "tr[data-task-num]"), newest.bounding_box()
+    assert page.locator("#flow-drawer").get_attribute("open") is not None
+    assert page.evaluate(IN_VIEW, "svg.flow"), page.locator("svg.flow").bounding_box()
+    assert page.evaluate(IN_VIEW, "svg.flow .node.worker"), "a worker box is drawn inside the diagram"
+    text = page.evaluate("parseFloat(getComputedStyle(document.querySelector('svg.flow .node.queue text')).fontSize)")
     ARTIFACTS.mkdir(exist_ok=True)
-    page.screenshot(path=str(ARTIFACTS / "page-en.png"))
+    page.screenshot(path=str(ARTIFACTS / f"page-{language}{'-presenter' if present == '1' else ''}.png"))
+    if present == "1":
+        assert page.evaluate(ROWS_IN_VIEW) >= 5
+        header = page.locator(".page-header").bounding_box()
+        title = page.locator(".page-header h1").bounding_box()
+        assert header["height"] <= title["height"] * 1.9, "one line of header"
+        page.goto(f"{stack.base_url}/?lang={language}&present=0")
+        page.locator("svg.flow .node.queue text").first.wait_for()
+        normal = page.evaluate("parseFloat(getComputedStyle(document.querySelector('svg.flow .node.queue text')).fontSize)")
+        assert text >= 1.15 * normal, (text, normal)  # drawn at its real size: the text scales with the page
+    else:
+        assert text >= 11  # readable on a laptop
     assert page.errors == []
 
 
@@ -243,4 +283,72 @@ def test_a_broker_error_is_a_few_lines_with_all_of_it_on_a_click(stack, page):
     assert result.bounding_box()["height"] > folded  # all of it, on demand
     result.press("Enter")
     assert result.bounding_box()["height"] == folded
+    assert page.errors == []
+
+
+# Within each row, the box of what each cell holds (its text, badge, pill, bar — not the cell) may not
+# intersect or touch another cell's (less than 3 px apart side by side reads as one word: "прогрессворкер"),
+# nor run past the right edge of the table's panel.
+CLASHES = """(selector) => {
+    const clashes = [];
+    for (const tr of document.querySelectorAll(selector)) {
+        const panel = tr.closest('.box, .jobs').getBoundingClientRect();
+        const held = [...tr.children].map((cell) => {
+            const range = document.createRange();
+            range.selectNodeContents(cell);
+            return { text: cell.textContent.trim().replace(/\\s+/g, ' ').slice(0, 40), box: range.getBoundingClientRect() };
+        }).filter(({ box }) => box.width > 0 && box.height > 0);
+        held.forEach(({ text, box }, i) => {
+            if (box.right > panel.right + 0.5) clashes.push([text, 'past the panel']);
+            for (const other of held.slice(i + 1)) {
+                const b = other.box;
+                if (box.left < b.right + 3 && b.left < box.right + 3 && box.top < b.bottom - 1 && b.top < box.bottom - 1) {
+                    clashes.push([text, other.text]);
+                }
+            }
+        });
+    }
+    return clashes;
+}"""
+
+
+@pytest.mark.parametrize("present", ["0", "1"])
+@pytest.mark.parametrize("language", ["en", "ru", "uk"])
+def test_no_two_cells_overlap_in_the_jobs_summary_or_queues_at_1366(stack, page, management_api, language, present):
+    """Bounding boxes at 1366×768, in every language and both modes: no cell's content runs into its
+    neighbour's in the jobs table (running, retrying, scheduled, failed and done rows, with their Kill
+    buttons and reasons), the Summary, or the Queues panel."""
+    stack.start_api(RABBITMQ_MANAGEMENT_URL=management_api)
+    stack.start_consumer()
+    stack.start_celery_worker()
+    for body in ({"method": "celery", "seconds": 8}, {"method": "rabbitmq", "seconds": 8},
+                 {"method": "rabbitmq", "seconds": 1, "delay_s": 60}, {"method": "celery", "seconds": 1, "flaky": 3},
+                 {"method": "sync", "seconds": 0, "fail": True}, {"method": "sync", "seconds": 0}):
+        assert stack.post("/api/tasks", **body).status_code in (200, 202, 500), body
+    page.set_viewport_size(LAPTOP)
+    page.goto(f"{stack.base_url}/?lang={language}&present={present}")
+    page.wait_for_function("document.querySelectorAll('tr[data-status=\"IN_PROGRESS\"]').length === 2", timeout=20_000)
+    page.wait_for_function("document.querySelector('tr[data-status=\"RETRYING\"]') !== null", timeout=20_000)
+    page.wait_for_function("document.querySelector('#queues [data-queue=\"rabbitmq\"] [data-stat=\"ready\"]').textContent !== '—'",
+                           timeout=20_000)
+    page.wait_for_selector("#summary td[data-stat='sent']:not(:empty)")
+    clashes = {table: page.evaluate(CLASHES, f"{table} tr") for table in ("#tasks", "#summary", "#queues table.queues")}
+    assert clashes == {"#tasks": [], "#summary": [], "#queues table.queues": []}, clashes
+    assert page.evaluate("document.documentElement.scrollWidth") <= LAPTOP["width"]
+    assert page.errors == []
+
+
+def test_the_queue_counts_settle_to_zero_when_the_jobs_are_done(stack, page, management_api):
+    """The broker's figures lag (it samples every 5 s): once every job is DONE, the Queues panel shows
+    0 ready and 0 unacked within a sample or two, never a stale "unacked 1"."""
+    stack.start_api(RABBITMQ_MANAGEMENT_URL=management_api)
+    stack.start_consumer()
+    stack.start_celery_worker()
+    page.goto(stack.base_url + "/")
+    send(page, "rabbitmq", 1, count=3)
+    send(page, "celery", 1, count=3)
+    wait_rows(page, 6, "DONE", timeout=40_000)
+    page.wait_for_function("""() => ['celery', 'rabbitmq'].every((path) => ['ready', 'unacked'].every((stat) =>
+        document.querySelector(`#queues [data-queue="${path}"] [data-stat="${stat}"]`).textContent === '0'))""",
+                           timeout=15_000)
     assert page.errors == []

@@ -1,5 +1,5 @@
-"""The fault lab's page half in a real headless Chromium on the real stack: the experiment cards and
-their presets, the new statuses in the live table, the fault options, and the per-row kill button.
+"""The fault lab's page half in a real headless Chromium on the real stack: the chooser, the experiment
+cards and their presets, the new statuses in the live table, the fault options, and the per-row kill button.
 Leaves a screenshot in test-artifacts/ (git-ignored)."""
 import json
 import re
@@ -54,6 +54,23 @@ def open_fault_lab(page):
                            timeout=10_000)
 
 
+def choose_experiment(page, experiment_id):
+    """The chooser's tab for this experiment: only the chosen card is shown, so its buttons work."""
+    page.locator(f'#experiments [role="tab"][data-choose="{experiment_id}"]').click()
+    card = page.locator(f'[data-experiment="{experiment_id}"]')
+    card.wait_for(state="visible")
+    return card
+
+
+def shown_cards(page) -> list[str]:
+    return page.locator("#experiments [data-experiment]:visible").evaluate_all(
+        "cards => cards.map(c => c.dataset.experiment)")
+
+
+def chosen_tab(page) -> str:
+    return page.locator('#experiments [role="tab"][aria-selected="true"]').get_attribute("data-choose")
+
+
 def test_retries_preset_shows_retrying_then_done_on_attempt_3(stack, page):
     stack.start_api(**FAST_RETRIES)
     stack.start_consumer(**FAST_RETRIES)
@@ -65,7 +82,7 @@ def test_retries_preset_shows_retrying_then_done_on_attempt_3(stack, page):
     open_fault_lab(page)
     ids = page.locator("#experiments [data-experiment]").evaluate_all("cards => cards.map(c => c.dataset.experiment)")
     assert ids == EXPERIMENTS
-    retries = page.locator('[data-experiment="retries"]')
+    retries = choose_experiment(page, "retries")
     assert re.fullmatch(r"Celery: \d+ lines · RabbitMQ by hand: \d+ lines",
                         retries.locator('[data-role="line-counts"]').inner_text())
     for heading in ("TRY THIS", "YOU WILL SEE"):  # dt text is upper-cased by CSS
@@ -107,6 +124,71 @@ def test_retries_preset_shows_retrying_then_done_on_attempt_3(stack, page):
 
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / "fault-lab.png"), full_page=True)
+    assert page.errors == []
+
+
+def test_the_chooser_shows_one_card_fits_a_laptop_screen_and_remembers_the_choice(stack, page):
+    """A tab per experiment beside the one chosen card: at 1366×768 the open drawer is no taller than
+    the screen for any card, its "Because…" open; arrows choose from the keyboard; a reload comes
+    back to the choice (localStorage); a #experiment-<id> link opens the drawer on that card."""
+    stack.start_api()
+    page.set_viewport_size({"width": 1366, "height": 768})
+    page.goto(stack.base_url + "/")
+    open_fault_lab(page)
+    tabs = page.locator('#experiments [role="tablist"] [role="tab"]')
+    assert tabs.evaluate_all("tabs => tabs.map(t => t.dataset.choose)") == EXPERIMENTS
+    assert (chosen_tab(page), shown_cards(page)) == ("kill", ["kill"])  # the first, until one is chosen
+
+    card = choose_experiment(page, "quorum")
+    assert (chosen_tab(page), shown_cards(page)) == ("quorum", ["quorum"])
+    assert card.get_attribute("role") == "tabpanel"
+    assert page.locator('[data-choose="quorum"]').get_attribute("aria-controls") == card.get_attribute("id")
+
+    drawer = page.locator("#experiments-drawer")
+    heights = {}
+    for experiment_id in EXPERIMENTS:
+        card = choose_experiment(page, experiment_id)
+        card.locator('[data-role="because"] > summary').click()
+        heights[experiment_id] = drawer.evaluate("d => d.getBoundingClientRect().height")
+    assert max(heights.values()) <= 768, heights
+
+    # The keyboard: Tab stops at the chosen tab only; arrows, Home and End move and choose.
+    page.locator('[data-choose="heartbeat"]').click()
+    page.keyboard.press("ArrowDown")
+    assert chosen_tab(page) == "outage" == page.evaluate("document.activeElement.dataset.choose")
+    assert shown_cards(page) == ["outage"]
+    page.keyboard.press("ArrowUp")
+    page.keyboard.press("ArrowUp")
+    assert chosen_tab(page) == "prefetch"
+    page.keyboard.press("End")
+    assert chosen_tab(page) == EXPERIMENTS[-1]
+    page.keyboard.press("ArrowDown")  # round to the first
+    assert chosen_tab(page) == EXPERIMENTS[0] == page.evaluate("document.activeElement.dataset.choose")
+    page.keyboard.press("Tab")  # out of the list, into the chosen card
+    assert page.evaluate("document.activeElement.closest('[data-experiment]')?.dataset.experiment") == EXPERIMENTS[0]
+    page.keyboard.press("Shift+Tab")  # back to the chosen tab, not to the last of the list
+    assert page.evaluate("document.activeElement.dataset.choose") == EXPERIMENTS[0]
+    page.keyboard.press("ArrowDown")
+    page.keyboard.press("ArrowDown")
+    page.keyboard.press("Home")
+    assert chosen_tab(page) == EXPERIMENTS[0] == page.evaluate("document.activeElement.dataset.choose")
+
+    choose_experiment(page, "redis-outage")
+    page.reload()
+    open_fault_lab(page)
+    assert (chosen_tab(page), shown_cards(page)) == ("redis-outage", ["redis-outage"])
+
+    page.goto(stack.base_url + "/#experiment-stranger")  # a link: the drawer opens on that card
+    page.locator('[data-experiment="stranger"]').wait_for(state="visible", timeout=10_000)
+    assert drawer.evaluate("d => d.open") and chosen_tab(page) == "stranger"
+
+    page.set_viewport_size({"width": 700, "height": 900})  # narrow: the list goes above the card
+    chooser_box = page.locator('#experiments [role="tablist"]').bounding_box()
+    card_box = page.locator('[data-experiment="stranger"]').bounding_box()
+    assert chooser_box["y"] + chooser_box["height"] <= card_box["y"]
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.set_viewport_size({"width": 1366, "height": 768})
+    drawer.screenshot(path=str(ARTIFACTS / "fault-lab-chooser.png"))
     assert page.errors == []
 
 
@@ -164,8 +246,8 @@ def test_the_row_kill_button_kills_its_worker_and_the_job_comes_back_as_attempt_
     assert kill.is_visible()  # still running: it could be killed again
 
     # A job that is not running has nothing to kill: the API's reason shows on the kill card.
-    page.locator("#experiments-drawer > summary").click()
-    card = page.locator('[data-experiment="kill"]')
+    open_fault_lab(page)
+    card = choose_experiment(page, "kill")
     card.locator('input[name="task_num"]').fill("999")
     card.locator('form[data-role="kill-form"] button').click()
     page.wait_for_function("""() => document.querySelector('[data-experiment="kill"] [data-role="result"]')
@@ -184,7 +266,7 @@ def test_a_strangers_message_is_parked_and_my_own_producers_job_runs(stack, page
     stack.start_consumer()
     page.goto(stack.base_url)
     open_fault_lab(page)
-    card = page.locator('[data-experiment="stranger"]')
+    card = choose_experiment(page, "stranger")
     result = card.locator('[data-role="result"]')
     card.locator('[data-preset="publish-stranger"]').click()
     page.wait_for_function("""() => document.querySelector('[data-experiment="stranger"] [data-role="result"]')

@@ -33,8 +33,8 @@ def test_all_four_workers_are_listed_with_their_jobs_then_go_offline_and_disappe
     assert collections.Counter(w["kind"] for w in listed.values()) == {"consumer": 2, "celery": 2}
     assert all(w["online"] for w in listed.values())
     profiles = {w["kind"]: w["profile"] for w in listed.values()}
-    assert profiles == {"consumer": "threaded · prefetch 1 · heartbeat 60 s",
-                        "celery": "late ack · prefetch ×1"}
+    assert profiles == {"consumer": {"mode": "threaded", "prefetch": 1, "heartbeat_s": 60},  # facts, worded by the page
+                        "celery": {"ack": "late", "prefetch_multiplier": 1}}
     done_by = collections.Counter(r["worker_id"] for r in rows.values())
     assert {wid: w["jobs_done"] for wid, w in listed.items()} == dict(done_by)
 
@@ -170,10 +170,23 @@ def test_sse_tells_open_pages_about_a_reset(app, client):
     ({"worker_id": "w", "kind": "celery", "hostname": "h", "pid": 0}, "pid"),
     ({"worker_id": "w", "kind": "celery", "hostname": "h", "pid": 1, "leaving": "no"}, "leaving"),
     ({"worker_id": "w", "kind": "celery", "hostname": "h", "pid": 1, "extra": 1}, "extra"),
+    # the profile is facts the page words in its language, never a sentence in the worker's
+    ({"worker_id": "w", "kind": "celery", "hostname": "h", "pid": 1, "profile": "late ack · prefetch ×1"}, "profile"),
+    ({"worker_id": "w", "kind": "celery", "hostname": "h", "pid": 1, "profile": {"ack": "sometimes"}}, "profile.ack"),
+    ({"worker_id": "w", "kind": "celery", "hostname": "h", "pid": 1, "profile": {"prefetch": -1}}, "profile.prefetch"),
+    ({"worker_id": "w", "kind": "celery", "hostname": "h", "pid": 1, "profile": {"colour": "red"}}, "profile.colour"),
 ])
 def test_heartbeat_rejects_each_bad_field_by_name(client, auth, body, field):
     response = client.post("/api/workers/heartbeat", json=body, headers=auth)
     assert (response.status_code, response.json["field"]) == (400, field)
+
+
+def test_a_heartbeats_profile_is_kept_as_facts(client, auth):
+    body = {"worker_id": "w", "kind": "consumer", "hostname": "h", "pid": 1,
+            "profile": {"mode": "naive", "prefetch": 4, "heartbeat_s": 5, "queue_type": "quorum", "delivery_limit": 3}}
+    assert client.post("/api/workers/heartbeat", json=body, headers=auth).status_code == 200
+    [worker] = client.get("/api/workers").json["workers"]
+    assert worker["profile"] == body["profile"]
 
 
 def test_heartbeat_needs_the_status_token(client):
