@@ -73,9 +73,10 @@ def say_goodbye(**_):
           retry_jitter=True,  # ...each drawn at random below that, so retries don't stampede
           max_retries=settings.max_attempts - 1)  # ...and MAX_ATTEMPTS runs in all
           # [retries: end]
-def process_task(self, *args, **kwargs) -> None:
-    """process_task(task_num, seconds, fail=False, flaky=0). Anyone can send it by name
-    (`send_task("process_task", args=[...])`), so the arguments are checked like any message."""
+def process_task(self, *args, **kwargs) -> int | None:
+    """process_task(task_num, seconds, fail=False, flaky=0) → the job's result (timed_job.job_answer).
+    Anyone can send it by name (`send_task("process_task", args=[...])`), so the arguments are
+    checked like any message."""
     try:
         job = JobSpec.from_task_args(args, kwargs)
     except NotAJob as exc:  # refused, not retried: it would break the same way every time
@@ -86,7 +87,7 @@ def process_task(self, *args, **kwargs) -> None:
         return
     attempt = self.request.retries + 1
     try:
-        run_timed_job(job, _reporter(), attempt=attempt)
+        return run_timed_job(job, _reporter(), attempt=attempt)
     except JobRefused as exc:  # not in the table, or already ended: it never runs (again)
         refusals.warning(" [x] skipped process_task #%s: %s", job.task_num, exc.refusal.reason)
     # [retries: begin]

@@ -21,7 +21,7 @@ from queue_lab.job_states import (
 COLUMNS = (
     "task_num", "method", "seconds", "fail", "task_status", "progress", "worker_id", "run_id",
     "attempt", "celery_id", "error", "created_at", "started_at", "finished_at", "due_at", "updated_at",
-    "reruns", "owner", "delivery_count", "counted_by", "queue", "dead_lettered", "seq",
+    "reruns", "owner", "delivery_count", "counted_by", "queue", "dead_lettered", "result", "seq",
 )
 
 SCHEMA = """
@@ -48,6 +48,7 @@ CREATE TABLE IF NOT EXISTS jobs (
     counted_by  TEXT,
     queue       TEXT,
     dead_lettered INTEGER NOT NULL DEFAULT 0,
+    result      INTEGER,  -- DONE: what the job computed (timed_job.job_answer)
     seq         INTEGER NOT NULL
 );
 CREATE INDEX IF NOT EXISTS jobs_by_seq ON jobs (seq);
@@ -132,7 +133,7 @@ class JobStore:
         for column, kind in (("due_at", "REAL"), ("updated_at", "REAL"),
                              ("reruns", "INTEGER NOT NULL DEFAULT 0"), ("owner", "TEXT"),
                              ("delivery_count", "INTEGER"), ("counted_by", "TEXT"), ("queue", "TEXT"),
-                             ("dead_lettered", "INTEGER NOT NULL DEFAULT 0")):
+                             ("dead_lettered", "INTEGER NOT NULL DEFAULT 0"), ("result", "INTEGER")):
             if column not in have:
                 try:
                     retry_while_locked(lambda: self._connection().execute(

@@ -19,7 +19,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field, fields
 from typing import Any
 
-from queue_lab.fields import flag, json_object, number, one_of, text, whole
+from queue_lab.fields import BadField, flag, gettext, json_object, number, one_of, text, whole
 
 PENDING, SCHEDULED, IN_PROGRESS, RETRYING = "PENDING", "SCHEDULED", "IN_PROGRESS", "RETRYING"
 DONE, ERROR, LOST = "DONE", "ERROR", "LOST"
@@ -31,6 +31,7 @@ APPLIED, DUPLICATE, REFUSED = "applied", "duplicate", "refused"
 COUNTERS = ("x-death", "x-delivery-count")  # who counted a job's deliveries (Report.counted_by)
 MAX_TASK_NUM = 2**63 - 1  # SQLite's INTEGER PRIMARY KEY
 MAX_MESSAGE = 2000
+MAX_RESULT = 2**53  # a job's result: a whole number JSON carries exactly (JavaScript's safe integers)
 
 
 @dataclass(frozen=True)
@@ -51,11 +52,13 @@ class Report:
     # ERROR because the broker dead-lettered the message (a quorum queue's delivery limit): the
     # message has left the work queue for good, so this ends the job whichever run it came from.
     dead_lettered: bool = False
+    # DONE only: what the job computed (timed_job.job_answer), kept on the row beside who produced it.
+    result: int | None = None
 
     def to_json(self, task_num: int) -> dict:
         """The wire shape: task_num, task_status and worker_id, then only the fields that are set."""
         body: dict[str, Any] = {"task_num": task_num, "task_status": self.task_status, "worker_id": self.worker_id}
-        for name in ("progress", "message", "run_id", "retry_in_s", "delivery_count", "counted_by"):
+        for name in ("progress", "message", "run_id", "retry_in_s", "delivery_count", "counted_by", "result"):
             value = getattr(self, name)
             if value is not None:
                 body[name] = value
@@ -75,8 +78,13 @@ class Report:
         task_num = whole(body, "task_num", 1, MAX_TASK_NUM)
         progress = number(body, "progress", 0, 100, required=False)
         retry_in_s = number(body, "retry_in_s", 0, 86400, required=False)
+        task_status = one_of(body, "task_status", REPORTABLE, None)
+        result = whole(body, "result", 0, MAX_RESULT, required=False)
+        if result is not None and task_status != DONE:
+            raise BadField("result", gettext("only a DONE report carries a result, not a %(status)s one",
+                                             status=task_status))
         return task_num, cls(
-            task_status=one_of(body, "task_status", REPORTABLE, None),
+            task_status=task_status,
             worker_id=text(body, "worker_id", required=True, max_len=200),
             progress=None if progress is None else float(progress),
             message=text(body, "message", required=False, max_len=MAX_MESSAGE),
@@ -86,6 +94,7 @@ class Report:
             delivery_count=whole(body, "delivery_count", 0, 2**31, required=False),
             counted_by=one_of(body, "counted_by", COUNTERS, None) if "counted_by" in body else None,
             dead_lettered=flag(body, "dead_lettered"),
+            result=result,
         )
 
 
@@ -137,6 +146,7 @@ def _finish(row: dict, report: Report, now: float, status: str) -> Decision:
     if status == DONE:
         changes["progress"] = 100.0
         changes["error"] = None
+        changes["result"] = report.result
     else:
         changes["error"] = report.message or "the job failed (the worker gave no message)"
         if report.progress is not None:  # the bar stays where the job stopped, never further back

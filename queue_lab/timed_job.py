@@ -75,8 +75,9 @@ class JobInterrupted(Exception):
 
 def run_timed_job(job: JobSpec, report: ReportStatus, stop: threading.Event | None = None,
                   attempt: int = 1, deadline_s: float | None = None, counted: dict | None = None,
-                  on_start=None) -> None:
-    """Work for `job.seconds` in steps, reporting IN_PROGRESS with a percent, then DONE.
+                  on_start=None) -> int:
+    """Work for `job.seconds` in steps, reporting IN_PROGRESS with a percent, then DONE with the
+    job's result (job_answer), which it also returns (a Celery task's return value).
 
     On failure it reports ERROR with the error text and re-raises, so Celery marks the task FAILURE
     and the consumer can log it — except FlakyFailure, which the caller turns into a retry.
@@ -117,7 +118,15 @@ def run_timed_job(job: JobSpec, report: ReportStatus, stop: threading.Event | No
         report(job.task_num, ERROR, progress=progress, message=f"{type(exc).__name__}: {exc}",
                run_id=run_id)  # the bar stays where the job stopped
         raise
-    report(job.task_num, DONE, progress=100.0, run_id=run_id)
+    answer = job_answer(job.task_num)
+    report(job.task_num, DONE, progress=100.0, run_id=run_id, result=answer)
+    return answer
+
+
+def job_answer(task_num: int) -> int:
+    """What the job computes: 1 + 2 + … + n for its number n — small, and a value a student can
+    check on the row (job #12 → 78), reported with DONE beside the worker and attempt that made it."""
+    return task_num * (task_num + 1) // 2
 
 
 def _go_on_unless_refused(job: JobSpec, report: ReportStatus, run_id: str, wait_for_start: bool = False) -> None:

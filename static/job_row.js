@@ -19,7 +19,8 @@ export function buildRow(task) {
   const cells = {
     status: element("span", "pill"), attempt: element("span", "attempt"), due: element("span", "due"),
     error: element("div", "row-error"), note: element("div", "row-note"), statusCell: element("td", "status"),
-    fill: element("div", "fill"), percent: element("span", "percent"), worker: element("td", "worker"),
+    fill: element("div", "fill"), percent: element("span", "percent"), result: element("span", "result-value"),
+    worker: element("td", "worker"),
     owner: element("td", "owner"),
     waited: element("td", "time"), ran: element("td", "time"), created: element("td", "time"),
   };
@@ -29,7 +30,7 @@ export function buildRow(task) {
     element("td", "num", String(task.task_num)),
     element("td", "", badge),
     cells.statusCell,
-    element("td", "progress", element("div", "bar", cells.fill), cells.percent),
+    element("td", "progress", element("div", "bar", cells.fill), cells.percent, cells.result),
     cells.worker, cells.owner, cells.waited, cells.ran, cells.created);
   cells.statusCell.append(cells.status, cells.attempt, cells.due, cells.error, cells.note);
   tr.dataset.taskNum = task.task_num;
@@ -70,6 +71,14 @@ export function paintRow(row, task, now) {
     const percent = Math.min(100, Math.max(0, Number(task.progress) || 0));
     cells.fill.style.transform = `scaleX(${percent / 100})`;  // no layout, unlike width
     cells.percent.textContent = `${Math.round(percent)}%`;
+  }
+  // DONE with a result: the value the job computed takes the bar's place (CSS: tr[data-result]).
+  if (old.result !== task.result || old.worker_id !== task.worker_id || old.attempt !== task.attempt) {
+    const done = task.result != null;
+    if (done) row.tr.dataset.result = String(task.result);
+    else delete row.tr.dataset.result;
+    setText(cells.result, done ? TABLE.result(task.result) : "");
+    cells.result.title = done ? TABLE.resultTitle(task.task_num, task.result, task.worker_id ?? "—", task.attempt) : "";
   }
   if (old.worker_id !== task.worker_id) {
     cells.worker.textContent = task.worker_id ?? "—";

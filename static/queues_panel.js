@@ -6,7 +6,7 @@
 
 import { formatCount, formatDuration } from "./formats.js";
 import { clockFrom } from "./server_clock.js";
-import { pollForever, setText, setTextWithCode } from "./shared.js";
+import { foldable, pollForever, setText, setTextWithCode } from "./shared.js";
 import { QUEUES } from "./vocabulary.js";
 
 const POLL_MS = 2000;  // the broker refreshes its queue stats every 5 s
@@ -106,7 +106,10 @@ function showQueuesError(message) {
   queueStats.hidden = true;
   managementLink.hidden = true;
   queuesError.hidden = false;
-  if (errorShown !== message) setTextWithCode(queuesError, message);
+  if (errorShown !== message) {
+    setTextWithCode(queuesError, message);
+    foldable(queuesError);  // its first lines, all of it on a click: the panel stays short
+  }
   errorShown = message;
 }
 

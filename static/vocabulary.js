@@ -92,6 +92,10 @@ export const TABLE = {
   redisRestores: (left) => gettext("Redis gives it back in %(left)s (visibility timeout)", { left }),
   redisRestoring: gettext("Redis gives it back any moment now"),
   killButton: gettext("Kill"),
+  result: (value) => gettext("= %(value)s", { value }),
+  resultTitle: (num, value, worker, attempt) => gettext(
+    "the job's result: 1 + 2 + … + %(num)s = %(value)s, computed by %(worker)s on attempt %(attempt)s",
+    { num, value, worker, attempt }),
   killTitle: gettext("SIGKILL the worker process running this job, as if it crashed"),
   killing: gettext("killing…"),
   resetNote: (time) => gettext("The lab was reset at %(time)s: no jobs yet.", { time }),

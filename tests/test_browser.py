@@ -35,8 +35,12 @@ def test_one_job_by_each_method_reaches_done_live(stack, page):
         "document.querySelectorAll('tr[data-task-num][data-status=\"DONE\"]').length === 3", timeout=30_000)
     assert rows.count() == 3
     for method in ("celery", "rabbitmq", "sync"):
-        text = page.locator(f'tr[data-task-num][data-method="{method}"]').inner_text()
-        assert "100" in text  # progress bar at 100 %
+        row = page.locator(f'tr[data-task-num][data-method="{method}"]')
+        num = int(row.get_attribute("data-task-num"))
+        # DONE: the value the job computed takes the bar's place, and says who made it on hover.
+        value = row.locator(".result-value")
+        assert value.inner_text() == f"= {num * (num + 1) // 2}" and row.locator(".bar").is_hidden()
+        assert f"1 + 2 + … + {num}" in value.get_attribute("title") and "attempt 1" in value.get_attribute("title")
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / "one-job-each-way.png"), full_page=True)
     assert page.errors == []

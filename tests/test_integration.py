@@ -37,6 +37,7 @@ def test_a_job_by_each_method_reaches_done(stack):
     for method, num in nums.items():
         assert_done_properly(rows[num])
         assert rows[num]["method"] == method and rows[num]["attempt"] == 1
+        assert rows[num]["result"] == num * (num + 1) // 2, rows[num]  # what the job computed, by each path
     assert rows[nums["celery"]]["celery_id"]
     assert rows[nums["rabbitmq"]]["celery_id"] is None
 

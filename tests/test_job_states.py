@@ -144,6 +144,19 @@ def test_workers_cannot_report_api_only_statuses():
             Report.from_json({"task_num": 1, "task_status": status, "worker_id": "w"})
 
 
+def test_done_keeps_the_jobs_result_and_only_done_may_carry_one():
+    from queue_lab.fields import BadField
+
+    task_num, report = Report.from_json({"task_num": 12, "task_status": DONE, "worker_id": "w1", "result": 78})
+    assert decide(row(IN_PROGRESS, 50), report, 1).changes["result"] == 78
+    assert Report.from_json(report.to_json(task_num)) == (task_num, report)  # one contract, both ways
+    for body, field in (({"task_status": IN_PROGRESS, "result": 78}, "result"), ({"task_status": DONE, "result": -1}, "result"),
+                        ({"task_status": DONE, "result": 1.5}, "result"), ({"task_status": DONE, "result": 2**60}, "result")):
+        with pytest.raises(BadField) as refused:
+            Report.from_json({"task_num": 1, "worker_id": "w", **body})
+        assert refused.value.field == field
+
+
 @pytest.mark.parametrize("current", [row(IN_PROGRESS, 30, worker="gone-1", run_id="r4"), row(LOST, 30, run_id="r4"),
                                      row(RETRYING, 50, run_id="r2"), row()])
 def test_a_dead_lettering_ends_the_job_whichever_run_reports_it(current):

@@ -5,7 +5,7 @@ import pytest
 
 from queue_lab.job_states import DONE, ERROR, IN_PROGRESS
 from queue_lab.job_message import JobSpec
-from queue_lab.timed_job import JobFailed, run_timed_job
+from queue_lab.timed_job import JobFailed, job_answer, run_timed_job
 
 
 class Recorder:
@@ -36,6 +36,13 @@ def test_zero_seconds_is_start_then_done():
     record = Recorder()
     run_timed_job(JobSpec(1, 0), record)
     assert [c[1] for c in record.calls] == [IN_PROGRESS, DONE]
+
+
+def test_the_job_computes_its_result_and_reports_it_with_done():
+    record = Recorder()
+    assert run_timed_job(JobSpec(12, 0), record) == 78 == job_answer(12)  # 1 + 2 + … + 12
+    assert record.calls[-1][1] == DONE and record.calls[-1][2]["result"] == 78
+    assert all("result" not in kw for _, _, kw in record.calls[:-1])  # only DONE carries it
 
 
 def test_fail_raises_part_way_after_reporting_error():
