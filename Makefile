@@ -3,7 +3,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 export PATH := $(abspath $(VENV))/bin:$(PATH)
 
-.PHONY: run consumer celery-worker reset kill-worker bench test compose-test venv dev-venv browser catalogs clean
+.PHONY: run consumer celery-worker call-by-name reset kill-worker bench test compose-test venv dev-venv browser catalogs clean
 
 $(VENV)/.runtime: requirements.txt
 	@test -x $(PY) || python3 -m venv $(VENV) || \
@@ -53,6 +53,15 @@ celery-worker: venv
 reset: venv
 	@$(PY) -m ops.preflight --beside-run >/dev/null
 	honcho run -e var/run.env flask --app api reset
+
+## A job sent by a second program that knows only a name and arguments (caller/, docs/call-by-name.md):
+## METHOD=celery|celery_redis (send_task by name) or rabbitmq (a pika publish), SECONDS, COUNT.
+METHOD ?= celery
+SECONDS ?= 3
+COUNT ?= 1
+call-by-name: venv
+	@$(PY) -m ops.preflight --beside-run >/dev/null
+	honcho run -e var/run.env python -m caller --method $(METHOD) --seconds $(SECONDS) --count $(COUNT)
 
 ## Fault lab: SIGKILL the worker running job TASK (e.g. make kill-worker TASK=12); WHOLE=1 kills a
 ## Celery worker's main process too, as `docker kill` would (the Redis visibility-timeout lesson).
