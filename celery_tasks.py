@@ -41,7 +41,8 @@ def _reporter() -> StatusReporter:
 
 def _profile() -> dict:
     """What the workers panel shows about this worker's settings (api/validation.py: PROFILE_FACTS)."""
-    facts = {"ack": "late" if ACKS_LATE else "early", "prefetch_multiplier": settings.celery_prefetch_multiplier}
+    facts = {"ack": "late" if ACKS_LATE else "early", "prefetch_multiplier": settings.celery_prefetch_multiplier,
+             "results": "redis" if settings.celery_broker_kind == "redis" else "rpc://"}
     if settings.celery_broker_kind == "redis":
         facts["visibility_timeout_s"] = settings.redis_visibility_timeout_s
     return facts

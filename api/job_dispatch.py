@@ -11,6 +11,7 @@ import logging
 import kombu.exceptions
 import redis.exceptions
 
+from api.celery_results import CeleryResults
 from api.job_store import JobStore, UnknownTask
 from api.raw_publisher import BrokerUnavailable, RawPublisher
 from api.validation import Submission
@@ -46,22 +47,43 @@ def celery_on_redis():
     return celery_app_for("redis")
 
 
+def celery_app(on_redis: bool):
+    """The app a Celery job of this method goes by (and whose result backend keeps its result)."""
+    from celery_tasks import process_task  # imported here: the page works even if Celery is absent
+
+    return celery_on_redis() if on_redis else process_task.app
+
+
 def send_by_celery(specs: list[JobSpec], order: Submission, store: JobStore,
-                   settings: Settings, on_redis: bool = False) -> None:
+                   settings: Settings, on_redis: bool = False, results: CeleryResults | None = None) -> None:
     """By `process_task.delay()` on RabbitMQ; on Redis, the same message by the Redis app's send_task
-    (this process's task object is bound to the RabbitMQ app)."""
+    (this process's task object is bound to the RabbitMQ app). A job that keeps its result is sent
+    from `results`' thread, whose reply queue rpc:// sends the result back to."""
     from celery_tasks import process_task  # imported here: the page works even if Celery is absent
 
     options = celery_options(order, settings)
     hint = settings.redis_hint if on_redis else settings.broker_hint
     sent: list[tuple[int, str]] = []
+
+    def send(args: list):
+        if on_redis:
+            return celery_on_redis().send_task(process_task.name, args, **options)
+        # delay(*args) is apply_async(args) without options: the lesson's one-liner
+        return process_task.apply_async(args, **options) if options else process_task.delay(*args)
+
+    # Said every time: send_task (the Redis path) knows no task's default, and without it would
+    # subscribe to every job's result on Redis. keep_result: this job's result goes to the backend too.
+    if order.keep_result or on_redis:
+        options["ignore_result"] = not order.keep_result
     try:
         for spec in specs:
             args = spec.to_task_args()
-            if on_redis:
-                result = celery_on_redis().send_task(process_task.name, args, **options)
-            else:  # delay(*args) is apply_async(args) without options: the lesson's one-liner
-                result = process_task.apply_async(args, **options) if options else process_task.delay(*args)
+            try:
+                result = results.run(lambda: send(args)) if order.keep_result and results else send(args)  # noqa: B023
+            except RuntimeError as exc:  # the Redis result backend gave up reconnecting
+                if isinstance(exc.__cause__, (OSError, redis.exceptions.RedisError)):
+                    raise exc.__cause__ from exc
+                raise
             sent.append((spec.task_num, result.id))
     except (kombu.exceptions.OperationalError, OSError, redis.exceptions.RedisError) as exc:
         log.warning("celery publish failed after %d of %d jobs: %s", len(sent), len(specs), exc)

@@ -21,7 +21,7 @@ from queue_lab.job_states import (
 COLUMNS = (
     "task_num", "method", "seconds", "fail", "task_status", "progress", "worker_id", "run_id",
     "attempt", "celery_id", "error", "created_at", "started_at", "finished_at", "due_at", "updated_at",
-    "reruns", "owner", "delivery_count", "counted_by", "queue", "dead_lettered", "result", "seq",
+    "reruns", "owner", "delivery_count", "counted_by", "queue", "dead_lettered", "result", "result_backend", "result_client", "seq",
 )
 
 SCHEMA = """
@@ -49,6 +49,8 @@ CREATE TABLE IF NOT EXISTS jobs (
     queue       TEXT,
     dead_lettered INTEGER NOT NULL DEFAULT 0,
     result      INTEGER,  -- DONE: what the job computed (timed_job.job_answer)
+    result_backend TEXT,  -- keep_result: where Celery keeps it too, "rpc://" or "redis"
+    result_client  TEXT,  -- rpc:// only: the API process the result goes back to (host:pid)
     seq         INTEGER NOT NULL
 );
 CREATE INDEX IF NOT EXISTS jobs_by_seq ON jobs (seq);
@@ -133,7 +135,8 @@ class JobStore:
         for column, kind in (("due_at", "REAL"), ("updated_at", "REAL"),
                              ("reruns", "INTEGER NOT NULL DEFAULT 0"), ("owner", "TEXT"),
                              ("delivery_count", "INTEGER"), ("counted_by", "TEXT"), ("queue", "TEXT"),
-                             ("dead_lettered", "INTEGER NOT NULL DEFAULT 0"), ("result", "INTEGER")):
+                             ("dead_lettered", "INTEGER NOT NULL DEFAULT 0"), ("result", "INTEGER"),
+                             ("result_backend", "TEXT"), ("result_client", "TEXT")):
             if column not in have:
                 try:
                     retry_while_locked(lambda: self._connection().execute(
@@ -166,11 +169,13 @@ class JobStore:
 
     def create(self, method: str, seconds: float, fail: bool, count: int,
                delay_s: float = 0.0, max_waiting: int | None = None, also_coming: int = 0,
-               owner: str | None = None, detail: str | None = None, queue: str | None = None) -> list[int]:
+               owner: str | None = None, detail: str | None = None, queue: str | None = None,
+               result_backend: str | None = None, result_client: str | None = None) -> list[int]:
         """Write `count` jobs before anything is sent: PENDING, or SCHEDULED with a due time;
         `owner` is the name the student gave (shown in the table, and the "mine" filter); `detail`
         the first line of each job's history (default "sent by <method>"); `queue` the work queue
-        its message goes to (the flow diagram draws the job there: a fact, never guessed from text).
+        its message goes to (the flow diagram draws the job there: a fact, never guessed from text);
+        `result_backend`/`result_client` where Celery keeps its result, when it was asked to.
 
         With `max_waiting`: TooManyWaiting, and nothing written, if the jobs already waiting plus
         these `count` (and `also_coming` that the caller will create right after) would pass it.
@@ -185,9 +190,11 @@ class JobStore:
                     raise TooManyWaiting(waiting, max_waiting, count + also_coming)
             nums = [
                 conn.execute(
-                    "INSERT INTO jobs (method, seconds, fail, task_status, created_at, due_at,"
-                    " updated_at, owner, queue, seq) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING task_num",
-                    (method, seconds, int(fail), status, now, due, now, owner, queue, seq),
+                    "INSERT INTO jobs (method, seconds, fail, task_status, created_at, due_at, updated_at,"
+                    " owner, queue, result_backend, result_client, seq)"
+                    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING task_num",
+                    (method, seconds, int(fail), status, now, due, now, owner, queue, result_backend,
+                     result_client, seq),
                 ).fetchone()[0]
                 for _ in range(count)
             ]

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 from flask import Flask, current_app
 
+from api.celery_results import CeleryResults
 from api.change_feed import ChangeFeed
 from api.job_store import JobStore
 from api.queue_stats import QueueStats
@@ -29,6 +30,7 @@ class LabState:
     feed: ChangeFeed
     workers: WorkerRegistry
     queue_stats: QueueStats
+    celery_results: CeleryResults  # keep_result: the thread that owns this process's rpc:// replies
     # SSE streams each hold a web thread: cap them per process so other requests always get one.
     stream_slots: threading.BoundedSemaphore
     started_at: float  # time.monotonic() when this API process built its app (the sweeper's grace)
@@ -43,6 +45,7 @@ class LabState:
             feed=ChangeFeed(store),
             workers=WorkerRegistry(store.db, settings.worker_offline_s, settings.worker_forget_s),
             queue_stats=QueueStats(settings),
+            celery_results=CeleryResults(),
             stream_slots=threading.BoundedSemaphore(settings.sse_max_streams),
             started_at=time.monotonic(),
         )
@@ -51,8 +54,9 @@ class LabState:
         app.extensions[EXTENSION] = self
 
     def close(self) -> None:
-        """Stop what this app's parts run in the background (the change feed's poller)."""
+        """Stop what this app's parts run in the background (the change feed's poller, the results thread)."""
         self.feed.stop()
+        self.celery_results.close()
 
 
 def lab() -> LabState:

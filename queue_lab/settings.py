@@ -102,6 +102,7 @@ class Settings:
     celery_broker_kind: str
     redis_url: str
     redis_visibility_timeout_s: float
+    result_expires_s: float
     sweep_every_s: float
     sse_max_streams: int
     sse_keepalive_s: float
@@ -170,6 +171,8 @@ class Settings:
             celery_broker_kind=_choice("CELERY_BROKER_KIND", ("rabbitmq", "redis"), "rabbitmq"),
             redis_url=_text("REDIS_URL", "redis://127.0.0.1:6379/0"),
             redis_visibility_timeout_s=_float("REDIS_VISIBILITY_TIMEOUT_S", 30.0),
+            # A kept Celery result (keep_result: the results lesson) lives this long in its backend.
+            result_expires_s=_float("RESULT_EXPIRES_S", 3600.0),
             sweep_every_s=_float("SWEEP_EVERY_S", 5.0),
             # The live table: SSE streams each hold a web thread, so they are capped per process
             # (below API_THREADS); a keep-alive comment every SSE_KEEPALIVE_S keeps proxies open.

@@ -2,7 +2,7 @@
 // and the one way they all run: disabled while working, "waiting", then the outcome.
 
 import { classControlLocked, postAsClass } from "./class_controls.js";
-import { LAB, reasonOf, unreachable } from "./vocabulary.js";
+import { LAB, TABLE, reasonOf, unreachable } from "./vocabulary.js";
 
 // `show(text, kind)` writes to the button's result line; `action()` resolves to [text, kind].
 export async function runAction(button, show, waitingText, action) {
@@ -23,6 +23,14 @@ export async function runAction(button, show, waitingText, action) {
 export async function killWorkerOf(taskNum, whole = false) {
   const { status, body } = await postAsClass("/api/experiments/kill-worker", { task_num: taskNum, whole });
   return status === 200 ? [LAB.killed(body), "ok"] : [reasonOf(status, body), "error"];
+}
+
+// A Celery row's "AsyncResult" button: what Celery's backend says of the job, and why (the API's words).
+export async function askCelery(taskNum) {
+  const response = await fetch(`/api/tasks/${taskNum}/celery-result`, { headers: { Accept: "application/json" } });
+  const body = await response.json().catch(() => ({}));
+  if (!response.ok) return [reasonOf(response.status, body), "error"];
+  return [TABLE.celeryAnswer(body), body.state === "SUCCESS" ? "ok" : "waiting"];
 }
 
 export async function closeBrokerConnections() {

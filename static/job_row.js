@@ -38,6 +38,16 @@ export function buildRow(task) {
   return { tr, cells, task: {} };
 }
 
+// Celery's own answer for a Celery job (GET /api/tasks/<n>/celery-result): CSS shows it once DONE.
+function addAskButton(row) {
+  const button = element("button", "ask-celery", TABLE.askButton);
+  button.type = "button";
+  button.dataset.action = "ask-celery";
+  button.title = TABLE.askTitle;
+  row.cells.due.after(button);
+  row.cells.ask = button;
+}
+
 // Made the first time a row runs (most rows never need one); CSS shows it only while IN_PROGRESS.
 // Sync jobs run inside the API itself: no worker to kill.
 function addKillButton(row) {
@@ -57,6 +67,7 @@ export function paintRow(row, task, now) {
     row.tr.dataset.status = task.task_status;  // CSS colours the pill and the bar from this
     cells.status.textContent = statusLabel(task.task_status);
     if (task.task_status === "IN_PROGRESS" && !cells.kill && task.method !== "sync") addKillButton(row);
+    if (task.task_status === "DONE" && !cells.ask && task.method.startsWith("celery")) addAskButton(row);
   }
   if (old.attempt !== task.attempt || old.delivery_count !== task.delivery_count) {
     const counted = task.delivery_count > 0 && task.counted_by ? TABLE.counted(task.counted_by, task.delivery_count) : "";

@@ -2,7 +2,7 @@
 // unfinished rows tick every second. Also the method filter, "Clear finished" and the rows' kill
 // buttons. The rows come from live_feed.js; job_row.js builds and paints each one.
 
-import { killWorkerOf, runAction } from "./actions.js";
+import { askCelery, killWorkerOf, runAction } from "./actions.js";
 import { clockTime } from "./formats.js";
 import { buildRow, markMine, paintRow, paintTimes, stillTicking } from "./job_row.js";
 import { onOwnerChange, ownerName } from "./preferences.js";
@@ -124,16 +124,17 @@ function clearFinished() {
   showRowCount();
 }
 
-// One listener for every row's "kill worker" button: rows come and go by the thousand.
+// One listener for every row's buttons ("Kill", "AsyncResult"): rows come and go by the thousand.
 function onTableClick(event) {
-  const button = event.target.closest('button[data-action="kill"]');
+  const button = event.target.closest('button[data-action="kill"], button[data-action="ask-celery"]');
   if (!button) return;
   const row = rows.get(Number(button.closest("tr").dataset.taskNum));
   if (!row) return;
-  // Our own message on the row (what the kill did), apart from the job's `error` from the server;
-  // a 409 names a command like `docker kill <host>`.
+  // Our own message on the row (what the button did), apart from the job's `error` from the server;
+  // a kill's 409 names a command like `docker kill <host>`.
   const showNote = (text, kind) => showOutcome(row.cells.note, text, kind);
-  runAction(button, showNote, TABLE.killing, () => killWorkerOf(row.task.task_num));
+  if (button.dataset.action === "ask-celery") runAction(button, showNote, TABLE.asking, () => askCelery(row.task.task_num));
+  else runAction(button, showNote, TABLE.killing, () => killWorkerOf(row.task.task_num));
 }
 
 // "mine": only the rows sent with this browser's name; combines with the method filter.

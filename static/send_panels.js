@@ -12,6 +12,7 @@ import { SEND, methodLabel, queued, reasonOf, unreachable, withFailed } from "./
 // an option that does not apply to the method (the sync panel has none of these inputs).
 const FAULT_DEFAULTS = {
   flaky: 0, delay_s: 0, time_limit_s: null, time_limit_kind: "soft", celery_ack: "late", consumer: "threaded",
+  keep_result: false,
 };
 
 // The Celery panel sends "celery" or "celery_redis", by its broker switch: the same task either way.
@@ -23,7 +24,8 @@ function readFaultOptions(form) {
   for (const [name, fallback] of Object.entries(FAULT_DEFAULTS)) {
     const control = form.elements[name];
     if (!control || control.disabled) continue;
-    const value = control.type === "number" ? (control.value === "" ? null : control.valueAsNumber) : control.value;
+    const value = control.type === "number" ? (control.value === "" ? null : control.valueAsNumber)
+      : control.type === "checkbox" ? control.checked : control.value;
     if (value !== fallback) options[name] = value;
   }
   return options;
@@ -40,6 +42,7 @@ function describeFaultOptions(form) {
   else if (options.time_limit_kind) parts.push(SEND.limitKindOnly(options.time_limit_kind));
   if (options.celery_ack) parts.push(SEND.ack(options.celery_ack));
   if (options.consumer) parts.push(SEND.consumer(options.consumer));
+  if (options.keep_result) parts.push(SEND.keepResult);
   return SEND.faults(parts);
 }
 

@@ -93,6 +93,12 @@ export const TABLE = {
   redisRestoring: gettext("Redis gives it back any moment now"),
   killButton: gettext("Kill"),
   result: (value) => gettext("= %(value)s", { value }),
+  askButton: gettext("AsyncResult"),  // Celery's class name: the same in every language
+  askTitle: gettext("Ask Celery's result backend what it knows of this job: AsyncResult(id).state and .result, one poll, no waiting"),
+  asking: gettext("asking Celery…"),
+  // "Celery: SUCCESS · 78 — read from rpc:// by api-vm-12"; the reason is the API's, in this language
+  celeryAnswer: (body) => gettext("Celery: %(state)s%(result)s — %(reason)s", {
+    state: String(body.state ?? "—"), result: body.result == null ? "" : ` · ${body.result}`, reason: String(body.reason ?? "") }),
   resultTitle: (num, value, worker, attempt) => gettext(
     "the job's result: 1 + 2 + … + %(num)s = %(value)s, computed by %(worker)s on attempt %(attempt)s",
     { num, value, worker, attempt }),
@@ -117,6 +123,7 @@ export const SEND = {
   limitKindOnly: (kind) => (kind === "hard" ? gettext("hard limit (no time set)") : gettext("soft limit (no time set)")),
   ack: (ack) => (ack === "early" ? gettext("ack early") : gettext("ack late")),
   consumer: (consumer) => (consumer === "naive" ? gettext("naive consumer") : gettext("threaded consumer")),
+  keepResult: gettext("result kept by Celery"),
 };
 
 // ---------- the workers and queues panels
@@ -130,6 +137,7 @@ const profileParts = (facts) => [
   facts.queue_type === "quorum" && gettext("quorum · delivery limit %(limit)s", { limit: facts.delivery_limit ?? "?" }),
   CONSUMER_MODES[facts.mode], ACKS[facts.ack],
   facts.prefetch_multiplier != null && gettext("prefetch ×%(count)s", { count: facts.prefetch_multiplier }),
+  facts.results != null && gettext("results: %(backend)s", { backend: facts.results }),
   facts.prefetch != null && gettext("prefetch %(count)s", { count: facts.prefetch }),
   facts.heartbeat_s != null && gettext("heartbeat %(seconds)s s", { seconds: facts.heartbeat_s }),
 ].filter(Boolean);

@@ -22,7 +22,7 @@ from ops import run_guard
 from ops.stack import CHROMIUM_ARGS, Stack, delete_queues, wait_until
 from queue_lab.queues import queue_layout
 from tests import leftovers
-from tests.helpers import MANAGEMENT_URL, RABBITMQ_URL, RUN_ID, TOKEN, missing
+from tests.helpers import MANAGEMENT_URL, RABBITMQ_URL, REDIS_URL, RUN_ID, TOKEN, missing
 
 # Every process this run starts carries the mark, so the session's end finds what is still alive
 # (under `make test`, ops/run_guard.py has set one already; a bare `pytest` gets its own).
@@ -105,6 +105,24 @@ def queues(broker, request):
     connection = pika.BlockingConnection(broker)
     delete_queues(connection, queue_layout(names["RAW_QUEUE"], names["CELERY_QUEUE"]).names())
     connection.close()
+
+
+@pytest.fixture
+def redis_keys(queues):
+    """This machine's Redis (a missing one fails the test under CI); the keys named after this test's
+    queue are deleted afterwards — the Redis is shared."""
+    import redis
+
+    client = redis.Redis.from_url(REDIS_URL, socket_timeout=2)
+    try:
+        client.ping()
+    except redis.RedisError as exc:
+        missing(f"Redis is not reachable at {REDIS_URL}: {exc!r}")
+    yield client
+    keys = list(client.scan_iter(match=f"*{queues['CELERY_QUEUE']}*"))
+    if keys:
+        client.delete(*keys)
+    client.close()
 
 
 @pytest.fixture

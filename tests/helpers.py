@@ -8,6 +8,7 @@ import pytest
 
 TOKEN = "test-token"
 RABBITMQ_URL = os.environ.get("RABBITMQ_URL", "amqp://guest:guest@127.0.0.1:5672/")
+REDIS_URL = "redis://127.0.0.1:6379/0"  # this machine's Redis (shared: tests keep to their own keys)
 MANAGEMENT_URL = os.environ.get("RABBITMQ_MANAGEMENT_URL", "http://127.0.0.1:15672")
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 RUN_ID = uuid.uuid4().hex[:8]  # every queue and vhost a test makes carries it: ours to delete

@@ -34,7 +34,7 @@ def test_all_four_workers_are_listed_with_their_jobs_then_go_offline_and_disappe
     assert all(w["online"] for w in listed.values())
     profiles = {w["kind"]: w["profile"] for w in listed.values()}
     assert profiles == {"consumer": {"mode": "threaded", "prefetch": 1, "heartbeat_s": 60},  # facts, worded by the page
-                        "celery": {"ack": "late", "prefetch_multiplier": 1}}
+                        "celery": {"ack": "late", "prefetch_multiplier": 1, "results": "rpc://"}}
     done_by = collections.Counter(r["worker_id"] for r in rows.values())
     assert {wid: w["jobs_done"] for wid, w in listed.items()} == dict(done_by)
 

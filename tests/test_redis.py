@@ -8,28 +8,11 @@ import sys
 import time
 
 import pytest
-import redis
 
 from ops.stack import BIN, free_port, wait_until
-from tests.helpers import missing
+from tests.helpers import REDIS_URL
 
 pytestmark = pytest.mark.broker
-
-REDIS_URL = "redis://127.0.0.1:6379/0"
-
-
-@pytest.fixture
-def redis_keys(queues):
-    client = redis.Redis.from_url(REDIS_URL, socket_timeout=2)
-    try:
-        client.ping()
-    except redis.RedisError as exc:
-        missing(f"Redis is not reachable at {REDIS_URL}: {exc!r}")
-    yield client
-    keys = list(client.scan_iter(match=f"*{queues['CELERY_QUEUE']}*"))
-    if keys:
-        client.delete(*keys)
-
 
 def start_kept_worker(stack, name, **env):
     """A Celery worker under keep_running, as `make run` starts it: killed whole, it comes back."""
@@ -65,10 +48,11 @@ def test_a_job_by_celery_on_redis_is_done_and_waits_in_a_redis_list(stack, redis
 def test_with_redis_away_delay_answers_503_and_the_rows_end_error(stack, redis_keys):
     gone = f"redis://127.0.0.1:{free_port()}/0"
     stack.start_api(REDIS_URL=gone, BROKER_TIMEOUT="1")
-    answer = stack.submit("celery_redis", seconds=0, count=2)
-    assert answer.status_code == 503 and "Redis is not reachable" in answer.json()["error"]
-    rows = stack.tasks(answer.json()["task_nums"])
-    assert {r["task_status"] for r in rows.values()} == {"ERROR"}
+    for keep_result in (False, True):  # a kept result's backend is the same Redis: the same 503
+        answer = stack.post("/api/tasks", method="celery_redis", seconds=0, count=2, keep_result=keep_result)
+        assert answer.status_code == 503 and "Redis is not reachable" in answer.json()["error"], answer.text
+        rows = stack.tasks(answer.json()["task_nums"])
+        assert {r["task_status"] for r in rows.values()} == {"ERROR"}
 
 
 def test_a_whole_worker_killed_mid_job_comes_back_at_once_on_rabbitmq_and_after_the_visibility_timeout_on_redis(

@@ -19,6 +19,8 @@ from queue_lab.settings import redact_url
 bp = Blueprint("tasks", __name__)
 
 DEFAULT_LIMIT, MAX_LIMIT = 500, 2000
+# Where a Celery job that keeps its result has it (celery_app.RESULT_BACKENDS), as the rows name it.
+RESULT_BACKEND_NAMES = {"celery": "rpc://", "celery_redis": "redis"}
 
 
 @bp.post("/api/tasks")
@@ -28,9 +30,12 @@ def submit_tasks():
     state = lab()
     method, store = order.method, state.store
     detail = None if order.publish else f"registered for {method}, nothing published: waiting for your own message"
+    backend = RESULT_BACKEND_NAMES[method] if order.keep_result else None
     task_nums = store.create(method, order.seconds, order.fail, order.count, order.delay_s,
                              max_waiting=state.settings.max_waiting_jobs, owner=order.owner, detail=detail,
-                             queue=None if method == "sync" else work_queue(order, state.settings))
+                             queue=None if method == "sync" else work_queue(order, state.settings),
+                             result_backend=backend,
+                             result_client=state.celery_results.client if backend == "rpc://" else None)
     specs = [JobSpec(num, order.seconds, order.fail, order.flaky, order.time_limit_s, order.poison)
              for num in task_nums]
     answer = {"task_nums": task_nums, "method": method}
@@ -39,7 +44,8 @@ def submit_tasks():
                         "messages": [message_to_send(spec, order, state.settings) for spec in specs]}), 201
     try:
         if method in ("celery", "celery_redis"):
-            send_by_celery(specs, order, store, state.settings, on_redis=method == "celery_redis")
+            send_by_celery(specs, order, store, state.settings, on_redis=method == "celery_redis",
+                           results=state.celery_results)
         elif method == "rabbitmq":
             send_by_rabbitmq(specs, order, store, state.publisher)
         else:
@@ -115,6 +121,46 @@ def list_tasks():
 def task_history(task_num: int):
     """A job's story: every status it went through, with attempt, worker and reason."""
     return jsonify(task_num=task_num, history=lab().store.history(task_num))
+
+
+@bp.get("/api/tasks/<int:task_num>/celery-result")
+def celery_result(task_num: int):
+    """Celery's own answer for a Celery job: `AsyncResult(celery_id).state` and `.result`, read by one
+    poll of its backend (never `.get()`: no web thread waits for a job). What it teaches is in
+    `reason`: a fire-and-forget job has no state (PENDING means "unknown"); a rpc:// result goes back
+    only to the API process that sent the task (`sent_by`), so another one (`asked`) sees PENDING;
+    a Redis result is a key any process reads until it expires."""
+    state = lab()
+    row = state.store.get(task_num)
+    if row["method"] not in RESULT_BACKEND_NAMES:
+        raise BadField("task_num", gettext("job %(num)s went by %(method)s: only Celery jobs have a Celery state",
+                                           num=task_num, method=row["method"]))
+    answer = {"task_num": task_num, "celery_id": row["celery_id"], "backend": row["result_backend"],
+              "sent_by": row["result_client"], "asked": state.celery_results.client,
+              "table": {"task_status": row["task_status"], "result": row["result"]}}
+    if row["celery_id"] is None:
+        return jsonify({**answer, "state": None, "result": None,
+                        "reason": gettext("not sent to Celery (yet): it has no Celery id")}), 200
+    try:
+        found = state.celery_results.read(row["celery_id"], on_redis=row["method"] == "celery_redis")
+    except Exception as exc:  # the backend is away: say so, the table still holds the truth
+        return jsonify({**answer, "state": None, "result": None, "error": gettext(
+            "Celery's result backend did not answer: %(reason)s", reason=f"{type(exc).__name__}: {exc}")}), 503
+    return jsonify({**answer, **found, "reason": _why(row, found["state"], answer)}), 200
+
+
+def _why(row: dict, celery_state: str, answer: dict) -> str:
+    """What Celery's answer means here, in the reader's language."""
+    if row["result_backend"] is None:
+        return gettext("sent fire-and-forget (task_ignore_result): Celery keeps no state, and PENDING "
+                       "only means it knows nothing; the table is where this job's result is")
+    if celery_state != "PENDING":
+        return gettext("read from %(backend)s by %(asked)s", backend=row["result_backend"], asked=answer["asked"])
+    if row["result_backend"] == "rpc://" and answer["sent_by"] != answer["asked"]:
+        return gettext("rpc:// sent the result to the API process that sent the task (%(sent_by)s); "
+                       "this is %(asked)s, so Celery says PENDING here: ask again and another process "
+                       "may answer", sent_by=answer["sent_by"], asked=answer["asked"])
+    return gettext("not finished yet, or its result has expired (result_expires)")
 
 
 @bp.get("/api/summary")

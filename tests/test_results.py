@@ -1,0 +1,105 @@
+"""Results back, Celery's way (issue 22): a job sent with keep_result keeps its result in Celery's
+backend — rpc:// on RabbitMQ, a key on Redis — and GET /api/tasks/<n>/celery-result reads it with one
+poll of AsyncResult, never `.get()`. On the real broker, the real Redis and real gunicorn processes:
+a rpc:// result is seen only by the API process that sent the task (the others say PENDING, and why);
+a Redis result by every process; a fire-and-forget job has no Celery state at all."""
+from __future__ import annotations
+
+import collections
+
+import pytest
+import requests
+
+from tests.helpers import REDIS_URL
+
+pytestmark = pytest.mark.broker
+
+
+def ask(stack, num: int) -> dict:
+    """A fresh connection each time, so gunicorn's processes take turns answering."""
+    answer = requests.get(f"{stack.base_url}/api/tasks/{num}/celery-result", headers={"Connection": "close"}, timeout=10)
+    assert answer.status_code == 200, answer.text
+    return answer.json()
+
+
+def asked_many_times(stack, num: int, times: int = 24) -> collections.Counter:
+    return collections.Counter((a["state"], a["result"], a["asked"] == a["sent_by"], a["reason"] != "")
+                               for a in (ask(stack, num) for _ in range(times)))
+
+
+def test_a_rpc_result_goes_back_only_to_the_api_process_that_sent_the_task(stack):
+    stack.start_api()  # two gunicorn processes (API_WORKERS=2)
+    stack.start_celery_worker()
+    sent = stack.post("/api/tasks", method="celery", seconds=0.2, keep_result=True)
+    assert sent.status_code == 202, sent.text
+    num = sent.json()["task_nums"][0]
+    row = stack.wait_finished([num], 30)[num]
+    assert (row["task_status"], row["result"], row["result_backend"]) == ("DONE", num * (num + 1) // 2, "rpc://")
+    assert row["result_client"].startswith("api-")
+    seen = asked_many_times(stack, num)
+    # The sender reads SUCCESS and the value; the other process is told PENDING, and why.
+    assert seen[("SUCCESS", row["result"], True, True)] > 0, seen
+    assert set(seen) <= {("SUCCESS", row["result"], True, True), ("PENDING", None, False, True)}, seen
+    assert seen[("PENDING", None, False, True)] > 0, seen  # 24 fresh connections reach both processes
+
+
+def test_a_redis_result_is_a_key_every_api_process_reads(stack, redis_keys):
+    client = redis_keys
+    stack.start_api(REDIS_URL=REDIS_URL)
+    stack.start_celery_worker("celery-redis", CELERY_BROKER_KIND="redis", REDIS_URL=REDIS_URL)
+    num = stack.post("/api/tasks", method="celery_redis", seconds=0.2, keep_result=True).json()["task_nums"][0]
+    row = stack.wait_finished([num], 30)[num]
+    try:
+        assert row["result_backend"] == "redis" and row["result_client"] is None
+        assert client.ttl(f"celery-task-meta-{row['celery_id']}") > 0  # it expires (result_expires)
+        assert set(asked_many_times(stack, num, 8)) == {("SUCCESS", row["result"], False, True)}
+    finally:
+        client.delete(f"celery-task-meta-{row['celery_id']}")
+
+
+def test_a_fire_and_forget_job_has_no_celery_state_and_other_jobs_are_refused_by_name(stack):
+    stack.start_api()
+    stack.start_celery_worker()
+    stack.start_consumer()
+    plain = stack.submit("celery", 0).json()["task_nums"][0]
+    raw = stack.submit("rabbitmq", 0).json()["task_nums"][0]
+    stack.wait_finished([plain, raw], 30)
+    answer = ask(stack, plain)
+    assert (answer["backend"], answer["state"], answer["table"]["task_status"]) == (None, "PENDING", "DONE")
+    assert "keeps no state" in answer["reason"]
+    refused = stack.session.get(f"{stack.base_url}/api/tasks/{raw}/celery-result", timeout=5)
+    assert (refused.status_code, refused.json()["field"]) == (400, "task_num")
+    assert stack.session.get(f"{stack.base_url}/api/tasks/999999/celery-result", timeout=5).status_code == 404
+    for body in ({"method": "rabbitmq", "seconds": 0, "keep_result": True},
+                 {"method": "celery", "seconds": 0, "keep_result": True, "publish": False},
+                 {"method": "celery", "seconds": 0, "keep_result": "yes"}):
+        answer = stack.post("/api/tasks", **body)
+        assert (answer.status_code, answer.json()["field"]) == (400, "keep_result"), (body, answer.text)
+
+
+@pytest.mark.browser
+def test_on_the_page_keep_the_result_then_asyncresult_on_the_done_row(stack, page):
+    stack.start_api()
+    stack.start_celery_worker()
+    page.goto(stack.base_url + "/")
+    form = page.locator('form[data-method="celery"]')
+    form.locator("details.fault-options > summary").click()
+    form.locator('input[name="keep_result"]').check()
+    assert "result kept by Celery" in form.locator('[data-role="fault-summary"]').inner_text()
+    form.locator('input[name="seconds"]').fill("0.3")
+    form.locator('button[type="submit"]').click()
+    row = page.locator('tr[data-task-num][data-status="DONE"]')
+    row.wait_for(timeout=20_000)
+    num = int(row.get_attribute("data-task-num"))
+    assert stack.tasks([num])[num]["result_backend"] == "rpc://"
+    row.locator('button[data-action="ask-celery"]').click()
+    note = row.locator(".row-note")
+    page.wait_for_function("document.querySelector('tr[data-task-num] .row-note').textContent.startsWith('Celery:')",
+                           timeout=10_000)
+    text = note.inner_text()
+    # whichever API process answered: the sender reads the value, another one says why it cannot
+    assert text.startswith(f"Celery: SUCCESS · {num * (num + 1) // 2} — read from rpc://") or \
+        ("Celery: PENDING" in text and "sent the result to the API process that sent the task" in text), text
+    profile = page.locator('#workers [data-kind="celery"] .profile')
+    assert "results: rpc://" in profile.inner_text()  # the workers panel states the backend
+    assert page.errors == []
