@@ -110,10 +110,10 @@ def work_queue(order: Submission, settings: Settings) -> str:
 
 
 def send_by_rabbitmq(specs: list[JobSpec], order: Submission, store: JobStore,
-                     publisher: RawPublisher) -> None:
+                     publisher: RawPublisher, reply_ids: dict[int, str] | None = None) -> None:
     queues = raw_queues(order, publisher.settings)
     try:
-        publisher.publish_jobs(specs, queues=queues, delay_s=order.delay_s)
+        publisher.publish_jobs(specs, queues=queues, delay_s=order.delay_s, reply_ids=reply_ids)
     except BrokerUnavailable as exc:
         log.warning("raw publish failed after %d of %d jobs: %s", len(exc.sent), len(specs), exc)
         _give_up_on_unsent(specs, set(exc.sent), store, str(exc))

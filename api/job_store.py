@@ -21,7 +21,8 @@ from queue_lab.job_states import (
 COLUMNS = (
     "task_num", "method", "seconds", "fail", "task_status", "progress", "worker_id", "run_id",
     "attempt", "celery_id", "error", "created_at", "started_at", "finished_at", "due_at", "updated_at",
-    "reruns", "owner", "delivery_count", "counted_by", "queue", "dead_lettered", "result", "result_backend", "result_client", "seq",
+    "reruns", "owner", "delivery_count", "counted_by", "queue", "dead_lettered", "result", "result_backend", "result_client", "reply_id",
+    "reply", "seq",
 )
 
 SCHEMA = """
@@ -51,6 +52,8 @@ CREATE TABLE IF NOT EXISTS jobs (
     result      INTEGER,  -- DONE: what the job computed (timed_job.job_answer)
     result_backend TEXT,  -- keep_result: where Celery keeps it too, "rpc://" or "redis"
     result_client  TEXT,  -- rpc:// only: the API process the result goes back to (host:pid)
+    reply_id    TEXT,     -- RPC by hand: the correlation_id its message carried
+    reply       TEXT,     -- ...and the consumer's reply, as it came back (JSON)
     seq         INTEGER NOT NULL
 );
 CREATE INDEX IF NOT EXISTS jobs_by_seq ON jobs (seq);
@@ -118,6 +121,8 @@ def _as_dict(row: sqlite3.Row) -> dict:
     job = dict(zip(COLUMNS, row))
     job["fail"] = bool(job["fail"])
     job["dead_lettered"] = bool(job["dead_lettered"])
+    if job["reply"] is not None:
+        job["reply"] = json.loads(job["reply"])  # filed only as a JSON object (routes/tasks.py)
     return job
 
 
@@ -136,7 +141,8 @@ class JobStore:
                              ("reruns", "INTEGER NOT NULL DEFAULT 0"), ("owner", "TEXT"),
                              ("delivery_count", "INTEGER"), ("counted_by", "TEXT"), ("queue", "TEXT"),
                              ("dead_lettered", "INTEGER NOT NULL DEFAULT 0"), ("result", "INTEGER"),
-                             ("result_backend", "TEXT"), ("result_client", "TEXT")):
+                             ("result_backend", "TEXT"), ("result_client", "TEXT"), ("reply_id", "TEXT"),
+                             ("reply", "TEXT")):
             if column not in have:
                 try:
                     retry_while_locked(lambda: self._connection().execute(
@@ -209,6 +215,23 @@ class JobStore:
                 "UPDATE jobs SET celery_id = ?, seq = ? WHERE task_num = ?",
                 [(celery_id, seq, task_num) for task_num, celery_id in pairs],
             )
+
+    def set_reply_ids(self, pairs: Iterable[tuple[int, str]]) -> None:
+        """RPC by hand: each job's correlation_id, written before its message is published."""
+        with self._write() as (conn, seq):
+            conn.executemany("UPDATE jobs SET reply_id = ?, seq = ? WHERE task_num = ?",
+                             [(reply_id, seq, task_num) for task_num, reply_id in pairs])
+
+    def file_replies(self, replies: Iterable[tuple[str | None, str]]) -> int:
+        """Each collected reply onto the row whose correlation_id it carries (the first one kept:
+        a redelivered job may reply twice); returns how many found their row."""
+        filed = 0
+        with self._write() as (conn, seq):
+            for reply_id, body in replies:
+                if reply_id is not None:
+                    filed += conn.execute("UPDATE jobs SET reply = ?, seq = ? WHERE reply_id = ? AND reply IS NULL",
+                                          (body, seq, reply_id)).rowcount
+        return filed
 
     def fail_unsent(self, task_nums: Iterable[int], reason: str) -> None:
         """Jobs that never reached the queue: ERROR with the reason, never PENDING forever."""

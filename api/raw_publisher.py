@@ -46,6 +46,7 @@ class RawPublisher:
             self._local.channel, declared = channel, set()
         if queues not in declared:  # both sides declare the same queues, so either may start first
             declare_topology(channel, queues, self.settings.retry_delay_s, self.settings.quorum_delivery_limit)
+            channel.queue_declare(queue=self.settings.queues.replies, durable=True)  # ours: the replies come here
             self._local.declared = declared | {queues}
         return channel
 
@@ -59,9 +60,10 @@ class RawPublisher:
                 pass
 
     def publish_jobs(self, jobs: list[JobSpec], queues: RawQueues | None = None,
-                     delay_s: float = 0.0) -> list[int]:
+                     delay_s: float = 0.0, reply_ids: dict[int, str] | None = None) -> list[int]:
         """Publish each job to `queues.work` (default RAW_QUEUE), confirmed one by one; with `delay_s`,
-        through the delay queue. Returns the task numbers sent.
+        through the delay queue; with `reply_ids` (task_num → correlation_id), asking for a reply on
+        the replies queue (RPC by hand). Returns the task numbers sent.
 
         Raises BrokerUnavailable carrying `.sent`, so the caller marks only the rest as ERROR.
         """
@@ -70,9 +72,11 @@ class RawPublisher:
         sent: list[int] = []
         try:
             for job in jobs:
+                reply = {"reply_to": self.settings.queues.replies, "correlation_id": reply_ids[job.task_num]} \
+                    if reply_ids else {}
                 self._publish_reconnecting_once(
                     f"job {job.task_num}", queues, queues.delay if delayed else queues.work, job.to_body(),
-                    expiration=str(int(delay_s * 1000)) if delayed else None)  # per-message TTL, in ms
+                    expiration=str(int(delay_s * 1000)) if delayed else None, **reply)  # per-message TTL, in ms
                 sent.append(job.task_num)
         except BrokerUnavailable as exc:
             exc.sent = sent
@@ -84,11 +88,24 @@ class RawPublisher:
         lab's "stranger's message"): the worker must refuse it, not trust it."""
         self._publish_reconnecting_once("the message", queues, queues.work, body)
 
+    def collect_replies(self, most: int = 1000) -> list[tuple[str | None, bytes]]:
+        """Every reply waiting in the replies queue, taken (basic_get, never a wait) and acked:
+        (correlation_id, body) — the caller files each one on its job's row."""
+        channel = self._channel(self.settings.queues.raw)
+        taken = []
+        for _ in range(most):
+            method, properties, body = channel.basic_get(self.settings.queues.replies)
+            if method is None:
+                break
+            taken.append((properties.correlation_id, body))
+            channel.basic_ack(method.delivery_tag)
+        return taken
+
     def _publish_reconnecting_once(self, what: str, queues, routing_key: str, body: bytes,
-                                   expiration: str | None = None) -> None:
+                                   expiration: str | None = None, **reply) -> None:
         reused = getattr(self._local, "channel", None) is not None
         try:
-            self._publish(queues, routing_key, body, expiration)
+            self._publish(queues, routing_key, body, expiration, **reply)
         except (pika.exceptions.NackError, pika.exceptions.UnroutableError) as exc:
             raise BrokerUnavailable(f"RabbitMQ refused {what}: {exc!r}") from exc
         except (pika.exceptions.AMQPError, OSError) as exc:
@@ -97,17 +114,17 @@ class RawPublisher:
                 raise BrokerUnavailable(self.settings.broker_hint, "rabbitmq") from exc
             # The broker may have closed our idle connection (missed heartbeats): one fresh try.
             try:
-                self._publish(queues, routing_key, body, expiration)
+                self._publish(queues, routing_key, body, expiration, **reply)
             except (pika.exceptions.AMQPError, OSError) as again:
                 self._forget_channel()
                 raise BrokerUnavailable(self.settings.broker_hint, "rabbitmq") from again
 
-    def _publish(self, queues, routing_key: str, body: bytes, expiration: str | None) -> None:
+    def _publish(self, queues, routing_key: str, body: bytes, expiration: str | None, **reply) -> None:
         self._channel(queues).basic_publish(
             exchange="",
             routing_key=routing_key,
             body=body,
             properties=pika.BasicProperties(
-                delivery_mode=PERSISTENT, content_type="application/json", expiration=expiration),
+                delivery_mode=PERSISTENT, content_type="application/json", expiration=expiration, **reply),
             mandatory=True,  # an unroutable message raises instead of vanishing
         )

@@ -60,17 +60,20 @@ class Submission:
     owner: str | None = None  # the student's name, if they gave one
     publish: bool = True  # False: write the rows PENDING and hand out the numbers; the student publishes
     keep_result: bool = False  # Celery only: ask for the result in Celery's backend (rpc:// or Redis)
+    reply: bool = False  # RabbitMQ only: ask the consumer for a reply (reply_to + correlation_id)
 
 
 # Which options make sense for which method; anything else is a 400 naming the field.
 ONLY_FOR = {"celery_ack": ("celery",), "time_limit_kind": CELERY_METHODS, "consumer": ("rabbitmq",),
             "queue_type": ("rabbitmq",), "poison": ("rabbitmq",),
             "flaky": (*CELERY_METHODS, "rabbitmq"), "delay_s": (*CELERY_METHODS, "rabbitmq"),
-            "time_limit_s": (*CELERY_METHODS, "rabbitmq"), "keep_result": CELERY_METHODS}
+            "time_limit_s": (*CELERY_METHODS, "rabbitmq"), "keep_result": CELERY_METHODS,
+            "reply": ("rabbitmq",)}
 WHY_NOT = {"flaky": lazy_gettext("retries need a queue"),
            "delay_s": lazy_gettext("a synchronous job runs inside this request"),
            "time_limit_s": lazy_gettext("a synchronous job is limited by the request itself"),
-           "keep_result": lazy_gettext("a result backend is Celery's; every job reports its result to the table")}
+           "keep_result": lazy_gettext("a result backend is Celery's; every job reports its result to the table"),
+           "reply": lazy_gettext("Celery's way is keep_result")}
 
 
 def parse_submission(body: Any) -> Submission:
@@ -111,9 +114,11 @@ def parse_submission(body: Any) -> Submission:
         raise BadField("publish", gettext("publish false needs a queue: a synchronous job runs inside this request"))
     if not publish and body.get("delay_s"):
         raise BadField("delay_s", gettext("delay_s needs publish: the API cannot delay a message it does not send"))
-    keep_result = flag(body, "keep_result")
-    if keep_result and not publish:
-        raise BadField("keep_result", gettext("keep_result needs publish: the result goes back to the client that sent the task"))
+    keep_result, reply = flag(body, "keep_result"), flag(body, "reply")
+    for name, asked in (("keep_result", keep_result), ("reply", reply)):
+        if asked and not publish:
+            raise BadField(name, gettext("%(name)s needs publish: the result goes back to the client that sent "
+                                         "the task", name=name))
     return Submission(
         method=method, seconds=seconds, count=count, fail=flag(body, "fail"),
         flaky=whole(body, "flaky", 0, MAX_FLAKY, required=False, default=0),
@@ -123,7 +128,7 @@ def parse_submission(body: Any) -> Submission:
         celery_ack=one_of(body, "celery_ack", ("late", "early"), "late"),
         consumer=one_of(body, "consumer", ("threaded", "naive"), "threaded"),
         queue_type=queue_type, poison=poison,
-        owner=_owner(body), publish=publish, keep_result=keep_result,
+        owner=_owner(body), publish=publish, keep_result=keep_result, reply=reply,
     )
 
 

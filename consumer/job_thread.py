@@ -24,12 +24,14 @@ dead-letters it by itself. The poison job shows it: it crashes this process on e
 from __future__ import annotations
 
 import functools
+import json
 import logging
 import os
 import queue
 import threading
 
 import pika
+import pika.exceptions
 
 from queue_lab.job_states import ERROR, RETRYING
 from queue_lab.queues import QuorumQueues, attempt_number
@@ -48,6 +50,20 @@ def _ack(channel, delivery_tag: int) -> None:
     else:  # the connection dropped while the job ran: RabbitMQ redelivers it (a new attempt)
         print(f" [!] could not ack message {delivery_tag}: its channel is closed; it will be redelivered",
               flush=True)
+
+
+def _reply_then_ack(channel, delivery_tag: int, properties, reply: dict) -> None:
+    """RabbitMQ tutorial 6, the server's half: publish the reply to the sender's `reply_to` queue with
+    its `correlation_id`, then ack. The properties are a stranger's too: a reply that cannot be
+    published (no such queue is fine: the default exchange drops it) is logged, and the job is acked."""
+    if channel.is_open:
+        try:
+            channel.basic_publish("", str(properties.reply_to), json.dumps(reply).encode(), pika.BasicProperties(
+                correlation_id=properties.correlation_id, content_type="application/json", delivery_mode=2))
+            print(f" [.] Replied #{reply['task_num']} to {properties.reply_to} ({properties.correlation_id})", flush=True)
+        except (pika.exceptions.AMQPError, ValueError, TypeError) as exc:
+            print(f" [!] could not reply #{reply['task_num']} to {properties.reply_to!r}: {exc!r}", flush=True)
+    _ack(channel, delivery_tag)
 
 
 # [retries: begin] (counted on the page: lines each method needs for retries)
@@ -148,10 +164,14 @@ class JobThread:
             # [retries: end]
             counted = {"delivery_count": attempt - 1, "counted_by": "x-death"}
         try:
-            run_timed_job(job, self.report, stop=self.abandon, attempt=attempt,
-                          deadline_s=job.time_limit_s, counted=counted,
-                          on_start=functools.partial(self._crash, job, attempt) if job.poison else None)
+            answer = run_timed_job(job, self.report, stop=self.abandon, attempt=attempt,
+                                   deadline_s=job.time_limit_s, counted=counted,
+                                   on_start=functools.partial(self._crash, job, attempt) if job.poison else None)
             print(f" [x] Done #{job.task_num}", flush=True)
+            if properties.reply_to:  # RPC by hand: the answer goes back where the sender asked
+                reply = {"task_num": job.task_num, "result": answer, "worker_id": self.report.worker_id,
+                         "attempt": attempt}
+                return functools.partial(_reply_then_ack, channel, delivery_tag, properties, reply)
         # [retries: begin]
         except FlakyFailure as exc:
             return self._retry_or_give_up(job, attempt, exc, channel, delivery_tag, properties, body)

@@ -95,9 +95,15 @@ class QueueLayout:
     celery_early: str
     maintenance: str
 
+    @property
+    def replies(self) -> str:
+        """Where the raw path's replies go (RPC by hand, RabbitMQ tutorial 6): the API's own queue,
+        one for every API process, so any of them collects any reply into the table."""
+        return f"{self.raw.work}.replies"
+
     def names(self) -> tuple[str, ...]:
         """Every queue name, for cleaning up exactly what is ours on a shared broker."""
-        return (*self.students_queues(), self.maintenance)
+        return (*self.students_queues(), self.maintenance, self.replies)
 
     def students_queues(self) -> tuple[str, ...]:
         """Every queue that can hold a student's job (what a class reset empties): all but the

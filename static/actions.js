@@ -25,13 +25,18 @@ export async function killWorkerOf(taskNum, whole = false) {
   return status === 200 ? [LAB.killed(body), "ok"] : [reasonOf(status, body), "error"];
 }
 
-// A Celery row's "AsyncResult" button: what Celery's backend says of the job, and why (the API's words).
-export async function askCelery(taskNum) {
-  const response = await fetch(`/api/tasks/${taskNum}/celery-result`, { headers: { Accept: "application/json" } });
+// A DONE row's "AsyncResult" (Celery's backend) and "reply" (RPC by hand) buttons: what the API
+// found, worded by `describe`; "ok" once there is a value.
+async function askAbout(url, describe, found) {
+  const response = await fetch(url, { headers: { Accept: "application/json" } });
   const body = await response.json().catch(() => ({}));
   if (!response.ok) return [reasonOf(response.status, body), "error"];
-  return [TABLE.celeryAnswer(body), body.state === "SUCCESS" ? "ok" : "waiting"];
+  return [describe(body), found(body) ? "ok" : "waiting"];
 }
+
+export const askCelery = (taskNum) => askAbout(`/api/tasks/${taskNum}/celery-result`, TABLE.celeryAnswer,
+  (body) => body.state === "SUCCESS");
+export const askReply = (taskNum) => askAbout(`/api/tasks/${taskNum}/reply`, TABLE.replyAnswer, (body) => Boolean(body.reply));
 
 export async function closeBrokerConnections() {
   const { status, body } = await postAsClass("/api/experiments/close-connections", {});

@@ -38,12 +38,13 @@ export function buildRow(task) {
   return { tr, cells, task: {} };
 }
 
-// Celery's own answer for a Celery job (GET /api/tasks/<n>/celery-result): CSS shows it once DONE.
-function addAskButton(row) {
-  const button = element("button", "ask-celery", TABLE.askButton);
+// Celery's own answer for a Celery job (GET /api/tasks/<n>/celery-result), or a raw job's reply
+// (GET /api/tasks/<n>/reply): CSS shows the button once the row is DONE.
+function addAskButton(row, action, label, title) {
+  const button = element("button", "ask", label);
   button.type = "button";
-  button.dataset.action = "ask-celery";
-  button.title = TABLE.askTitle;
+  button.dataset.action = action;
+  button.title = title;
   row.cells.due.after(button);
   row.cells.ask = button;
 }
@@ -67,7 +68,11 @@ export function paintRow(row, task, now) {
     row.tr.dataset.status = task.task_status;  // CSS colours the pill and the bar from this
     cells.status.textContent = statusLabel(task.task_status);
     if (task.task_status === "IN_PROGRESS" && !cells.kill && task.method !== "sync") addKillButton(row);
-    if (task.task_status === "DONE" && !cells.ask && task.method.startsWith("celery")) addAskButton(row);
+    if (task.task_status === "DONE" && !cells.ask && task.method.startsWith("celery")) {
+      addAskButton(row, "ask-celery", TABLE.askButton, TABLE.askTitle);
+    } else if (task.task_status === "DONE" && !cells.ask && task.reply_id) {
+      addAskButton(row, "ask-reply", TABLE.replyButton, TABLE.replyTitle);
+    }
   }
   if (old.attempt !== task.attempt || old.delivery_count !== task.delivery_count) {
     const counted = task.delivery_count > 0 && task.counted_by ? TABLE.counted(task.counted_by, task.delivery_count) : "";

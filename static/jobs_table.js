@@ -2,7 +2,7 @@
 // unfinished rows tick every second. Also the method filter, "Clear finished" and the rows' kill
 // buttons. The rows come from live_feed.js; job_row.js builds and paints each one.
 
-import { askCelery, killWorkerOf, runAction } from "./actions.js";
+import { askCelery, askReply, killWorkerOf, runAction } from "./actions.js";
 import { clockTime } from "./formats.js";
 import { buildRow, markMine, paintRow, paintTimes, stillTicking } from "./job_row.js";
 import { onOwnerChange, ownerName } from "./preferences.js";
@@ -124,17 +124,20 @@ function clearFinished() {
   showRowCount();
 }
 
-// One listener for every row's buttons ("Kill", "AsyncResult"): rows come and go by the thousand.
+// One listener for every row's buttons (Kill, AsyncResult, reply): rows come and go by the thousand.
 function onTableClick(event) {
-  const button = event.target.closest('button[data-action="kill"], button[data-action="ask-celery"]');
+  const button = event.target.closest("button[data-action]");
   if (!button) return;
   const row = rows.get(Number(button.closest("tr").dataset.taskNum));
   if (!row) return;
   // Our own message on the row (what the button did), apart from the job's `error` from the server;
   // a kill's 409 names a command like `docker kill <host>`.
   const showNote = (text, kind) => showOutcome(row.cells.note, text, kind);
-  if (button.dataset.action === "ask-celery") runAction(button, showNote, TABLE.asking, () => askCelery(row.task.task_num));
-  else runAction(button, showNote, TABLE.killing, () => killWorkerOf(row.task.task_num));
+  const num = row.task.task_num;
+  const actions = { "ask-celery": [TABLE.asking, () => askCelery(num)], "ask-reply": [TABLE.asking, () => askReply(num)],
+    kill: [TABLE.killing, () => killWorkerOf(num)] };
+  const [waiting, action] = actions[button.dataset.action] ?? [];
+  if (action) runAction(button, showNote, waiting, action);
 }
 
 // "mine": only the rows sent with this browser's name; combines with the method filter.

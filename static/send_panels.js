@@ -12,7 +12,7 @@ import { SEND, methodLabel, queued, reasonOf, unreachable, withFailed } from "./
 // an option that does not apply to the method (the sync panel has none of these inputs).
 const FAULT_DEFAULTS = {
   flaky: 0, delay_s: 0, time_limit_s: null, time_limit_kind: "soft", celery_ack: "late", consumer: "threaded",
-  keep_result: false,
+  keep_result: false, reply: false,
 };
 
 // The Celery panel sends "celery" or "celery_redis", by its broker switch: the same task either way.
@@ -43,6 +43,7 @@ function describeFaultOptions(form) {
   if (options.celery_ack) parts.push(SEND.ack(options.celery_ack));
   if (options.consumer) parts.push(SEND.consumer(options.consumer));
   if (options.keep_result) parts.push(SEND.keepResult);
+  if (options.reply) parts.push(SEND.reply);
   return SEND.faults(parts);
 }
 

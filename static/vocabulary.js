@@ -94,6 +94,14 @@ export const TABLE = {
   killButton: gettext("Kill"),
   result: (value) => gettext("= %(value)s", { value }),
   askButton: gettext("AsyncResult"),  // Celery's class name: the same in every language
+  replyButton: gettext("reply"),
+  replyTitle: gettext("Collect the consumer's reply from our replies queue (basic_get, no waiting) and show the one with this job's correlation_id"),
+  // "reply: 78 from vm-12, attempt 1 (correlation_id job-12-…)"
+  replyAnswer: (body) => (body.reply
+    ? gettext("reply: %(result)s from %(worker)s, attempt %(attempt)s (correlation_id %(id)s)", {
+      result: String(body.reply.result ?? "—"), worker: String(body.reply.worker_id ?? "—"),
+      attempt: String(body.reply.attempt ?? "—"), id: String(body.reply_id) })
+    : String(body.reason ?? "")),
   askTitle: gettext("Ask Celery's result backend what it knows of this job: AsyncResult(id).state and .result, one poll, no waiting"),
   asking: gettext("asking Celery…"),
   // "Celery: SUCCESS · 78 — read from rpc:// by api-vm-12"; the reason is the API's, in this language
@@ -124,6 +132,7 @@ export const SEND = {
   ack: (ack) => (ack === "early" ? gettext("ack early") : gettext("ack late")),
   consumer: (consumer) => (consumer === "naive" ? gettext("naive consumer") : gettext("threaded consumer")),
   keepResult: gettext("result kept by Celery"),
+  reply: gettext("reply asked (reply_to)"),
 };
 
 // ---------- the workers and queues panels

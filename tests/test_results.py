@@ -6,6 +6,7 @@ a Redis result by every process; a fire-and-forget job has no Celery state at al
 from __future__ import annotations
 
 import collections
+import json
 
 import pytest
 import requests
@@ -78,7 +79,7 @@ def test_a_fire_and_forget_job_has_no_celery_state_and_other_jobs_are_refused_by
 
 
 @pytest.mark.browser
-def test_on_the_page_keep_the_result_then_asyncresult_on_the_done_row(stack, page):
+def test_on_the_page_keep_the_result_or_ask_for_a_reply_then_read_it_on_the_done_row(stack, page):
     stack.start_api()
     stack.start_celery_worker()
     page.goto(stack.base_url + "/")
@@ -102,4 +103,61 @@ def test_on_the_page_keep_the_result_then_asyncresult_on_the_done_row(stack, pag
         ("Celery: PENDING" in text and "sent the result to the API process that sent the task" in text), text
     profile = page.locator('#workers [data-kind="celery"] .profile')
     assert "results: rpc://" in profile.inner_text()  # the workers panel states the backend
+
+    # The same by hand: ask for a reply, then collect it from the DONE row.
+    stack.start_consumer()
+    raw = page.locator('form[data-method="rabbitmq"]')
+    raw.locator("details.fault-options > summary").click()
+    raw.locator('input[name="reply"]').check()
+    raw.locator('input[name="seconds"]').fill("0.3")
+    raw.locator('button[type="submit"]').click()
+    raw_row = page.locator('tr[data-task-num][data-method="rabbitmq"][data-status="DONE"]')
+    raw_row.wait_for(timeout=20_000)
+    raw_num = int(raw_row.get_attribute("data-task-num"))
+    raw_row.locator('button[data-action="ask-reply"]').click()
+    page.wait_for_function("document.querySelector('tr[data-method=\"rabbitmq\"] .row-note').textContent.startsWith('reply:')",
+                           timeout=10_000)
+    assert raw_row.locator(".row-note").inner_text().startswith(f"reply: {raw_num * (raw_num + 1) // 2} from ")
     assert page.errors == []
+
+
+def test_rpc_by_hand_the_consumer_replies_to_reply_to_and_any_api_process_files_it(stack, broker, queues):
+    """RabbitMQ tutorial 6: the message carries reply_to (our replies queue) and a correlation_id; the
+    consumer publishes its answer there; whichever API process is asked collects every reply waiting
+    and files it on its row — so, unlike rpc://, every process sees it. A stranger's reply_to (a queue
+    that does not exist) neither stops the consumer nor the job."""
+    import pika
+
+    from queue_lab.queues import queue_layout
+
+    stack.start_api()
+    consumer = stack.start_consumer()
+    sent = stack.post("/api/tasks", method="rabbitmq", seconds=0.2, count=3, reply=True)
+    assert sent.status_code == 202, sent.text
+    nums = sent.json()["task_nums"]
+    rows = stack.wait_finished(nums, 30)
+    assert all(rows[n]["reply_id"].startswith(f"job-{n}-") for n in nums)
+    for num in nums:  # fresh connections: either gunicorn process may answer, and both know
+        answer = requests.get(f"{stack.base_url}/api/tasks/{num}/reply", headers={"Connection": "close"}, timeout=10)
+        assert answer.status_code == 200, answer.text
+        reply = answer.json()["reply"]
+        assert reply == {"task_num": num, "result": num * (num + 1) // 2, "attempt": 1,
+                         "worker_id": rows[num]["worker_id"]}, answer.json()
+    # A stranger asks for a reply to nowhere: the consumer says so and goes on.
+    layout = queue_layout(queues["RAW_QUEUE"], queues["CELERY_QUEUE"])
+    [message] = stack.post("/api/tasks", method="rabbitmq", seconds=0, publish=False).json()["messages"]
+    connection = pika.BlockingConnection(broker)
+    connection.channel().basic_publish("", layout.raw.work, json.dumps(message["body"]).encode(),
+                                       pika.BasicProperties(reply_to="no-such-queue", correlation_id="c"))
+    connection.close()
+    stack.wait_finished([message["task_num"]], 20)
+    next_job = stack.submit("rabbitmq", 0).json()["task_nums"][0]
+    assert stack.wait_finished([next_job], 20)[next_job]["task_status"] == "DONE"
+    # the default exchange drops a reply to a queue that does not exist: published, lost, harmless
+    assert f"Replied #{message['task_num']} to no-such-queue" in consumer.log() and consumer.proc.poll() is None
+    refused = stack.session.get(f"{stack.base_url}/api/tasks/{next_job}/reply", timeout=5)
+    assert (refused.status_code, refused.json()["field"]) == (400, "task_num")  # it asked for no reply
+    for body in ({"method": "celery", "seconds": 0, "reply": True},
+                 {"method": "rabbitmq", "seconds": 0, "reply": True, "publish": False}):
+        answer = stack.post("/api/tasks", **body)
+        assert (answer.status_code, answer.json()["field"]) == (400, "reply"), (body, answer.text)

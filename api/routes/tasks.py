@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 import time
+import uuid
 
 from flask import Blueprint, Response, jsonify, request, url_for
 from flask_babel import gettext
@@ -47,7 +48,10 @@ def submit_tasks():
             send_by_celery(specs, order, store, state.settings, on_redis=method == "celery_redis",
                            results=state.celery_results)
         elif method == "rabbitmq":
-            send_by_rabbitmq(specs, order, store, state.publisher)
+            reply_ids = {num: f"job-{num}-{uuid.uuid4().hex[:12]}" for num in task_nums} if order.reply else None
+            if reply_ids:
+                store.set_reply_ids(reply_ids.items())
+            send_by_rabbitmq(specs, order, store, state.publisher, reply_ids)
         else:
             run_synchronously(specs, store)
             return jsonify({**answer, "tasks": [store.get(num) for num in task_nums],
@@ -161,6 +165,39 @@ def _why(row: dict, celery_state: str, answer: dict) -> str:
                        "this is %(asked)s, so Celery says PENDING here: ask again and another process "
                        "may answer", sent_by=answer["sent_by"], asked=answer["asked"])
     return gettext("not finished yet, or its result has expired (result_expires)")
+
+
+@bp.get("/api/tasks/<int:task_num>/reply")
+def raw_reply(task_num: int):
+    """RPC by hand (RabbitMQ tutorial 6): the consumer published its reply to our replies queue with
+    the job's correlation_id. Whichever API process is asked takes every reply waiting (basic_get:
+    a poll, never a wait), files each on the row its correlation_id names, and answers from the table
+    — so, unlike rpc://, every process sees every reply."""
+    state = lab()
+    row = state.store.get(task_num)
+    if row["reply_id"] is None:
+        raise BadField("task_num", gettext("job %(num)s asked for no reply (send a RabbitMQ job with reply)",
+                                           num=task_num))
+    try:
+        taken = state.publisher.collect_replies()
+    except Exception as exc:  # the broker is away: what the table has is still true
+        return jsonify(task_num=task_num, reply_id=row["reply_id"], reply=row["reply"], error=gettext(
+            "could not collect the replies: %(reason)s", reason=f"{type(exc).__name__}: {exc}")), 503
+    filed = state.store.file_replies((reply_id, body) for reply_id, body in (_reply_body(*t) for t in taken) if body)
+    row = state.store.get(task_num)
+    return jsonify(task_num=task_num, reply_id=row["reply_id"], reply=row["reply"], collected=len(taken),
+                   filed=filed, reason=gettext("the consumer's reply, matched by its correlation_id")
+                   if row["reply"] else gettext("no reply yet: the job has not finished, or its reply is on its way"))
+
+
+def _reply_body(reply_id: str | None, body: bytes) -> tuple[str | None, str | None]:
+    """A reply as we keep it: a JSON object of at most 4 KiB; anything else in our queue is dropped
+    (anyone with the password can publish there too)."""
+    try:
+        reply = json.loads(body) if len(body) <= 4096 else None
+    except ValueError:
+        reply = None
+    return reply_id, json.dumps(reply) if isinstance(reply, dict) else None
 
 
 @bp.get("/api/summary")
