@@ -327,8 +327,9 @@ def test_every_status_has_its_pill_countdown_and_reason(stack, page):
                for num in expected}
     assert len(set(colours.values())) == 7, colours
 
-    assert re.fullmatch(r"starts in (29|30) s", row(scheduled).locator(".due").text_content())
-    assert re.fullmatch(r"retry in (29|30) s", row(retrying).locator(".due").text_content())
+    # due in 30 s when sent; a loaded machine (two suites on 2 cores) may take a few seconds to get here
+    assert re.fullmatch(r"starts in (2[0-9]|30) s", row(scheduled).locator(".due").text_content())
+    assert re.fullmatch(r"retry in (2[0-9]|30) s", row(retrying).locator(".due").text_content())
     assert row(retrying).locator(".row-error").text_content() == "attempt 1 failed: <b>flaky</b>"  # as text
     assert page.locator("#tasks .row-error b").count() == 0
     assert "no report from w1" in row(lost).locator(".row-error").text_content()

@@ -34,7 +34,7 @@ def test_workers_and_queues_panels_show_both_kinds_of_worker_and_both_queues(sta
     assert "ago" in workers.first.inner_text()
     assert "after 30 s of silence it is shown offline, after 5 min it is dropped" in page.locator("#workers").inner_text()
     # Each worker says which profile it runs (the fault lab's experiments differ only in these).
-    assert page.locator('#workers [data-kind="celery"] .profile').inner_text() == "late ack · prefetch ×1"
+    assert page.locator('#workers [data-kind="celery"] .profile').inner_text() == "late ack · prefetch ×1 · results: rpc://"
     assert "prefetch 1" in page.locator('#workers [data-kind="consumer"] .profile').inner_text()
 
     # Both queues from the management API, each with its one consumer (stats refresh every 5 s).
