@@ -332,7 +332,7 @@ def test_the_redis_profile_comes_up_and_takes_jobs(classroom):
         refused = classroom.post("/api/tasks", {"method": "celery_redis", "seconds": 0})
         assert refused.status_code == 503 and "--profile redis" in refused.json()["error"]
         classroom.compose("--profile", "redis", "up", "-d", "redis", "celery_worker_redis", timeout=600)
-        wait_until(lambda: any(w["profile"].startswith("Redis") for w in classroom.workers()), 120, 1,
+        wait_until(lambda: any(w.get("broker") == "redis" for w in classroom.workers()), 120, 1,
                    what="the Celery worker on Redis online")
         nums = classroom.send("celery_redis", 0.5, 2)
         rows = classroom.wait_finished(nums, 60)
