@@ -86,7 +86,7 @@ compose-test: dev-venv
 	$(PY) -m ops.run_guard 2400 -- $(PY) -m pytest -m compose tests/compose -p no:cacheprovider -s --timeout=1800
 
 ## What each path costs, against bare floors measured in the same run: each headline ratio in rounds
-## (median and spread), then the single figures (table + bench/results/*.json). About 3½ minutes.
+## (median and spread), then what a result costs, then the single figures (table + bench/results/*.json). About 4½ minutes.
 ## More: make bench BENCH_ARGS="--scaling --class-at-once" (the curves, PNG charts in docs/bench/, a
 ## whole class at once); only those: BENCH_ARGS="--only scaling" or "--only class".
 bench: $(VENV)/.bench $(MO) browser

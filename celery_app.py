@@ -38,14 +38,18 @@ REDIS_OPTIONS = {
 # Where a job's Celery result goes when it asks for one (keep_result), as Celery's "First Steps" and
 # the seeds set it: rpc:// on RabbitMQ — the result is a message sent back to the one client that
 # sent the task, read once — and Redis on Redis, a key anyone can read until it expires.
+# [results: begin] (counted on the page: lines each method needs to get a result back)
 RESULT_BACKENDS = {"rabbitmq": "rpc://", "redis": settings.redis_url}
+# [results: end]
 
 
 def celery_app_for(broker: str) -> Celery:
     """The app with every setting below, on RabbitMQ or on Redis (the API sends to both)."""
     on_redis = broker == "redis"
+    # [results: begin]
     celery = Celery("queue_lab", broker=settings.redis_url if on_redis else settings.rabbitmq_url,
                     backend=RESULT_BACKENDS[broker], include=["celery_tasks"])
+    # [results: end]
     celery.conf.update(CONFIG, broker_transport_options=REDIS_OPTIONS if on_redis else {},
                        redis_socket_timeout=settings.broker_timeout,
                        redis_socket_connect_timeout=settings.broker_timeout)
@@ -60,7 +64,9 @@ CONFIG = dict(
     # A job sent with keep_result asks for its result in the backend too (apply_async(ignore_result=
     # False)): the results lesson; it expires after RESULT_EXPIRES_S.
     task_ignore_result=True,
+    # [results: begin]
     result_expires=settings.result_expires_s,
+    # [results: end]
     # Each ack profile has its own queue, so a job sent "early ack" only reaches such a worker.
     task_default_queue=settings.queues.celery if ACKS_LATE else settings.queues.celery_early,
     # late (default): ack after the job, not on receipt: a worker killed mid-job leaves its message

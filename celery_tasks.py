@@ -67,36 +67,81 @@ def say_goodbye(**_):
         heartbeat.stop()
 
 
-@app.task(name="process_task", bind=True, throws=(JobFailed,),
-          # [retries: begin] (counted on the page: lines each method needs for retries)
-          autoretry_for=(FlakyFailure,),  # a flaky failure is retried by Celery...
-          retry_backoff=settings.retry_delay_s,  # ...after 2 s, 4 s, 8 s... (exponential)
-          retry_jitter=True,  # ...each drawn at random below that, so retries don't stampede
-          max_retries=settings.max_attempts - 1)  # ...and MAX_ATTEMPTS runs in all
-          # [retries: end]
+# Both job tasks run the same timed job with the same retries.
+TASK_OPTIONS = dict(
+    bind=True, throws=(JobFailed,),
+    # [retries: begin] (counted on the page: lines each method needs for retries)
+    autoretry_for=(FlakyFailure,),  # a flaky failure is retried by Celery...
+    retry_backoff=settings.retry_delay_s,  # ...after 2 s, 4 s, 8 s... (exponential)
+    retry_jitter=True,  # ...each drawn at random below that, so retries don't stampede
+    max_retries=settings.max_attempts - 1)  # ...and MAX_ATTEMPTS runs in all
+    # [retries: end]
+
+
+@app.task(name="process_task", **TASK_OPTIONS)
 def process_task(self, *args, **kwargs) -> int | None:
     """process_task(task_num, seconds, fail=False, flaky=0) → the job's result (timed_job.job_answer).
     Anyone can send it by name (`send_task("process_task", args=[...])`), so the arguments are
     checked like any message."""
+    return _run_job(self, "process_task", lambda: JobSpec.from_task_args(args, kwargs), args, kwargs)
+
+
+# [canvas: begin] (counted on the page: lines each method needs for a chain and a chord)
+@app.task(name="process_after", **TASK_OPTIONS)
+def process_after(self, previous=None, *args, **kwargs) -> int | None:
+    """A canvas step (api/canvas.py): process_after(previous, task_num, seconds, …). Celery passes the
+    result of the job before it first (a chain), or the list of a chord's results (its callback);
+    the job adds them to its own answer. Checked like any message: anyone can send it too."""
+    return _run_job(self, "process_after", lambda: JobSpec.after(previous, args, kwargs), args, kwargs)
+# [canvas: end]
+
+
+def _run_job(task, name: str, read_job, args: tuple, kwargs: dict) -> int | None:
     try:
-        job = JobSpec.from_task_args(args, kwargs)
+        job = read_job()
     except NotAJob as exc:  # refused, not retried: it would break the same way every time
-        refusals.warning(" [!] refused process_task%r: %s", (*args, *kwargs.items()), exc.message)
+        refusals.warning(" [!] refused %s%r: %s", name, (*args, *kwargs.items()), exc.message)
         task_num = JobSpec.task_num_named_in(dict(zip(CELERY_ARGS, args)) | kwargs)
         if task_num is not None:  # its row, if there is one still waiting, says why
             _reporter()(task_num, ERROR, message=f"a message for this job was refused ({exc.message})")
-        return
-    attempt = self.request.retries + 1
+        return None
+    if (task.request.headers or {}).get(GET_IN_TASK):
+        return _get_inside(task, job)
+    attempt = task.request.retries + 1
     try:
         return run_timed_job(job, _reporter(), attempt=attempt)
     except JobRefused as exc:  # not in the table, or already ended: it never runs (again)
-        refusals.warning(" [x] skipped process_task #%s: %s", job.task_num, exc.refusal.reason)
+        refusals.warning(" [x] skipped %s #%s: %s", name, job.task_num, exc.refusal.reason)
+        return None
     # [retries: begin]
     except FlakyFailure as exc:
-        if self.request.retries >= self.max_retries:
+        if task.request.retries >= task.max_retries:
             _reporter()(job.task_num, ERROR, message=f"gave up after {attempt} attempts: {exc}")
         raise  # autoretry_for turns this into a retry while attempts remain
     # [retries: end]
+
+
+GET_IN_TASK = "queue_lab_get_in_task"  # the header that asks for the trap (api/job_dispatch.py)
+
+
+def _get_inside(task, job: JobSpec) -> None:
+    """The fault lab's trap: wait for a result inside a task, as `.get()` on a subtask would. With one
+    pool process per worker the task it waits for could never start — a deadlock — so Celery refuses
+    before waiting (disable_sync_subtasks); the row says so, in Celery's words, and the job ends."""
+    try:
+        task.AsyncResult(task.request.id).get(timeout=1)
+        message = "Celery allowed .get() inside a task (disable_sync_subtasks is off)"
+    except RuntimeError as exc:
+        message = f"Celery refused .get() inside a task: {exc}"
+    except Exception as exc:  # noqa: BLE001 - whatever it was, the row says it
+        message = f".get() inside a task failed: {type(exc).__name__}: {exc}"
+    _reporter()(job.task_num, ERROR, message=message)
+
+
+def _task_num(task_name: str | None, args, kwargs: dict):
+    """The job number in a job task's arguments (process_after's come after what it was passed)."""
+    args = list(args or [])[1:] if task_name == "process_after" else list(args or [])
+    return args[0] if args else kwargs.get("task_num")
 
 
 # [retries: begin]
@@ -106,7 +151,7 @@ def report_retrying(request=None, reason=None, **_):
     when = getattr(reason, "when", None) or 0
     if isinstance(when, datetime.datetime):
         when = (when - datetime.datetime.now(when.tzinfo)).total_seconds()
-    task_num = request.args[0] if request.args else request.kwargs["task_num"]
+    task_num = _task_num(request.task, request.args, request.kwargs)
     _reporter()(task_num, RETRYING, retry_in_s=max(0.0, float(when)),
                 message=f"attempt {request.retries + 1} failed: {reason.exc}; Celery retries in "
                         f"{float(when):.1f} s (retry_backoff with jitter)")
@@ -126,14 +171,15 @@ def remember_request(request=None, **_):
 
 
 @task_failure.connect
-def report_hard_time_limit(task_id=None, exception=None, args=None, **_):
+def report_hard_time_limit(sender=None, task_id=None, exception=None, args=None, kwargs=None, **_):
     """A hard time limit kills the pool process mid-job, so the worker's main process reports —
     in the name of the pool process that ran the job (the row belongs to that run)."""
     if not isinstance(exception, TimeLimitExceeded) or not args:
         return
     request = _received.pop(task_id, None)
     pool_pid = getattr(request, "worker_pid", None) or os.getpid()
-    _reporter()(args[0], ERROR, worker_id=f"{socket.gethostname()}-{pool_pid}",
+    _reporter()(_task_num(getattr(sender, "name", None), args, kwargs or {}), ERROR,
+                worker_id=f"{socket.gethostname()}-{pool_pid}",
                 message=f"hard time limit exceeded ({exception}): Celery killed the pool process that ran it")
 
 

@@ -21,6 +21,8 @@ from typing import Callable, TypeVar
 from queue_lab.settings import worker_id
 
 READ_TIMEOUT_S = 5.0
+# Where a Celery job that keeps its result has it (celery_app.RESULT_BACKENDS), as the rows name it.
+RESULT_BACKEND_NAMES = {"celery": "rpc://", "celery_redis": "redis"}
 T = TypeVar("T")
 
 
@@ -37,6 +39,7 @@ class CeleryResults:
         """This process, as the rows name it: the API process a rpc:// result goes back to."""
         return worker_id("api-")
 
+    # [results: begin] (counted on the page: lines each method needs to get a result back)
     def run(self, call: Callable[[], T], timeout: float = READ_TIMEOUT_S) -> T:
         """`call()` in the results thread (made on first use in each process: gunicorn forks)."""
         with self._lock:
@@ -54,12 +57,55 @@ class CeleryResults:
             from api.job_dispatch import celery_app
             found = AsyncResult(celery_id, app=celery_app(on_redis))
             state = found.state  # one poll of the backend (rpc:// basic_get, Redis GET)
-            return {"state": state, "result": found.result if state == "SUCCESS" else None}
+            return {"state": state, "result": found.result if state == "SUCCESS" else None,
+                    "expires_in_s": _seconds_to_live(found.backend, celery_id) if on_redis else None}
 
         return self.run(poll)
+    # [results: end]
+
+    def unread(self, rpc_sent: list[str], redis_kept: list[str]) -> dict:
+        """Results nobody has read, where they wait: rpc:// — messages in this process's reply queue
+        (named after the results thread's oid; deleted with what it holds once unused for
+        result_expires); Redis — which of `redis_kept` (Celery ids) still have their key."""
+        def count() -> dict:
+            from api.job_dispatch import celery_app
+            answer = {"client": self.client, "rpc": None, "redis": None}
+            if rpc_sent:
+                backend = celery_app(False).backend  # this thread's: Celery keeps one per thread
+                answer["rpc"] = {"queue": backend.oid, "ready": _ready_in(backend), "sent": len(rpc_sent),
+                                 "expires_after_s": backend.expires}
+            if redis_kept:
+                backend = celery_app(True).backend
+                with backend.client.pipeline() as pipe:
+                    for celery_id in redis_kept:
+                        pipe.exists(backend.get_key_for_task(celery_id))
+                    held = sum(pipe.execute())
+                answer["redis"] = {"keys": held, "kept": len(redis_kept),
+                                   "pattern": backend.get_key_for_task("*").decode()}
+            return answer
+
+        return self.run(count)
 
     def close(self) -> None:
         with self._lock:
             if self._executor is not None and self._pid == os.getpid():
                 self._executor.shutdown(wait=True, cancel_futures=True)
             self._executor = None
+
+
+def _seconds_to_live(backend, celery_id: str) -> int | None:
+    """How long Redis keeps this result's key (its TTL, set from result_expires); None if there is none."""
+    ttl = backend.client.ttl(backend.get_key_for_task(celery_id))
+    return ttl if ttl >= 0 else None
+
+
+def _ready_in(backend) -> int:
+    """Messages waiting in the rpc:// reply queue: a passive declare on a connection of its own (a
+    queue that is not there — nothing sent yet, or it expired — holds none)."""
+    from amqp.exceptions import NotFound
+
+    with backend.app.connection_for_read() as connection:
+        try:
+            return connection.default_channel.queue_declare(queue=backend.oid, passive=True).message_count
+        except NotFound:
+            return 0

@@ -16,7 +16,7 @@ from typing import Any, Mapping
 from flask_babel import gettext, lazy_gettext
 from flask_babel.speaklater import LazyString
 
-from api.line_count import retry_lines
+from api.line_count import lesson_code
 
 # What a preset may ask the page to do instead of sending its jobs in order; static/experiments.js
 # implements each one (PAGE_ACTIONS there), and a test checks the two lists agree.
@@ -25,6 +25,7 @@ PAGE_ACTIONS = (
     "slow-stream",        # a toggle: send the preset's one job every second for a minute
     "publish-stranger",   # publish a message that is not a job (POST /api/experiments/publish-stranger)
     "register-own",       # register the preset's one job, unpublished, for the student's own producer
+    "count-results",      # where the results nobody read wait (GET /api/results/unread)
 )
 
 
@@ -101,7 +102,9 @@ class KillForm:
 
 @dataclass(frozen=True)
 class Experiment:
-    """One card. `line_counts`: show how many lines each path needed (the retries lesson)."""
+    """One card. `line_counts`: the lesson (api/line_count.py: LESSONS) whose code the card shows,
+    side by side, with how many lines each path needed; its texts may name the two counts as
+    `%(celery)s` and `%(rabbitmq)s`."""
 
     id: str
     title: LazyString
@@ -110,14 +113,19 @@ class Experiment:
     because: LazyString
     presets: tuple[Preset, ...] = ()
     kill_form: KillForm | None = None
-    line_counts: bool = False
+    line_counts: str | None = None
 
-    def to_json(self, facts: Mapping[str, Any], lines: Mapping[str, int]) -> dict:
+    def to_json(self, facts: Mapping[str, Any]) -> dict:
+        code = None if self.line_counts is None else lesson_code(self.line_counts)
+        lines = None if code is None else {method: sum(part.lines for part in parts) for method, parts in code.items()}
+        facts = {**facts, **(lines or {})}
         return {
             "id": self.id, "title": str(self.title),
             "try": _filled(self.try_this, facts), "watch": _filled(self.watch, facts),
             "because": _filled(self.because, facts),
-            "lines": dict(lines) if self.line_counts else None,
+            "lesson": self.line_counts, "lines": lines,
+            "code": None if code is None else {method: [{"path": part.path, "text": part.text, "lines": part.lines}
+                                                        for part in parts] for method, parts in code.items()},
             "kill_form": None if self.kill_form is None else {"whole": self.kill_form.whole},
             "presets": [preset.to_json() for preset in self.presets],
         }
@@ -182,7 +190,7 @@ EXPERIMENTS: tuple[Experiment, ...] = (
             Preset("flaky-2", lazy_gettext("flaky 2 both ways"), jobs=both_ways(2, flaky=2)),
             Preset("flaky-3", lazy_gettext("flaky 3 (give up) both ways"), jobs=both_ways(2, flaky=3)),
         ),
-        line_counts=True,
+        line_counts="retries",
     ),
     Experiment(
         id="delayed",
@@ -406,15 +414,150 @@ EXPERIMENTS: tuple[Experiment, ...] = (
                    jobs=(rabbitmq(3, publish=False),), action="register-own"),
         ),
     ),
+    # ---- the results lesson (README: Results): the way back, both ways, and its four traps
+    Experiment(
+        id="results",
+        title=lazy_gettext("Results back: Celery's way and by hand"),
+        try_this=lazy_gettext("Send a job that keeps its result by Celery on each broker, and a RabbitMQ job "
+                              "that asks for a reply. When the rows are DONE, press AsyncResult on the Celery "
+                              "rows and reply on the RabbitMQ one."),
+        watch=lazy_gettext("Every DONE row shows the job's answer (= 1 + 2 + … + n). AsyncResult asks "
+                           "Celery's backend: SUCCESS and the same value. reply shows the consumer's own "
+                           "answer, found by its correlation_id, with the worker and attempt that made it."),
+        because=lazy_gettext("Celery: a result backend (rpc:// on RabbitMQ, Redis on Redis), ignore_result="
+                             "False for this job, and AsyncResult read in the thread that sent the task — "
+                             "%(celery)s lines. By hand, as RabbitMQ's tutorial 6: the publisher sets "
+                             "reply_to and a correlation_id, the consumer publishes its answer there before "
+                             "the ack, and the API files each reply on the row its correlation_id names — "
+                             "%(rabbitmq)s lines. The page never calls .get(): a web thread that waits for a "
+                             "job is one no student can use."),
+        presets=(
+            Preset("keep-result-each-celery", lazy_gettext("keep the result, by Celery on each broker"),
+                   jobs=each_celery(1, keep_result=True)),
+            Preset("reply-rabbitmq", lazy_gettext("ask for a reply, by RabbitMQ"), jobs=(rabbitmq(1, reply=True),)),
+        ),
+        line_counts="results",
+    ),
+    Experiment(
+        id="get-in-task",
+        title=lazy_gettext("Trap: .get() inside a task"),
+        try_this=lazy_gettext("Send a Celery job whose task waits for a result inside itself "
+                              "(`AsyncResult(…).get()`, as code that waits for a subtask does)."),
+        watch=lazy_gettext("ERROR at once, in Celery's own words: 'Never call result.get() within a "
+                           "task!'. The job never ran."),
+        because=lazy_gettext("A task that waits for another task holds its worker while the other one "
+                             "waits for a worker. With one pool process per worker, as here, that is a "
+                             "deadlock; with more, a class's worth of waiting tasks uses them all up. So "
+                             "Celery refuses before waiting (disable_sync_subtasks). Chain the tasks "
+                             "instead — the next one gets the result — or let a callback run when it "
+                             "arrives."),
+        presets=(
+            Preset("get-in-task", lazy_gettext(".get() inside a Celery task"), jobs=(celery(1, get_in_task=True),)),
+        ),
+    ),
+    Experiment(
+        id="rpc-once",
+        title=lazy_gettext("Trap: a rpc:// result has one reader"),
+        try_this=lazy_gettext("Send a few Celery jobs that keep their result (rpc://) and press 'count unread "
+                              "results' before reading any. Then press AsyncResult on a DONE row several "
+                              "times (compose and `make run` start two API processes, which take turns), "
+                              "and count again."),
+        watch=lazy_gettext("Before any read, the results wait as messages in one queue named after the "
+                           "API process and thread that sent them (its oid; the management UI lists it). "
+                           "The first read takes them all off the broker. Then the process that sent "
+                           "the job answers SUCCESS, and the other one PENDING, naming the process that "
+                           "has it."),
+        because=lazy_gettext("rpc:// keeps no state: the worker sends each result as a message to the reply "
+                             "queue of the client that sent the task, and Celery takes it from there "
+                             "(basic_get) — once. From then on only that process's memory has it: a "
+                             "restart loses it, and no other process can read it. For results that any "
+                             "process may read, again and again, use a backend that stores them: Redis or "
+                             "a database."),
+        presets=(
+            Preset("keep-result-rpc", lazy_gettext("3 jobs that keep their result (rpc://)"),
+                   jobs=(celery(1, keep_result=True, count=3),)),
+            Preset("count-unread-rpc", lazy_gettext("count unread results"), action="count-results"),
+        ),
+    ),
+    Experiment(
+        id="result-expiry",
+        title=lazy_gettext("Trap: results expire"),
+        try_this=lazy_gettext("Send a job that keeps its result by Celery on each broker, press AsyncResult "
+                              "on the DONE rows, and again after RESULT_EXPIRES_S (%(expires)s s here; for a "
+                              "class, start the lab with `RESULT_EXPIRES_S=60 make run`)."),
+        watch=lazy_gettext("Redis: AsyncResult says how long the key has left, and after that PENDING — "
+                           "while the table still says DONE, with the answer. rpc://: a result nobody "
+                           "read goes with its reply queue, which RabbitMQ deletes once nobody has used "
+                           "it for RESULT_EXPIRES_S (the queue's x-expires)."),
+        because=lazy_gettext("result_expires (a day by default in Celery) stops a backend from growing "
+                             "for ever: Redis deletes the key celery-task-meta-<id> at its TTL. And Celery "
+                             "cannot tell a forgotten result from a job it never heard of: both are "
+                             "PENDING. Keep what must last in a database of your own — here, the table."),
+        presets=(
+            Preset("keep-result-expiry", lazy_gettext("keep the result, by Celery on each broker"),
+                   jobs=each_celery(0.5, keep_result=True)),
+        ),
+    ),
+    Experiment(
+        id="results-pile-up",
+        title=lazy_gettext("Trap: results nobody reads pile up"),
+        try_this=lazy_gettext("Send 20 jobs that keep their result by Celery on each broker, read none, "
+                              "and press 'count unread results'."),
+        watch=lazy_gettext("Redis: 20 more keys celery-task-meta-…, each kept until it expires. RabbitMQ "
+                           "rpc://: 20 more messages ready in this API process's reply queue (the "
+                           "management UI's Queues tab shows it too)."),
+        because=lazy_gettext("A backend keeps every result it is given, read or not: memory in Redis, "
+                             "messages in RabbitMQ, until they expire. A job whose result nobody reads "
+                             "should not keep one: send it fire-and-forget (ignore_result, this lab's "
+                             "default, where the table is where results go)."),
+        presets=(
+            Preset("keep-result-20-each", lazy_gettext("20 jobs that keep their result, by Celery on each broker"),
+                   jobs=each_celery(0, keep_result=True, count=20)),
+            Preset("count-unread-pile-up", lazy_gettext("count unread results"), action="count-results"),
+        ),
+    ),
+    Experiment(
+        id="canvas",
+        title=lazy_gettext("Canvas: a chain and a chord, both ways"),
+        try_this=lazy_gettext("Send a chain of 3 (each job takes the result of the one before) by Celery and "
+                              "by RabbitMQ. Then send a chord of 3 (three jobs, then a callback that takes "
+                              "all three results) by Celery on Redis, by Celery on RabbitMQ (rpc://) and by "
+                              "hand. Last, a chain whose jobs fail."),
+        watch=lazy_gettext("Under each job's number, ← names the jobs whose result it takes and → the job "
+                           "after it. A step waits PENDING until the jobs before it are DONE, and its "
+                           "answer adds theirs to its own. Celery on rpc:// refuses the chord at once, in "
+                           "its own words ('The \"rpc\" result backend does not support chords!'), and "
+                           "each of its rows ends ERROR. A chain whose job fails stops there: each later "
+                           "step ends ERROR and names the job it waited for."),
+        because=lazy_gettext("Celery's chain carries the rest of the chain in its first message: each worker "
+                             "sends the next step with its result, and nobody keeps any state. A chord "
+                             "must count its finished members somewhere: in the result backend. Redis "
+                             "keeps the count; rpc:// has nowhere to, so Celery refuses (%(celery)s lines "
+                             "for both). By hand (%(rabbitmq)s lines), the table is that place: every "
+                             "step's row is written first, with the jobs it follows, and when a job "
+                             "reports DONE the API sends on each step whose jobs are all DONE, with their "
+                             "results. Either way, joining is state: that is why a chord needs a backend."),
+        presets=(
+            Preset("chain-both-ways", lazy_gettext("a chain of 3, both ways"),
+                   jobs=both_ways(1, count=3, canvas="chain")),
+            Preset("chord-each-celery", lazy_gettext("a chord of 3, by Celery on Redis and on RabbitMQ (rpc://)"),
+                   jobs=(celery_redis(1, count=3, canvas="chord"), celery(1, count=3, canvas="chord"))),
+            Preset("chord-by-hand", lazy_gettext("a chord of 3, by hand"), jobs=(rabbitmq(1, count=3, canvas="chord"),)),
+            Preset("chain-fails", lazy_gettext("a chain of 3 whose jobs fail, both ways"),
+                   jobs=both_ways(1, count=3, canvas="chain", fail=True)),
+        ),
+        line_counts="canvas",
+    ),
 )
 
 
-def experiments(rabbitmq_version: str | None, delivery_limit: int, visibility_timeout_s: float) -> list[dict]:
+def experiments(rabbitmq_version: str | None, settings) -> list[dict]:
     """The table in the reader's language, with this lab's facts filled in: `rabbitmq_version` (what
-    the management API says this broker is; None when it cannot say), the quorum queue's delivery
-    limit and Redis's visibility timeout as this lab runs them, and the retries lesson's line counts."""
-    lines = retry_lines()
-    facts = {"celery": lines["celery"], "rabbitmq": lines["rabbitmq"], "limit": delivery_limit,
-             "timeout": format(visibility_timeout_s, "g"),
+    the management API says this broker is; None when it cannot say), and from `settings` the quorum
+    queue's delivery limit, Redis's visibility timeout and how long results are kept, as this lab
+    runs them (each card adds its own line counts)."""
+    facts = {"limit": settings.quorum_delivery_limit,
+             "timeout": format(settings.redis_visibility_timeout_s, "g"),
+             "expires": format(settings.result_expires_s, "g"),
              "version": rabbitmq_version or gettext("(unknown: the management API did not say)")}
-    return [experiment.to_json(facts, lines) for experiment in EXPERIMENTS]
+    return [experiment.to_json(facts) for experiment in EXPERIMENTS]

@@ -11,6 +11,7 @@ import logging
 import kombu.exceptions
 import redis.exceptions
 
+from api.canvas import send_celery_canvas, waiting_steps
 from api.celery_results import CeleryResults
 from api.job_store import JobStore, UnknownTask
 from api.raw_publisher import BrokerUnavailable, RawPublisher
@@ -31,6 +32,8 @@ def celery_options(order: Submission, settings: Settings) -> dict:
         options["countdown"] = order.delay_s  # the worker holds it, unacked, until it is due
     if order.celery_ack == "early":
         options["queue"] = settings.queues.celery_early
+    if order.get_in_task:  # the trap: the task calls .get() on a result (celery_tasks.GET_IN_TASK)
+        options["headers"] = {"queue_lab_get_in_task": True}
     if order.time_limit_s is not None:
         if order.time_limit_kind == "soft":  # SoftTimeLimitExceeded inside the job: it reports
             options.update(soft_time_limit=order.time_limit_s, time_limit=order.time_limit_s + 5)
@@ -73,17 +76,19 @@ def send_by_celery(specs: list[JobSpec], order: Submission, store: JobStore,
 
     # Said every time: send_task (the Redis path) knows no task's default, and without it would
     # subscribe to every job's result on Redis. keep_result: this job's result goes to the backend too.
+    # [results: begin] (counted on the page: lines each method needs to get a result back)
     if order.keep_result or on_redis:
         options["ignore_result"] = not order.keep_result
+    # [results: end]
     try:
-        for spec in specs:
+        if order.canvas:  # one apply_async carries the whole chain or chord (api/canvas.py)
+            sent += _redis_error_unwrapped(lambda: send_celery_canvas(celery_app(on_redis), specs, order.canvas))
+        for spec in specs if not order.canvas else ():
             args = spec.to_task_args()
-            try:
-                result = results.run(lambda: send(args)) if order.keep_result and results else send(args)  # noqa: B023
-            except RuntimeError as exc:  # the Redis result backend gave up reconnecting
-                if isinstance(exc.__cause__, (OSError, redis.exceptions.RedisError)):
-                    raise exc.__cause__ from exc
-                raise
+            # [results: begin]
+            result = _redis_error_unwrapped(
+                lambda: results.run(lambda: send(args)) if order.keep_result and results else send(args))  # noqa: B023
+            # [results: end]
             sent.append((spec.task_num, result.id))
     except (kombu.exceptions.OperationalError, OSError, redis.exceptions.RedisError) as exc:
         log.warning("celery publish failed after %d of %d jobs: %s", len(sent), len(specs), exc)
@@ -92,6 +97,17 @@ def send_by_celery(specs: list[JobSpec], order: Submission, store: JobStore,
     finally:
         if sent:
             store.set_celery_ids(sent)
+
+
+def _redis_error_unwrapped(call):
+    """`call()`, with the RuntimeError Celery raises when its Redis result backend gave up
+    reconnecting turned back into the Redis error it wraps (so it is a 503 like any broker error)."""
+    try:
+        return call()
+    except RuntimeError as exc:
+        if isinstance(exc.__cause__, (OSError, redis.exceptions.RedisError)):
+            raise exc.__cause__ from exc
+        raise
 
 
 def raw_queues(order: Submission, settings: Settings) -> RawQueues | QuorumQueues:
@@ -112,8 +128,10 @@ def work_queue(order: Submission, settings: Settings) -> str:
 def send_by_rabbitmq(specs: list[JobSpec], order: Submission, store: JobStore,
                      publisher: RawPublisher, reply_ids: dict[int, str] | None = None) -> None:
     queues = raw_queues(order, publisher.settings)
+    waiting = waiting_steps(specs, order.canvas)  # by hand, a step is sent when its jobs are DONE
     try:
-        publisher.publish_jobs(specs, queues=queues, delay_s=order.delay_s, reply_ids=reply_ids)
+        publisher.publish_jobs([spec for spec in specs if spec.task_num not in waiting], queues=queues,
+                               delay_s=order.delay_s, reply_ids=reply_ids)
     except BrokerUnavailable as exc:
         log.warning("raw publish failed after %d of %d jobs: %s", len(exc.sent), len(specs), exc)
         _give_up_on_unsent(specs, set(exc.sent), store, str(exc))

@@ -22,7 +22,7 @@ COLUMNS = (
     "task_num", "method", "seconds", "fail", "task_status", "progress", "worker_id", "run_id",
     "attempt", "celery_id", "error", "created_at", "started_at", "finished_at", "due_at", "updated_at",
     "reruns", "owner", "delivery_count", "counted_by", "queue", "dead_lettered", "result", "result_backend", "result_client", "reply_id",
-    "reply", "seq",
+    "reply", "follows", "released_at", "seq",
 )
 
 SCHEMA = """
@@ -54,6 +54,8 @@ CREATE TABLE IF NOT EXISTS jobs (
     result_client  TEXT,  -- rpc:// only: the API process the result goes back to (host:pid)
     reply_id    TEXT,     -- RPC by hand: the correlation_id its message carried
     reply       TEXT,     -- ...and the consumer's reply, as it came back (JSON)
+    follows     TEXT,     -- canvas: the jobs whose results it takes, as a JSON list (chain: one)
+    released_at REAL,     -- ...by hand: when the API sent it on, its inputs all DONE
     seq         INTEGER NOT NULL
 );
 CREATE INDEX IF NOT EXISTS jobs_by_seq ON jobs (seq);
@@ -123,6 +125,8 @@ def _as_dict(row: sqlite3.Row) -> dict:
     job["dead_lettered"] = bool(job["dead_lettered"])
     if job["reply"] is not None:
         job["reply"] = json.loads(job["reply"])  # filed only as a JSON object (routes/tasks.py)
+    if job["follows"] is not None:
+        job["follows"] = json.loads(job["follows"])  # written by create() only: a list of task numbers
     return job
 
 
@@ -142,7 +146,7 @@ class JobStore:
                              ("delivery_count", "INTEGER"), ("counted_by", "TEXT"), ("queue", "TEXT"),
                              ("dead_lettered", "INTEGER NOT NULL DEFAULT 0"), ("result", "INTEGER"),
                              ("result_backend", "TEXT"), ("result_client", "TEXT"), ("reply_id", "TEXT"),
-                             ("reply", "TEXT")):
+                             ("reply", "TEXT"), ("follows", "TEXT"), ("released_at", "REAL")):
             if column not in have:
                 try:
                     retry_while_locked(lambda: self._connection().execute(
@@ -150,9 +154,11 @@ class JobStore:
                 except sqlite3.OperationalError as exc:  # another API process added it a moment ago
                     if "duplicate column" not in str(exc):
                         raise
-        # The sweeper's index; created here, after the columns it needs exist.
+        # The sweeper's index, and the waiting canvas steps'; created here, after their columns exist.
         self._connection().execute(
             "CREATE INDEX IF NOT EXISTS jobs_by_status ON jobs (task_status, updated_at)")
+        self._connection().execute(
+            "CREATE INDEX IF NOT EXISTS jobs_following ON jobs (task_status) WHERE follows IS NOT NULL")
 
     def _keep_method_totals(self) -> None:
         """Create the summary's totals and their triggers once (filled from the jobs already there),
@@ -176,12 +182,15 @@ class JobStore:
     def create(self, method: str, seconds: float, fail: bool, count: int,
                delay_s: float = 0.0, max_waiting: int | None = None, also_coming: int = 0,
                owner: str | None = None, detail: str | None = None, queue: str | None = None,
-               result_backend: str | None = None, result_client: str | None = None) -> list[int]:
+               result_backend: str | None = None, result_client: str | None = None,
+               canvas: str | None = None) -> list[int]:
         """Write `count` jobs before anything is sent: PENDING, or SCHEDULED with a due time;
         `owner` is the name the student gave (shown in the table, and the "mine" filter); `detail`
         the first line of each job's history (default "sent by <method>"); `queue` the work queue
         its message goes to (the flow diagram draws the job there: a fact, never guessed from text);
         `result_backend`/`result_client` where Celery keeps its result, when it was asked to.
+        `canvas`: "chain" — each job follows the one before; "chord" — one more job, the callback,
+        follows all `count` (api/canvas.py).
 
         With `max_waiting`: TooManyWaiting, and nothing written, if the jobs already waiting plus
         these `count` (and `also_coming` that the caller will create right after) would pass it.
@@ -194,19 +203,28 @@ class JobStore:
                                           (PENDING, SCHEDULED)).fetchone()
                 if waiting + count + also_coming > max_waiting:
                     raise TooManyWaiting(waiting, max_waiting, count + also_coming)
-            nums = [
-                conn.execute(
+            nums: list[int] = []
+            for i in range(count + (canvas == "chord")):
+                # [canvas: begin]
+                follows = (nums[-1:] if canvas == "chain" and i else nums if canvas == "chord" and i == count
+                           else None)
+                # [canvas: end]
+                nums.append(conn.execute(
                     "INSERT INTO jobs (method, seconds, fail, task_status, created_at, due_at, updated_at,"
-                    " owner, queue, result_backend, result_client, seq)"
-                    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING task_num",
+                    " owner, queue, result_backend, result_client, follows, seq)"
+                    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING task_num",
                     (method, seconds, int(fail), status, now, due, now, owner, queue, result_backend,
-                     result_client, seq),
-                ).fetchone()[0]
-                for _ in range(count)
-            ]
+                     result_client, None if follows is None else json.dumps(follows), seq),
+                ).fetchone()[0])
+            first_line = {num: detail or f"sent by {method}" for num in nums}
+            if canvas is not None:  # a step that waits says for whom: it is not sent yet
+                for num, follows in conn.execute("SELECT task_num, follows FROM jobs WHERE task_num IN"
+                                                 " (SELECT value FROM json_each(?)) AND follows IS NOT NULL",
+                                                 (json.dumps(nums),)).fetchall():
+                    first_line[num] = f"waits for {', '.join(f'#{p}' for p in json.loads(follows))} ({canvas})"
             conn.executemany(
                 "INSERT INTO job_events (task_num, at, task_status, attempt, detail) VALUES (?, ?, ?, 0, ?)",
-                [(num, now, status, detail or f"sent by {method}") for num in nums])
+                [(num, now, status, first_line[num]) for num in nums])
             return nums
 
     def set_celery_ids(self, pairs: Iterable[tuple[int, str]]) -> None:
@@ -216,12 +234,15 @@ class JobStore:
                 [(celery_id, seq, task_num) for task_num, celery_id in pairs],
             )
 
+    # [results: begin] (counted on the page: lines each method needs to get a result back)
     def set_reply_ids(self, pairs: Iterable[tuple[int, str]]) -> None:
         """RPC by hand: each job's correlation_id, written before its message is published."""
         with self._write() as (conn, seq):
             conn.executemany("UPDATE jobs SET reply_id = ?, seq = ? WHERE task_num = ?",
                              [(reply_id, seq, task_num) for task_num, reply_id in pairs])
+    # [results: end]
 
+    # [results: begin]
     def file_replies(self, replies: Iterable[tuple[str | None, str]]) -> int:
         """Each collected reply onto the row whose correlation_id it carries (the first one kept:
         a redelivered job may reply twice); returns how many found their row."""
@@ -232,6 +253,7 @@ class JobStore:
                     filed += conn.execute("UPDATE jobs SET reply = ?, seq = ? WHERE reply_id = ? AND reply IS NULL",
                                           (body, seq, reply_id)).rowcount
         return filed
+    # [results: end]
 
     def fail_unsent(self, task_nums: Iterable[int], reason: str) -> None:
         """Jobs that never reached the queue: ERROR with the reason, never PENDING forever."""
@@ -244,6 +266,53 @@ class JobStore:
                     (ERROR, reason, now, seq, num, PENDING, SCHEDULED)).rowcount
                 if changed:
                     self._record(conn, num, now, ERROR, 0, None, reason)
+
+    # [canvas: begin] (counted on the page: lines the hand-written chain and chord need)
+    def settle_followers(self, parents: Iterable[int] | None = None,
+                         release: tuple[str, ...] = ("rabbitmq",)) -> tuple[list[dict], list[int]]:
+        """The canvas steps still PENDING that follow `parents` (None: any), decided in one transaction:
+        one that follows a job that ended ERROR or LOST ends ERROR too (and so on down a chain); one
+        whose jobs are all DONE, of a method in `release` (by hand: nobody else will send it), is
+        claimed — released_at set, so two API processes cannot both send it — and returned with the
+        inputs it takes. Returns (released [{task_num, seconds, fail, inputs}], failed task numbers)."""
+        wanted = None if parents is None else set(parents)
+        released, failed = [], []
+        if self._connection().execute("SELECT 1 FROM jobs WHERE follows IS NOT NULL AND task_status = ?"
+                                      " AND released_at IS NULL LIMIT 1", (PENDING,)).fetchone() is None:
+            return released, failed  # no step waits (nearly always): no write, no lock
+        now = time.time()
+        with self._write() as (conn, seq):
+            while True:
+                failing = []
+                for num, method, seconds, fail, follows in conn.execute(
+                        "SELECT task_num, method, seconds, fail, follows FROM jobs"
+                        " WHERE follows IS NOT NULL AND task_status = ? AND released_at IS NULL", (PENDING,)).fetchall():
+                    follows = json.loads(follows)
+                    if wanted is not None and not wanted.intersection(follows):
+                        continue
+                    ended = dict(conn.execute(
+                        "SELECT task_num, task_status FROM jobs WHERE task_num IN (SELECT value FROM json_each(?))",
+                        (json.dumps(follows),)).fetchall())
+                    broken = next((p for p in follows if ended.get(p, ERROR) in (ERROR, LOST)), None)
+                    if broken is not None:
+                        failing.append((num, f"never sent: job #{broken}, whose result it takes, ended "
+                                             f"{ended.get(broken, 'deleted')}"))
+                    elif all(ended.get(p) == DONE for p in follows) and method in release:
+                        results = dict(conn.execute(
+                            "SELECT task_num, result FROM jobs WHERE task_num IN (SELECT value FROM json_each(?))",
+                            (json.dumps(follows),)).fetchall())
+                        conn.execute("UPDATE jobs SET released_at = ?, seq = ? WHERE task_num = ?", (now, seq, num))
+                        released.append({"task_num": num, "seconds": seconds, "fail": bool(fail),
+                                         "inputs": [results[p] or 0 for p in follows]})
+                for num, reason in failing:
+                    conn.execute("UPDATE jobs SET task_status = ?, error = ?, finished_at = ?, updated_at = ?,"
+                                 " seq = ? WHERE task_num = ?", (ERROR, reason, now, now, seq, num))
+                    self._record(conn, num, now, ERROR, 0, None, reason)
+                failed += [num for num, _ in failing]
+                if not failing:
+                    return released, failed
+                wanted = None if wanted is None else {num for num, _ in failing}
+    # [canvas: end]
 
     def sweep_lost(self, silent_for_s: float, alive: Iterable[str] = ()) -> list[int]:
         """Running jobs not reported on for `silent_for_s`, unless their worker is in `alive`
@@ -370,6 +439,15 @@ class JobStore:
         if found is None:
             raise UnknownTask(task_num)
         return _as_dict(found)
+
+    def kept_results(self, backend: str, client: str | None = None, most: int = 5000) -> list[str]:
+        """The Celery ids of the newest jobs that kept their result in `backend` (and, for rpc://,
+        were sent by `client`): the results lesson counts which of them a backend still holds."""
+        where, args = "result_backend = ? AND celery_id IS NOT NULL", [backend]
+        if client is not None:
+            where, args = f"{where} AND result_client = ?", [*args, client]
+        return [r[0] for r in self._connection().execute(
+            f"SELECT celery_id FROM jobs WHERE {where} ORDER BY task_num DESC LIMIT ?", (*args, most))]
 
     def data_version(self) -> int:
         """Changes whenever another connection commits: a cheap "anything new?" check."""

@@ -46,7 +46,9 @@ class RawPublisher:
             self._local.channel, declared = channel, set()
         if queues not in declared:  # both sides declare the same queues, so either may start first
             declare_topology(channel, queues, self.settings.retry_delay_s, self.settings.quorum_delivery_limit)
+            # [results: begin] (counted on the page: lines each method needs to get a result back)
             channel.queue_declare(queue=self.settings.queues.replies, durable=True)  # ours: the replies come here
+            # [results: end]
             self._local.declared = declared | {queues}
         return channel
 
@@ -72,8 +74,10 @@ class RawPublisher:
         sent: list[int] = []
         try:
             for job in jobs:
+                # [results: begin]
                 reply = {"reply_to": self.settings.queues.replies, "correlation_id": reply_ids[job.task_num]} \
                     if reply_ids else {}
+                # [results: end]
                 self._publish_reconnecting_once(
                     f"job {job.task_num}", queues, queues.delay if delayed else queues.work, job.to_body(),
                     expiration=str(int(delay_s * 1000)) if delayed else None, **reply)  # per-message TTL, in ms
@@ -88,6 +92,7 @@ class RawPublisher:
         lab's "stranger's message"): the worker must refuse it, not trust it."""
         self._publish_reconnecting_once("the message", queues, queues.work, body)
 
+    # [results: begin]
     def collect_replies(self, most: int = 1000) -> list[tuple[str | None, bytes]]:
         """Every reply waiting in the replies queue, taken (basic_get, never a wait) and acked:
         (correlation_id, body) — the caller files each one on its job's row."""
@@ -100,6 +105,7 @@ class RawPublisher:
             taken.append((properties.correlation_id, body))
             channel.basic_ack(method.delivery_tag)
         return taken
+    # [results: end]
 
     def _publish_reconnecting_once(self, what: str, queues, routing_key: str, body: bytes,
                                    expiration: str | None = None, **reply) -> None:

@@ -61,6 +61,8 @@ class Submission:
     publish: bool = True  # False: write the rows PENDING and hand out the numbers; the student publishes
     keep_result: bool = False  # Celery only: ask for the result in Celery's backend (rpc:// or Redis)
     reply: bool = False  # RabbitMQ only: ask the consumer for a reply (reply_to + correlation_id)
+    get_in_task: bool = False  # Celery only: the task calls .get() on a result (the fault lab's trap)
+    canvas: str | None = None  # "chain" (each job takes the one before's result) or "chord" (+ a callback)
 
 
 # Which options make sense for which method; anything else is a 400 naming the field.
@@ -68,12 +70,20 @@ ONLY_FOR = {"celery_ack": ("celery",), "time_limit_kind": CELERY_METHODS, "consu
             "queue_type": ("rabbitmq",), "poison": ("rabbitmq",),
             "flaky": (*CELERY_METHODS, "rabbitmq"), "delay_s": (*CELERY_METHODS, "rabbitmq"),
             "time_limit_s": (*CELERY_METHODS, "rabbitmq"), "keep_result": CELERY_METHODS,
-            "reply": ("rabbitmq",)}
+            "reply": ("rabbitmq",), "get_in_task": CELERY_METHODS, "canvas": (*CELERY_METHODS, "rabbitmq")}
 WHY_NOT = {"flaky": lazy_gettext("retries need a queue"),
            "delay_s": lazy_gettext("a synchronous job runs inside this request"),
            "time_limit_s": lazy_gettext("a synchronous job is limited by the request itself"),
            "keep_result": lazy_gettext("a result backend is Celery's; every job reports its result to the table"),
-           "reply": lazy_gettext("Celery's way is keep_result")}
+           "reply": lazy_gettext("Celery's way is keep_result"),
+           "get_in_task": lazy_gettext("only a Celery task can wait for a Celery result"),
+           "canvas": lazy_gettext("a synchronous job has no queue to pass its result on")}
+CANVAS_SIZES = (2, 10)  # jobs in a chain, or a chord's members (its callback is one more)
+# What a canvas's jobs may not ask for: each step is a plain job (seconds, count, fail), so the API
+# can send a hand-written step on with what its row holds.
+NOT_IN_CANVAS = {"flaky": 0, "delay_s": 0, "time_limit_s": None, "time_limit_kind": None, "keep_result": False,
+                 "reply": False, "get_in_task": False, "queue_type": "classic", "consumer": "threaded",
+                 "celery_ack": "late", "poison": False}
 
 
 def parse_submission(body: Any) -> Submission:
@@ -114,11 +124,25 @@ def parse_submission(body: Any) -> Submission:
         raise BadField("publish", gettext("publish false needs a queue: a synchronous job runs inside this request"))
     if not publish and body.get("delay_s"):
         raise BadField("delay_s", gettext("delay_s needs publish: the API cannot delay a message it does not send"))
-    keep_result, reply = flag(body, "keep_result"), flag(body, "reply")
+    keep_result, reply, get_in_task = flag(body, "keep_result"), flag(body, "reply"), flag(body, "get_in_task")
+    if get_in_task and not publish:
+        raise BadField("get_in_task", gettext("get_in_task needs publish: the API asks for it in the message it sends"))
     for name, asked in (("keep_result", keep_result), ("reply", reply)):
         if asked and not publish:
             raise BadField(name, gettext("%(name)s needs publish: the result goes back to the client that sent "
                                          "the task", name=name))
+    canvas = one_of(body, "canvas", ("chain", "chord"), None) if body.get("canvas") is not None else None
+    if canvas is not None:
+        for name, plain in NOT_IN_CANVAS.items():
+            if body.get(name, plain) not in (None, plain):
+                raise BadField(name, gettext("canvas %(canvas)s takes plain jobs (seconds, count, fail): leave %(name)s out",
+                                             canvas=canvas, name=name))
+        if not publish:
+            raise BadField("canvas", gettext("canvas needs publish: the API sends the steps as they become due"))
+        low, high = CANVAS_SIZES
+        if not low <= count <= high:
+            raise BadField("count", gettext("canvas %(canvas)s takes from %(low)s to %(high)s jobs (count), got %(got)s",
+                                            canvas=canvas, low=low, high=high, got=count))
     return Submission(
         method=method, seconds=seconds, count=count, fail=flag(body, "fail"),
         flaky=whole(body, "flaky", 0, MAX_FLAKY, required=False, default=0),
@@ -128,7 +152,8 @@ def parse_submission(body: Any) -> Submission:
         celery_ack=one_of(body, "celery_ack", ("late", "early"), "late"),
         consumer=one_of(body, "consumer", ("threaded", "naive"), "threaded"),
         queue_type=queue_type, poison=poison,
-        owner=_owner(body), publish=publish, keep_result=keep_result, reply=reply,
+        owner=_owner(body), publish=publish, keep_result=keep_result, reply=reply, get_in_task=get_in_task,
+        canvas=canvas,
     )
 
 

@@ -5,8 +5,9 @@ at the end), measures, prints a table and writes bench/results/<time>.json. Timi
 checked here, never in tests: machines are noisy, ratios against same-run floors are not.
 
 The headline ratios are measured in rounds that alternate each floor with our path (bench/rounds.py):
-the median of the rounds' ratios, with its spread. `--scaling` draws how cost grows with workers,
-jobs and history (tables, and PNG charts in docs/bench/); `--class-at-once` runs a whole class.
+the median of the rounds' ratios, with its spread. Then what keeping a result costs each
+path (bench/result_cost.py). `--scaling` draws how cost grows with workers, jobs and history
+(tables, and PNG charts in docs/bench/); `--class-at-once` runs a whole class.
 """
 from __future__ import annotations
 
@@ -32,6 +33,7 @@ from bench.floors import celery_floor, pika_floors, start_celery_floor_workers  
 from bench.memory import measure_memory  # noqa: E402
 from bench.pipeline import measure_enqueue, measure_throughput  # noqa: E402
 from bench.report import HEADLINES, RESULTS_DIR, compare, table, write_results  # noqa: E402
+from bench.result_cost import measure_result_cost, result_cost_rows  # noqa: E402
 from bench.rounds import interleaved  # noqa: E402
 from bench.status_api import measure_bare, measure_status_api, prepare_status_api  # noqa: E402
 from bench.viewers import measure_viewers  # noqa: E402
@@ -46,6 +48,8 @@ def arguments(argv):
     parser.add_argument("--rounds", type=int, default=9, help="rounds of floor / path for each headline ratio")
     parser.add_argument("--round-jobs", type=int, default=800, help="zero-second jobs per method per round")
     parser.add_argument("--round-requests", type=int, default=4000, help="status reports per round")
+    parser.add_argument("--result-rounds", type=int, default=5, help="rounds of fire-and-forget / with result")
+    parser.add_argument("--result-jobs", type=int, default=400, help="zero-second jobs per way per result round")
     parser.add_argument("--workers", type=int, default=2, help="workers of each kind (W)")
     parser.add_argument("--enqueue-samples", type=int, default=200, help="one-job requests per method")
     parser.add_argument("--viewers", type=int, default=100, help="concurrent SSE viewers (K)")
@@ -56,7 +60,7 @@ def arguments(argv):
     parser.add_argument("--page-rows", type=int, default=10_000, help="jobs in the table for the page's smoothness")
     parser.add_argument("--scaling", action="store_true", help="also: how cost grows (tables + PNG charts)")
     parser.add_argument("--class-at-once", action="store_true", help="also: 30 students send at once")
-    parser.add_argument("--only", choices=("scaling", "class"), help="run only that part (no headline rounds)")
+    parser.add_argument("--only", choices=("results", "scaling", "class"), help="run only that part (no headline rounds)")
     parser.add_argument("--charts", default=str(Path(__file__).resolve().parent.parent / "docs" / "bench"),
                         help="where --scaling writes its PNG charts")
     parser.add_argument("--out", default=None, help="results directory (default bench/results)")
@@ -68,8 +72,9 @@ def arguments(argv):
 def stack_in(tmp: Path, name: str, **env) -> Stack:
     folder = tmp / name
     folder.mkdir()
+    # RESULT_EXPIRES_S: the results the bench keeps and never reads (rpc:// queues, Redis keys) go soon
     return Stack(folder, {**QUEUES, "STATUS_API_TOKEN": TOKEN, "RABBITMQ_URL": os.environ["RABBITMQ_URL"],
-                          "REDIS_URL": os.environ["REDIS_URL"], "SSE_KEEPALIVE_S": "5",
+                          "REDIS_URL": os.environ["REDIS_URL"], "SSE_KEEPALIVE_S": "5", "RESULT_EXPIRES_S": "120",
                           "MAX_WAITING_JOBS": "10000000", **env})  # the bench fills the table on purpose
 
 
@@ -208,6 +213,8 @@ def run(args) -> dict:
                     step(f"headline ratios: {args.rounds} rounds of each floor and our path")
                     results["raw_profile"] = {}
                     results["ratios"] = headline_rounds(tmp, args, main, results["raw_profile"])
+                    step(f"what a result costs: {args.result_rounds} rounds of each path without and with one")
+                    results["result_cost"] = measure_result_cost(main, args.result_jobs, args.result_rounds, step)
                     results["enqueue"] = {}
                     for method in (*QUEUED, "sync"):
                         step(f"enqueue: {args.enqueue_samples} one-job requests by {method}")
@@ -227,6 +234,15 @@ def run(args) -> dict:
                     results["memory"] = measure_memory(memory, args.history)
                 finally:
                     memory.stop()
+            if args.only == "results":
+                main = stack_in(tmp, "main")
+                try:
+                    main.start_api()
+                    start_workers(main, args.workers)
+                    step(f"what a result costs: {args.result_rounds} rounds of each path without and with one")
+                    results["result_cost"] = measure_result_cost(main, args.result_jobs, args.result_rounds, step)
+                finally:
+                    main.stop()
             if args.scaling or args.only == "scaling":
                 from bench.scaling import measure_scaling
                 results["scaling"] = measure_scaling(lambda name, **env: stack_in(tmp, name, **env), start_workers,
@@ -258,6 +274,8 @@ def rows_for(r: dict) -> list[tuple]:
         s = r["ratios"][key]
         rows.append((label, _median(s), "", None if s.get("floor_median") is None else
                      f"floor {s['floor_median']:,.0f} / ours {s['path_median']:,.0f} (medians)"))
+    if r.get("result_cost"):
+        rows += result_cost_rows(r["result_cost"], _median)
     p = r.get("raw_profile") or {}
     if p.get("path") and p.get("floor"):
         rows.append(("RabbitMQ path: CPU per job (machine)", p["path"]["machine_ms_per_job"], " ms",
@@ -297,6 +315,8 @@ def main(argv=None) -> int:
     results["took_s"] = time.perf_counter() - started
     if "ratios" in results:
         print(table(rows_for(results)))
+    elif "result_cost" in results:
+        print(table(result_cost_rows(results["result_cost"], _median)))
     if "scaling" in results:
         from bench.scaling import scaling_tables
         print("\n" + scaling_tables(results["scaling"]))

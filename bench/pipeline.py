@@ -75,16 +75,17 @@ def measure_enqueue(stack, method: str, samples: int, clients: int = 4, timeout:
     return summary_ms(latencies)
 
 
-def measure_throughput(stack, method: str, jobs: int, timeout: float = 600, seconds: float = 0) -> dict:
+def measure_throughput(stack, method: str, jobs: int, timeout: float = 600, seconds: float = 0, **options) -> dict:
     """`jobs` jobs of `seconds` (zero: the cost of the path itself) sent in batches of 500 — like
     the floors, which publish in a loop — then drained: jobs/s from the first created to the last
     DONE, created→DONE latency, and how long the sending took (the API publishes with a confirm
-    each, so on a busy machine it sends hardly faster than the workers drain)."""
+    each, so on a busy machine it sends hardly faster than the workers drain). `options`: what else
+    each job asks for (keep_result, reply: bench/result_cost.py)."""
     nums = []
     started = time.perf_counter()
     for start in range(0, jobs, 500):
         answer = stack.session.post(stack.base_url + "/api/tasks", timeout=120, json={
-            "method": method, "seconds": seconds, "count": min(500, jobs - start)})
+            "method": method, "seconds": seconds, "count": min(500, jobs - start), **options})
         answer.raise_for_status()
         nums += answer.json()["task_nums"]
     send_s = time.perf_counter() - started

@@ -52,6 +52,7 @@ def _ack(channel, delivery_tag: int) -> None:
               flush=True)
 
 
+# [results: begin] (counted on the page: lines each method needs to get a result back)
 def _reply_then_ack(channel, delivery_tag: int, properties, reply: dict) -> None:
     """RabbitMQ tutorial 6, the server's half: publish the reply to the sender's `reply_to` queue with
     its `correlation_id`, then ack. The properties are a stranger's too: a reply that cannot be
@@ -64,6 +65,7 @@ def _reply_then_ack(channel, delivery_tag: int, properties, reply: dict) -> None
         except (pika.exceptions.AMQPError, ValueError, TypeError) as exc:
             print(f" [!] could not reply #{reply['task_num']} to {properties.reply_to!r}: {exc!r}", flush=True)
     _ack(channel, delivery_tag)
+# [results: end]
 
 
 # [retries: begin] (counted on the page: lines each method needs for retries)
@@ -168,10 +170,12 @@ class JobThread:
                                    deadline_s=job.time_limit_s, counted=counted,
                                    on_start=functools.partial(self._crash, job, attempt) if job.poison else None)
             print(f" [x] Done #{job.task_num}", flush=True)
+            # [results: begin]
             if properties.reply_to:  # RPC by hand: the answer goes back where the sender asked
                 reply = {"task_num": job.task_num, "result": answer, "worker_id": self.report.worker_id,
                          "attempt": attempt}
                 return functools.partial(_reply_then_ack, channel, delivery_tag, properties, reply)
+            # [results: end]
         # [retries: begin]
         except FlakyFailure as exc:
             return self._retry_or_give_up(job, attempt, exc, channel, delivery_tag, properties, body)

@@ -16,6 +16,9 @@ in the `x-queue-lab-reason` header, the Celery task refuses it without a retry.
     flaky         fail the first N attempts half-way, then succeed        optional, 0 to MAX_FLAKY
     time_limit_s  the raw consumer's hand-written time limit              optional, 0.1 to MAX_SECONDS
     poison        crash the worker on every delivery (the quorum lesson)  optional, false
+    inputs        the results of the jobs this one follows (a chain's or    optional, []
+                  a chord's: docs/results.md), added to its own answer;
+                  up to MAX_INPUTS whole numbers from 0 to MAX_INPUT
 
 A message that passes can still name a job the table does not hold, or one that has finished: the
 worker learns that from the API's answer to its start report (queue_lab/timed_job.py).
@@ -34,6 +37,8 @@ MAX_FLAKY = 5
 MAX_BODY_BYTES = 64 * 1024  # a job message is ~100 bytes; anything this big is not one of ours
 
 CELERY_ARGS = ("task_num", "seconds", "fail", "flaky")  # process_task(task_num, seconds, fail, flaky)
+MAX_INPUTS = 16  # a chord's members, or one for a chain's step
+MAX_INPUT = 2**48  # so a job's answer plus all its inputs stays a number JSON carries exactly
 
 
 class NotAJob(BadField):
@@ -48,9 +53,15 @@ class JobSpec:
     flaky: int = 0  # fail the first `flaky` attempts part-way, then succeed
     time_limit_s: float | None = None
     poison: bool = False  # the quorum lesson: this job crashes the worker that runs it, every time
+    inputs: tuple[int, ...] = ()  # the results of the jobs it follows (canvas): added to its answer
 
     def to_message(self) -> dict:
-        return asdict(self)
+        message = asdict(self)
+        if self.inputs:
+            message["inputs"] = list(self.inputs)
+        else:
+            del message["inputs"]  # a plain job's message stays as it always was
+        return message
 
     def to_task_args(self) -> list:
         """process_task's positional arguments (Celery's message carries them, not the object)."""
@@ -72,11 +83,23 @@ class JobSpec:
                 flaky=whole(body, "flaky", 0, MAX_FLAKY, required=False, default=0),
                 time_limit_s=None if limit is None else float(number(body, "time_limit_s", 0.1, MAX_SECONDS)),
                 poison=flag(body, "poison"),
+                inputs=job_inputs(body.get("inputs", [])),
             )
         except NotAJob:
             raise
         except BadField as exc:
             raise NotAJob(exc.field, exc.message) from None
+
+    @classmethod
+    def after(cls, previous: Any, args: Any, kwargs: Any) -> "JobSpec":
+        """Celery's process_after(previous, task_num, …): a chain passes the job before's result, a
+        chord's callback the list of its members' results — each checked like any input."""
+        spec = cls.from_task_args(args, kwargs)
+        try:
+            inputs = job_inputs(previous if isinstance(previous, list) else [previous])
+        except BadField as exc:
+            raise NotAJob("previous", exc.message.replace("inputs", "the result passed on", 1)) from None
+        return cls(**{**asdict(spec), "inputs": inputs})
 
     @classmethod
     def from_body(cls, body: bytes) -> "JobSpec":
@@ -118,3 +141,10 @@ class JobSpec:
         if twice:
             raise NotAJob(twice[0], f"{twice[0]} was given both by position and by name")
         return cls.from_message({**named, **kwargs})
+
+
+def job_inputs(value: Any) -> tuple[int, ...]:
+    """The results a job follows: a list of at most MAX_INPUTS whole numbers from 0 to MAX_INPUT."""
+    if not isinstance(value, list) or len(value) > MAX_INPUTS:
+        raise NotAJob("inputs", f"inputs must be a list of at most {MAX_INPUTS} results, got {str(value)[:60]}")
+    return tuple(int(whole({"inputs": item}, "inputs", 0, MAX_INPUT)) for item in value)

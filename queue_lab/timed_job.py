@@ -118,7 +118,7 @@ def run_timed_job(job: JobSpec, report: ReportStatus, stop: threading.Event | No
         report(job.task_num, ERROR, progress=progress, message=f"{type(exc).__name__}: {exc}",
                run_id=run_id)  # the bar stays where the job stopped
         raise
-    answer = job_answer(job.task_num)
+    answer = job_answer(job.task_num) + sum(job.inputs)  # a canvas step adds what it was passed
     report(job.task_num, DONE, progress=100.0, run_id=run_id, result=answer)
     return answer
 

@@ -37,6 +37,8 @@ async function askAbout(url, describe, found) {
 export const askCelery = (taskNum) => askAbout(`/api/tasks/${taskNum}/celery-result`, TABLE.celeryAnswer,
   (body) => body.state === "SUCCESS");
 export const askReply = (taskNum) => askAbout(`/api/tasks/${taskNum}/reply`, TABLE.replyAnswer, (body) => Boolean(body.reply));
+// Where the results nobody read wait (the results lesson): this API process's rpc:// queue, Redis's keys.
+export const countUnreadResults = () => askAbout("/api/results/unread", LAB.unreadResults, () => true);
 
 export async function closeBrokerConnections() {
   const { status, body } = await postAsClass("/api/experiments/close-connections", {});

@@ -8,7 +8,7 @@
 // them, and a link to `#experiment-<id>` opens the drawer on that experiment. The choice is
 // remembered in localStorage, so a reload comes back to it; the hash is only for links.
 
-import { closeBrokerConnections, killWorkerOf, runAction } from "./actions.js";
+import { closeBrokerConnections, countUnreadResults, killWorkerOf, runAction } from "./actions.js";
 import { markClassControl } from "./class_controls.js";
 import { withOwner } from "./preferences.js";
 import { element, getJSON, postJSON, setText, setTextWithCode, showOutcome, sleep } from "./shared.js";
@@ -27,7 +27,9 @@ const PAGE_ACTIONS = {
   "slow-stream": { toggle: streamSlowJobs },
   "publish-stranger": { run: publishStranger },
   "register-own": { run: registerOwnJob },
+  "count-results": { run: countUnreadResults },
 };
+
 
 async function publishStranger() {
   const { status, body } = await postJSON("/api/experiments/publish-stranger", {});
@@ -114,7 +116,7 @@ function buildCard(experiment) {
   card.setAttribute("role", "tabpanel");
   card.setAttribute("aria-labelledby", `experiment-tab-${experiment.id}`);
   card.append(element("h3", "", String(experiment.title ?? experiment.id)));
-  if (experiment.lines) card.append(buildLineCounts(experiment.lines));
+  if (experiment.lines) card.append(buildLineCounts(experiment.lines, experiment.lesson));
 
   const steps = element("dl", "steps");
   for (const [key, heading] of Object.entries(LAB.steps)) {
@@ -134,6 +136,7 @@ function buildCard(experiment) {
     because.dataset.role = "because";
     card.append(because);
   }
+  if (experiment.code) card.append(buildCodePair(experiment.code));
 
   const resultLine = element("p", "result");
   resultLine.dataset.role = "result";
@@ -146,14 +149,29 @@ function buildCard(experiment) {
   return card;
 }
 
-// The retries lesson in two numbers, counted from the marked source at run time by the API.
-function buildLineCounts(lines) {
+// A lesson in two numbers, counted from the marked source at run time by the API.
+function buildLineCounts(lines, lesson) {
   const count = (method) => element("span", "line-count", LAB.lineCount(LAB.lineLabels[method]),
     element("strong", "", LAB.lines(lines[method])));
   const block = element("p", "line-counts", count("celery"), element("span", "dot", LAB.lineSeparator), count("rabbitmq"));
   block.dataset.role = "line-counts";
-  block.title = LAB.lineCountsTitle;
+  block.title = LAB.lineCountsTitle(String(lesson));
   return block;
+}
+
+// ...and the code those numbers count, folded: Celery's beside the hand-written, file by file, as the
+// source has it between the markers (so the quote is the code that runs).
+function buildCodePair(code) {
+  const column = (method) => {
+    const parts = (code[method] ?? []).filter((part) => part.text);
+    return element("div", `code-column ${method}`, element("h4", "", LAB.lineLabels[method]),
+      ...parts.flatMap((part) => [element("p", "code-path", `${part.path} · ${LAB.lines(part.lines)}`),
+        element("pre", "", element("code", "", String(part.text)))]));
+  };
+  const pair = element("details", "code-pair", element("summary", "", LAB.codeSideBySide),
+    element("div", "code-columns", column("celery"), column("rabbitmq")));
+  pair.dataset.role = "code";
+  return pair;
 }
 
 // "Kill the worker of job #[ ] [Kill]  [ ] the whole worker": a form, so Enter works too.

@@ -20,14 +20,14 @@ export function buildRow(task) {
     status: element("span", "pill"), attempt: element("span", "attempt"), due: element("span", "due"),
     error: element("div", "row-error"), note: element("div", "row-note"), statusCell: element("td", "status"),
     fill: element("div", "fill"), percent: element("span", "percent"), result: element("span", "result-value"),
-    worker: element("td", "worker"),
+    worker: element("td", "worker"), links: element("span", "links"),
     owner: element("td", "owner"),
     waited: element("td", "time"), ran: element("td", "time"), created: element("td", "time"),
   };
   const badge = element("span", "badge", methodLabel(task.method));
   badge.dataset.method = task.method;
   const tr = element("tr", "",
-    element("td", "num", String(task.task_num)),
+    element("td", "num", String(task.task_num), cells.links),
     element("td", "", badge),
     cells.statusCell,
     element("td", "progress", element("div", "bar", cells.fill), cells.percent, cells.result),
@@ -100,6 +100,7 @@ export function paintRow(row, task, now) {
     cells.worker.textContent = task.worker_id ?? "—";
     cells.worker.title = task.worker_id ?? "";  // the whole id, where the column cuts it short
   }
+  if (old.follows !== task.follows) paintLinks(row);
   if (old.owner !== task.owner) cells.owner.textContent = task.owner ?? "";  // text, never HTML
   if (old.created_at !== task.created_at) {
     cells.created.textContent = clockTime.format(new Date(task.created_at * 1000));
@@ -107,6 +108,18 @@ export function paintRow(row, task, now) {
   row.task = task;
   markMine(row, ownerName());
   paintTimes(row, now);
+}
+
+// A canvas step's links, under its number: "← #12" (the jobs whose results it takes: `follows`) and
+// "→ #13" (the steps that take its result: `leads`, which the table fills in as it meets them).
+export function paintLinks(row) {
+  const follows = row.task.follows ?? [], leads = [...(row.leads ?? [])].sort((a, b) => a - b);
+  const text = [follows.length ? TABLE.follows(follows) : "", leads.length ? TABLE.leads(leads) : ""];
+  setText(row.cells.links, text.filter(Boolean).join(" "));
+  row.cells.links.title = [follows.length ? TABLE.followsTitle(follows) : "", leads.length ? TABLE.leadsTitle(leads) : ""]
+    .filter(Boolean).join("; ");
+  if (follows.length) row.tr.dataset.follows = follows.join(",");
+  if (leads.length) row.tr.dataset.leads = leads.join(",");
 }
 
 // The "mine" filter shows the rows whose sender gave this browser's name (CSS hides the others).

@@ -4,7 +4,7 @@
 
 import { askCelery, askReply, killWorkerOf, runAction } from "./actions.js";
 import { clockTime } from "./formats.js";
-import { buildRow, markMine, paintRow, paintTimes, stillTicking } from "./job_row.js";
+import { buildRow, markMine, paintLinks, paintRow, paintTimes, stillTicking } from "./job_row.js";
 import { onOwnerChange, ownerName } from "./preferences.js";
 import { serverNow } from "./server_clock.js";
 import { oncePerFrame, setText, showOutcome } from "./shared.js";
@@ -49,6 +49,7 @@ function flushPending() {
       rows.set(task.task_num, row);
       fresh.push(row);
     }
+    if (fresh.at(-1) === row) linkUp(row, task);
     paintRow(row, task, serverNow());  // new rows are painted before they are attached: cheaper
     if (stillTicking(task)) active.add(task.task_num);
     else active.delete(task.task_num);  // its clocks stop
@@ -62,6 +63,23 @@ function flushPending() {
 }
 
 const requestFlush = oncePerFrame(flushPending);
+
+// Canvas links both ways: a new step tells each job it follows (→ #13), and a new job learns the
+// steps already here that follow it (rows arrive in any order after a reload).
+const stepsAfter = new Map();  // task_num → Set of the steps that take its result
+function linkUp(row, task) {
+  const num = task.task_num;
+  row.leads = stepsAfter.get(num) ?? new Set();
+  for (const parent of task.follows ?? []) {
+    if (!stepsAfter.has(parent)) stepsAfter.set(parent, new Set());
+    stepsAfter.get(parent).add(num);
+    const parentRow = rows.get(parent);
+    if (parentRow) {
+      parentRow.leads = stepsAfter.get(parent);
+      paintLinks(parentRow);
+    }
+  }
+}  // paintRow paints its own links, leads included
 
 function tickClocks() {
   const now = serverNow();
@@ -104,6 +122,7 @@ function trimToCap() {
     oldest.remove();
     rows.delete(num);
     active.delete(num);
+    stepsAfter.delete(num);
   }
 }
 
@@ -162,7 +181,7 @@ function showOnly(method) {
 // A reset by the instructor (POST /api/reset): the jobs on screen no longer exist.
 export function startTableOver() {
   tableBody.replaceChildren();
-  for (const memory of [rows, pending, cleared, active]) memory.clear();
+  for (const memory of [rows, pending, cleared, active, stepsAfter]) memory.clear();
   emptyNoteLine.textContent = TABLE.resetNote(clockTime.format(new Date()));
   showRowCount();
 }

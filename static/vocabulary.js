@@ -77,6 +77,9 @@ export const HEADER = {
 
 // ---------- the jobs table
 
+// "#12", "#12 #13", or "#12 … #15" for a chord's many members: a table cell stays short.
+const shortList = (nums) => (nums.length <= 2 ? nums.map((n) => `#${n}`).join(" ") : `#${nums[0]} … #${nums.at(-1)}`);
+
 export const TABLE = {
   rowCount: (count) => ngettext("%(num)s row", "%(num)s rows", count),
   attempt: (attempt) => (attempt > 1 ? gettext("attempt %(attempt)s", { attempt }) : ""),
@@ -93,6 +96,12 @@ export const TABLE = {
   redisRestoring: gettext("Redis gives it back any moment now"),
   killButton: gettext("Kill"),
   result: (value) => gettext("= %(value)s", { value }),
+  // A canvas step's links under its number: "← #12" takes #12's result; "→ #13" gives its result to #13.
+  follows: (nums) => gettext("← %(jobs)s", { jobs: shortList(nums) }),
+  leads: (nums) => gettext("→ %(jobs)s", { jobs: shortList(nums) }),
+  followsTitle: (nums) => gettext("takes the result of %(jobs)s (a chain or a chord: docs/results.md)",
+    { jobs: nums.map((n) => `#${n}`).join(", ") }),
+  leadsTitle: (nums) => gettext("its result goes on to %(jobs)s", { jobs: nums.map((n) => `#${n}`).join(", ") }),
   askButton: gettext("AsyncResult"),  // Celery's class name: the same in every language
   replyButton: gettext("reply"),
   replyTitle: gettext("Collect the consumer's reply from our replies queue (basic_get, no waiting) and show the one with this job's correlation_id"),
@@ -105,8 +114,10 @@ export const TABLE = {
   askTitle: gettext("Ask Celery's result backend what it knows of this job: AsyncResult(id).state and .result, one poll, no waiting"),
   asking: gettext("asking Celery…"),
   // "Celery: SUCCESS · 78 — read from rpc:// by api-vm-12"; the reason is the API's, in this language
+  // ...and, for a Redis result, how long its key has left: " (Redis keeps it 3587 s more)"
   celeryAnswer: (body) => gettext("Celery: %(state)s%(result)s — %(reason)s", {
-    state: String(body.state ?? "—"), result: body.result == null ? "" : ` · ${body.result}`, reason: String(body.reason ?? "") }),
+    state: String(body.state ?? "—"), result: body.result == null ? "" : ` · ${body.result}`, reason: String(body.reason ?? "") })
+    + (Number.isFinite(body.expires_in_s) ? gettext(" (Redis keeps it %(seconds)s s more)", { seconds: body.expires_in_s }) : ""),
   resultTitle: (num, value, worker, attempt) => gettext(
     "the job's result: 1 + 2 + … + %(num)s = %(value)s, computed by %(worker)s on attempt %(attempt)s",
     { num, value, worker, attempt }),
@@ -204,7 +215,8 @@ export const LAB = {
   lines: (count) => (Number.isFinite(count) ? ngettext("%(num)s line", "%(num)s lines", count) : gettext("? lines")),
   lineLabels: { celery: gettext("Celery"), rabbitmq: gettext("RabbitMQ by hand") },
   lineSeparator: " · ",
-  lineCountsTitle: gettext("non-blank, non-comment lines between the # [retries: begin/end] markers in the source"),
+  lineCountsTitle: (lesson) => gettext("non-blank, non-comment lines between the # [%(lesson)s: begin/end] markers in the source", { lesson }),
+  codeSideBySide: gettext("The code, side by side"),
   killLabel: gettext("Kill the worker of job #"),
   killButton: gettext("Kill"),
   killingWorkerOf: (num) => gettext("killing the worker of #%(num)s…", { num }),
@@ -227,6 +239,17 @@ export const LAB = {
   // The code stays as it is (in backticks); *** is where the broker's password goes.
   registered: (num, code) => gettext("#%(num)s registered, PENDING, nothing published. Send it yourself "
     + "(with the broker's password for ***): `%(code)s`", { num, code }),
+  // The results nobody read: "rpc://: 5 of the 5 results this API process (api-vm-12) was sent wait in
+  // queue 4e04…, deleted once unused for 3600 s · Redis: 5 of 5 keys celery-task-meta-* still held"
+  unreadResults: (body) => [
+    body.rpc ? gettext("rpc://: %(ready)s unread results wait in queue %(queue)s, the reply queue of %(client)s "
+      + "(%(sent)s sent from here; the queue goes, with them, once unused for %(expires)s s)",
+    { ready: body.rpc.ready, queue: body.rpc.queue, client: body.client, sent: body.rpc.sent, expires: body.rpc.expires_after_s ?? "—" })
+      : gettext("rpc://: this API process (%(client)s) sent no job that keeps its result", { client: body.client }),
+    body.redis ? gettext("Redis: %(keys)s of %(kept)s results still held as keys %(pattern)s",
+      { keys: body.redis.keys, kept: body.redis.kept, pattern: body.redis.pattern })
+      : gettext("Redis: no job in the table keeps its result there"),
+  ].join(" · "),
   stopStream: gettext("stop the stream"),
   streaming: (sent, total) => gettext("streaming: %(sent)s of %(total)s sent", { sent, total }),
   streamed: (sent) => ngettext("stream over: %(num)s job sent", "stream over: %(num)s jobs sent", sent),

@@ -313,6 +313,28 @@ def test_the_management_api_is_asked_for_the_vhost_the_amqp_url_names(monkeypatc
 
 # -- the fault lab's experiments: data the page reads -------------------------------------------------
 
+def test_a_lessons_line_count_skips_blank_lines_comments_and_docstrings_and_quotes_every_block(tmp_path):
+    from api.line_count import excerpt
+
+    source = tmp_path / "lesson.py"
+    source.write_text('x = 0\n'
+                      '    # [demo: begin] (counted)\n'
+                      '    def f():\n'
+                      '        """Why.\n\n        Still why."""\n'
+                      '\n'
+                      '        # a comment\n'
+                      '        return 1\n'
+                      '    # [demo: end]\n'
+                      'y = 1  # not marked\n'
+                      '# [demo: begin]\n'
+                      'z = """one line"""\n'
+                      '# [demo: end]\n')
+    found = excerpt("demo", str(source))
+    assert found.lines == 3  # def, return, z
+    assert found.text == ('def f():\n    """Why.\n\n    Still why."""\n\n    # a comment\n    return 1'
+                          '\n⋮\nz = """one line"""')
+
+
 def test_the_experiments_are_served_as_data_with_this_labs_facts(app, client):
     from api.experiments import EXPERIMENTS
 
@@ -328,9 +350,19 @@ def test_the_experiments_are_served_as_data_with_this_labs_facts(app, client):
     assert len(preset_ids) == len(set(preset_ids))  # a button[data-preset=…] names one button on the page
     assert {e["id"]: e["kill_form"] for e in answer if e["kill_form"]} == {"kill": {"whole": False},
                                                                          "redis-kill": {"whole": True}}
-    assert [e["id"] for e in answer if e["lines"]] == ["retries"]
+    assert [(e["id"], e["lesson"]) for e in answer if e["lines"]] == [("retries", "retries"), ("results", "results"),
+                                                                      ("canvas", "canvas")]
     lines = by_id["retries"]["lines"]
     assert f"({lines['celery']} lines)" in by_id["retries"]["because"] and lines["rabbitmq"] > 0
+    results = by_id["results"]
+    assert f"{results['lines']['celery']} lines" in results["because"]
+    assert f"{results['lines']['rabbitmq']} lines" in results["because"]
+    for method, parts in results["code"].items():  # the quote is the code the count counts
+        assert sum(part["lines"] for part in parts) == results["lines"][method]
+        assert all(part["text"] and part["lines"] > 0 for part in parts), (method, parts)
+    quoted = {method: "\n".join(part["text"] for part in parts) for method, parts in results["code"].items()}
+    assert "AsyncResult(celery_id" in quoted["celery"] and '"rpc://"' in quoted["celery"]
+    assert all(word in quoted["rabbitmq"] for word in ("reply_to", "correlation_id", "basic_get"))
     with app.app_context():
         settings = lab().settings
     assert f"QUORUM_DELIVERY_LIMIT = {settings.quorum_delivery_limit})" in by_id["quorum"]["watch"]
@@ -377,3 +409,15 @@ def test_every_page_action_a_preset_names_is_one_the_page_implements():
     implemented = re.findall(r'^  "([\w-]+)": \{', registry, re.M)
     assert sorted(implemented) == sorted(PAGE_ACTIONS)
     assert {p.action for e in EXPERIMENTS for p in e.presets if p.action} == set(PAGE_ACTIONS)  # none unused
+
+
+def test_bad_canvas_requests_are_a_400_naming_the_field(client):
+    for body, field in (({"method": "sync", "canvas": "chain"}, "canvas"),
+                        ({"method": "rabbitmq", "canvas": "tree"}, "canvas"),
+                        ({"method": "rabbitmq", "canvas": "chain", "count": 1}, "count"),
+                        ({"method": "celery", "canvas": "chord", "count": 11}, "count"),
+                        ({"method": "rabbitmq", "canvas": "chain", "count": 2, "flaky": 1}, "flaky"),
+                        ({"method": "celery", "canvas": "chain", "count": 2, "keep_result": True}, "keep_result"),
+                        ({"method": "rabbitmq", "canvas": "chain", "count": 2, "publish": False}, "canvas")):
+        answer = client.post("/api/tasks", json={"seconds": 0, **body})
+        assert (answer.status_code, answer.json["field"]) == (400, field), (body, answer.json)

@@ -18,7 +18,7 @@ ROOT = Path(__file__).resolve().parent.parent
 def test_the_bench_measures_every_figure(tmp_path, broker, chromium_path):
     result = subprocess.run(
         [sys.executable, "-m", "bench", "--rounds", "2", "--round-jobs", "50", "--round-requests", "200",
-         "--workers", "1", "--enqueue-samples", "10", "--viewers", "5", "--updates-per-s", "100",
+         "--result-rounds", "2", "--result-jobs", "40", "--workers", "1", "--enqueue-samples", "10", "--viewers", "5", "--updates-per-s", "100",
          "--viewer-seconds", "1", "--browser-updates", "5", "--history", "2000", "--page-rows", "600",
          "--out", str(tmp_path)],
         cwd=ROOT, capture_output=True, text=True, timeout=300)
@@ -28,7 +28,10 @@ def test_the_bench_measures_every_figure(tmp_path, broker, chromium_path):
     r = json.loads(path.read_text())
     assert set(r["ratios"]) == {"status_api_vs_bare_endpoint", "rabbitmq_vs_bare_pika", "celery_vs_bare_celery",
                                 "celery_redis_vs_bare_celery_redis", "delay_cost_vs_pika_publish"}
-    for name, summary in r["ratios"].items():
+    assert set(r["result_cost"]) == {"celery_rpc_result_vs_fire_and_forget", "celery_redis_result_vs_fire_and_forget",
+                                     "rabbitmq_reply_vs_fire_and_forget"}
+    assert "reply by hand / fire-and-forget" in result.stdout
+    for name, summary in [*r["ratios"].items(), *r["result_cost"].items()]:
         assert summary["rounds"] == 2 and len(summary["ratios"]) == 2, (name, summary)
         assert summary["min"] <= summary["median"] <= summary["max"], (name, summary)
     for who in ("path", "floor"):  # the raw path's CPU profile, path and floor

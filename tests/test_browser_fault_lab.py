@@ -45,7 +45,8 @@ def watch_statuses(page) -> None:
 
 
 EXPERIMENTS = ["kill", "lost", "retries", "delayed", "time-limits", "prefetch", "heartbeat", "outage",
-               "slow-consumer", "quorum", "redis-kill", "redis-countdown", "redis-outage", "stranger"]
+               "slow-consumer", "quorum", "redis-kill", "redis-countdown", "redis-outage", "stranger",
+               "results", "get-in-task", "rpc-once", "result-expiry", "results-pile-up", "canvas"]
 
 
 def open_fault_lab(page):
@@ -354,4 +355,74 @@ def test_every_status_has_its_pill_countdown_and_reason(stack, page):
     page.locator("#clear-finished").click()  # DONE, ERROR and LOST go; the rest are still going
     shown = page.locator("tr[data-task-num]").evaluate_all("rows => rows.map(r => Number(r.dataset.taskNum))")
     assert sorted(shown) == sorted([pending, scheduled, running, retrying])
+    assert page.errors == []
+
+
+def test_the_results_card_quotes_the_code_it_counts_and_the_traps_show_on_the_rows_and_the_broker(
+        stack, page, broker, redis_keys):
+    """The results lesson on the page: the card shows Celery's code beside the hand-written one with
+    the counts the API made of them; '.get() inside a task' ends its row ERROR in Celery's words; the
+    rpc:// results nobody read are counted where they wait, in the sender's reply queue; a chain's
+    rows show their links both ways, and a chord on rpc:// is refused on the card."""
+    import pika
+
+    stack.start_api(API_WORKERS="1")  # one API process: the reply queue counted is the sender's
+    stack.start_celery_worker()
+    stack.start_consumer()
+    page.goto(stack.base_url + "/")
+    open_fault_lab(page)
+    card = choose_experiment(page, "results")
+    counts = re.fullmatch(r"Celery: (\d+) lines · RabbitMQ by hand: (\d+) lines",
+                          card.locator('[data-role="line-counts"]').inner_text())
+    assert counts, card.locator('[data-role="line-counts"]').inner_text()
+    card.locator('[data-role="code"] > summary').click()
+    for method, total in zip(("celery", "rabbitmq"), counts.groups()):
+        column = card.locator(f".code-column.{method}")
+        assert column.locator("pre").first.is_visible()
+        per_file = [int(re.search(r"· (\d+) lines?$", path).group(1)) for path in column.locator(".code-path").all_inner_texts()]
+        assert sum(per_file) == int(total), (method, per_file)
+    assert "reply_to" in card.locator(".code-column.rabbitmq").inner_text()
+
+    trap = choose_experiment(page, "get-in-task")
+    trap.locator('button[data-preset="get-in-task"]').click()
+    refused = page.locator('tr[data-task-num][data-status="ERROR"]')
+    refused.wait_for(timeout=20_000)
+    assert "Never call result.get() within a task!" in refused.text_content()
+
+    once = choose_experiment(page, "rpc-once")
+    once.locator('button[data-preset="keep-result-rpc"]').click()
+    queue = None
+    try:
+        page.wait_for_function("document.querySelectorAll('tr[data-task-num][data-status=\"DONE\"]').length === 3",
+                               timeout=20_000)
+        queue = stack.session.get(f"{stack.base_url}/api/results/unread", timeout=10).json()["rpc"]["queue"]
+        line = once.locator('[data-role="result"]')
+
+        def counted():
+            once.locator('button[data-preset="count-unread-rpc"]').click()
+            page.wait_for_function("document.querySelector('[data-experiment=\"rpc-once\"] [data-role=\"result\"]')"
+                                   ".textContent.startsWith('rpc://')", timeout=10_000)
+            return line.inner_text().startswith(f"rpc://: 3 unread results wait in queue {queue}")
+        wait_until(counted, 15, 0.5, "the three results counted in the reply queue")
+        assert "Redis: no job in the table keeps its result there" in line.inner_text()
+    finally:
+        if queue:
+            connection = pika.BlockingConnection(broker)
+            connection.channel().queue_delete(queue)
+            connection.close()
+
+    canvas = choose_experiment(page, "canvas")
+    canvas.locator('button[data-preset="chain-both-ways"]').click()
+    page.wait_for_function("document.querySelectorAll('tr[data-follows][data-status=\"DONE\"]').length === 4",
+                           timeout=30_000)
+    for step in page.locator("tr[data-follows]").all():
+        num, parent = int(step.get_attribute("data-task-num")), int(step.get_attribute("data-follows"))
+        assert step.locator(".links").text_content().startswith(f"← #{parent}")
+        assert page.locator(f'tr[data-task-num="{parent}"]').get_attribute("data-leads") == str(num)
+        assert f"→ #{num}" in page.locator(f'tr[data-task-num="{parent}"] .links').text_content()
+    canvas.locator('button[data-preset="chord-each-celery"]').click()
+    line = canvas.locator('[data-role="result"]')
+    page.wait_for_function("document.querySelector('[data-experiment=\"canvas\"] [data-role=\"result\"]')"
+                           ".dataset.kind === 'error'", timeout=15_000)
+    assert 'The "rpc" result backend does not support chords!' in line.inner_text()
     assert page.errors == []

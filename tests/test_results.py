@@ -11,6 +11,7 @@ import json
 import pytest
 import requests
 
+from ops.stack import wait_until
 from tests.helpers import REDIS_URL
 
 pytestmark = pytest.mark.broker
@@ -161,3 +162,74 @@ def test_rpc_by_hand_the_consumer_replies_to_reply_to_and_any_api_process_files_
                  {"method": "rabbitmq", "seconds": 0, "reply": True, "publish": False}):
         answer = stack.post("/api/tasks", **body)
         assert (answer.status_code, answer.json()["field"]) == (400, "reply"), (body, answer.text)
+
+
+# ---------- the traps (fault-lab cards "get-in-task", "rpc-once", "result-expiry", "results-pile-up")
+
+def unread(stack) -> dict:
+    answer = stack.session.get(f"{stack.base_url}/api/results/unread", timeout=10)
+    assert answer.status_code == 200, answer.text
+    return answer.json()
+
+
+def test_get_inside_a_task_is_refused_by_celery_in_its_own_words_and_the_row_ends_error(stack):
+    stack.start_api()
+    stack.start_celery_worker()
+    sent = stack.post("/api/tasks", method="celery", seconds=1, get_in_task=True)
+    assert sent.status_code == 202, sent.text
+    num = sent.json()["task_nums"][0]
+    row = stack.wait_finished([num], 30)[num]
+    assert row["task_status"] == "ERROR" and row["result"] is None
+    assert row["error"].startswith("Celery refused .get() inside a task: Never call result.get() within a task!"), row
+    plain = stack.submit("celery", 0).json()["task_nums"][0]  # the worker goes on
+    assert stack.wait_finished([plain], 20)[plain]["task_status"] == "DONE"
+    for body in ({"method": "rabbitmq", "seconds": 0, "get_in_task": True},
+                 {"method": "sync", "seconds": 0, "get_in_task": True},
+                 {"method": "celery", "seconds": 0, "get_in_task": True, "publish": False},
+                 {"method": "celery", "seconds": 0, "get_in_task": 1}):
+        answer = stack.post("/api/tasks", **body)
+        assert (answer.status_code, answer.json()["field"]) == (400, "get_in_task"), (body, answer.text)
+
+
+def test_unread_rpc_results_wait_in_the_senders_reply_queue_and_the_first_read_takes_them_all(stack, broker):
+    import pika
+
+    stack.start_api(API_WORKERS="1")  # one process: every answer comes from the sender
+    stack.start_celery_worker()
+    assert unread(stack)["rpc"] is None  # nothing kept yet
+    nums = stack.post("/api/tasks", method="celery", seconds=0, count=3, keep_result=True).json()["task_nums"]
+    stack.wait_finished(nums, 30)
+    queue = unread(stack)["rpc"]["queue"]  # this process's reply queue: its results thread's oid
+    try:
+        waiting = wait_until(lambda: (found := unread(stack)["rpc"]) and found["ready"] == 3 and found, 15, 0.3,
+                             "three results in the reply queue")
+        assert waiting["sent"] == 3 and waiting["expires_after_s"] == 3600  # the queue's x-expires, in s
+        assert ask(stack, nums[0])["state"] == "SUCCESS"
+        assert unread(stack)["rpc"]["ready"] == 0  # the first read took every result off the broker...
+        for num in nums:  # ...and this process keeps them in memory: each still reads SUCCESS here
+            answer = ask(stack, num)
+            assert (answer["state"], answer["result"]) == ("SUCCESS", num * (num + 1) // 2), answer
+    finally:
+        connection = pika.BlockingConnection(broker)
+        connection.channel().queue_delete(queue)  # the shared broker keeps no queue of ours
+        connection.close()
+
+
+def test_redis_results_pile_up_as_keys_until_result_expires_then_celery_says_pending(stack, redis_keys):
+    client = redis_keys
+    short = {"REDIS_URL": REDIS_URL, "RESULT_EXPIRES_S": "4"}
+    stack.start_api(**short)
+    stack.start_celery_worker("celery-redis", CELERY_BROKER_KIND="redis", **short)
+    nums = stack.post("/api/tasks", method="celery_redis", seconds=0, count=2, keep_result=True).json()["task_nums"]
+    rows = stack.wait_finished(nums, 30)
+    try:
+        held = unread(stack)["redis"]
+        assert (held["keys"], held["kept"], held["pattern"]) == (2, 2, "celery-task-meta-*"), held
+        answer = ask(stack, nums[0])
+        assert answer["state"] == "SUCCESS" and 0 < answer["expires_in_s"] <= 4, answer
+        wait_until(lambda: unread(stack)["redis"]["keys"] == 0, 10, 0.5, "the keys to expire")
+        gone = ask(stack, nums[0])
+        assert (gone["state"], gone["expires_in_s"], gone["table"]["task_status"]) == ("PENDING", None, "DONE")
+        assert "expired (result_expires = 4 s)" in gone["reason"], gone
+    finally:
+        client.delete(*(f"celery-task-meta-{row['celery_id']}" for row in rows.values()))

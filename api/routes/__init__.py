@@ -2,6 +2,8 @@
 
     page            GET /                                    the page students open
     tasks           /api/tasks, /api/events, /api/summary     what the page sends and watches
+    results         /api/tasks/<n>/celery-result, …/reply,    a job's result read back, both ways
+                    /api/results/unread                       (the results lesson)
     status_reports  what workers send (STATUS_API_TOKEN): job reports, heartbeats, the sweep
     classroom       GET /api/workers, /api/queues, /healthz   who is working, what waits, health
     instructor      POST /api/reset, `flask --app api reset`  the class reset; who may use class-wide
@@ -11,9 +13,9 @@
 """
 from flask import Flask
 
-from api.routes import classroom, fault_lab, instructor, page, race, status_reports, tasks
+from api.routes import classroom, fault_lab, instructor, page, race, results, status_reports, tasks
 
 
 def register_routes(app: Flask) -> None:
-    for module in (page, tasks, status_reports, classroom, instructor, fault_lab, race):
+    for module in (page, tasks, results, status_reports, classroom, instructor, fault_lab, race):
         app.register_blueprint(module.bp)

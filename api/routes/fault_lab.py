@@ -23,8 +23,7 @@ bp = Blueprint("fault_lab", __name__, cli_group=None)
 @bp.get("/api/experiments")
 def list_experiments():
     state = lab()
-    return jsonify(experiments=experiments(state.queue_stats.version(), state.settings.quorum_delivery_limit,
-                                           state.settings.redis_visibility_timeout_s),
+    return jsonify(experiments=experiments(state.queue_stats.version(), state.settings),
                    rabbitmq_version=state.queue_stats.version())
 
 

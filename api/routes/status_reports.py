@@ -25,16 +25,18 @@ import time
 from flask import Blueprint, jsonify, request
 
 from api.auth import requires_token
+from api.canvas import send_on
 from api.job_store import UnknownTask
 from api.request_body import json_body
 from api.state import lab
 from api.validation import BadField, parse_heartbeat
 from queue_lab import api_paths
-from queue_lab.job_states import REFUSED, Report
+from queue_lab.job_states import APPLIED, DONE, ERROR, LOST, REFUSED, Report
 
 bp = Blueprint("status_reports", __name__)
 
 MAX_BATCH = 500
+ENDED = (DONE, ERROR, LOST)  # what a canvas step waits for
 
 
 def _answer(decision, row) -> tuple[dict, int]:
@@ -55,8 +57,20 @@ def update_task_status_api():
                 result.pop("task", None)
         return jsonify(results=results)
     task_num, report = Report.from_json(body)
-    answer, status = _answer(*lab().store.advance(task_num, report))
+    decision, row = lab().store.advance(task_num, report)
+    _follow_up([(decision, row)])
+    answer, status = _answer(decision, row)
     return jsonify(answer), status
+
+
+# [canvas/rabbitmq: begin]
+def _follow_up(applied: list) -> None:
+    """Jobs that just ended: the canvas steps waiting for them go on, or end (api/canvas.py)."""
+    ended = [row["task_num"] for decision, row in (a for a in applied if isinstance(a, tuple))
+             if decision.outcome == APPLIED and row["task_status"] in ENDED]
+    if ended:
+        send_on(lab(), ended)
+# [canvas/rabbitmq: end]
 
 
 def apply_batch(items: list) -> list[dict]:
@@ -70,6 +84,7 @@ def apply_batch(items: list) -> list[dict]:
         except BadField as exc:
             results[i] = {"status": 400, "error": exc.message, "field": exc.field}
     applied = lab().store.advance_many([(num, report) for _, num, report in valid])
+    _follow_up(applied)
     for (i, num, _), outcome in zip(valid, applied):
         if isinstance(outcome, UnknownTask):
             results[i] = {"status": 404, "error": f"no task number {num}", "field": "task_num"}
@@ -98,5 +113,6 @@ def sweep():
         redis_started = state.queue_stats.redis_started_at()  # a Redis that forgot its lists
         if redis_started is not None:
             lost += state.store.sweep_redis_restart(redis_started)
+    send_on(state, None)  # a look round: a step whose jobs ended while no API process was there
     pruned = state.store.prune(state.settings.history_max_age_s)
     return jsonify(lost=lost, pruned=pruned)

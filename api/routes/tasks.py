@@ -8,6 +8,8 @@ import uuid
 from flask import Blueprint, Response, jsonify, request, url_for
 from flask_babel import gettext
 
+from api.canvas import CanvasRefused
+from api.celery_results import RESULT_BACKEND_NAMES
 from api.errors import broker_error
 from api.job_dispatch import run_synchronously, send_by_celery, send_by_rabbitmq, work_queue
 from api.raw_publisher import BrokerUnavailable
@@ -20,8 +22,6 @@ from queue_lab.settings import redact_url
 bp = Blueprint("tasks", __name__)
 
 DEFAULT_LIMIT, MAX_LIMIT = 500, 2000
-# Where a Celery job that keeps its result has it (celery_app.RESULT_BACKENDS), as the rows name it.
-RESULT_BACKEND_NAMES = {"celery": "rpc://", "celery_redis": "redis"}
 
 
 @bp.post("/api/tasks")
@@ -36,7 +36,8 @@ def submit_tasks():
                              max_waiting=state.settings.max_waiting_jobs, owner=order.owner, detail=detail,
                              queue=None if method == "sync" else work_queue(order, state.settings),
                              result_backend=backend,
-                             result_client=state.celery_results.client if backend == "rpc://" else None)
+                             result_client=state.celery_results.client if backend == "rpc://" else None,
+                             canvas=order.canvas, also_coming=int(order.canvas == "chord"))
     specs = [JobSpec(num, order.seconds, order.fail, order.flaky, order.time_limit_s, order.poison)
              for num in task_nums]
     answer = {"task_nums": task_nums, "method": method}
@@ -48,9 +49,11 @@ def submit_tasks():
             send_by_celery(specs, order, store, state.settings, on_redis=method == "celery_redis",
                            results=state.celery_results)
         elif method == "rabbitmq":
+            # [results: begin] (counted on the page: lines each method needs to get a result back)
             reply_ids = {num: f"job-{num}-{uuid.uuid4().hex[:12]}" for num in task_nums} if order.reply else None
             if reply_ids:
                 store.set_reply_ids(reply_ids.items())
+            # [results: end]
             send_by_rabbitmq(specs, order, store, state.publisher, reply_ids)
         else:
             run_synchronously(specs, store)
@@ -58,6 +61,10 @@ def submit_tasks():
                             "epoch": store.epoch()}), 200
     except BrokerUnavailable as exc:  # the senders already marked the unsent rows ERROR
         return jsonify(error=broker_error(exc), task_nums=task_nums, method=method), 503
+    except CanvasRefused as exc:  # a chord on rpc://: Celery's own words, on every row and here
+        store.fail_unsent(task_nums, f"Celery refused the chord: {exc}")  # a row's story is in one language
+        return jsonify(error=gettext("Celery refused the chord: %(reason)s", reason=str(exc)), field="canvas",
+                       task_nums=task_nums, method=method), 422
     except Exception as exc:  # the unexpected: still never leave a row PENDING with nothing queued
         store.fail_unsent(task_nums, f"not sent: {type(exc).__name__}: {exc}")
         raise
@@ -125,79 +132,6 @@ def list_tasks():
 def task_history(task_num: int):
     """A job's story: every status it went through, with attempt, worker and reason."""
     return jsonify(task_num=task_num, history=lab().store.history(task_num))
-
-
-@bp.get("/api/tasks/<int:task_num>/celery-result")
-def celery_result(task_num: int):
-    """Celery's own answer for a Celery job: `AsyncResult(celery_id).state` and `.result`, read by one
-    poll of its backend (never `.get()`: no web thread waits for a job). What it teaches is in
-    `reason`: a fire-and-forget job has no state (PENDING means "unknown"); a rpc:// result goes back
-    only to the API process that sent the task (`sent_by`), so another one (`asked`) sees PENDING;
-    a Redis result is a key any process reads until it expires."""
-    state = lab()
-    row = state.store.get(task_num)
-    if row["method"] not in RESULT_BACKEND_NAMES:
-        raise BadField("task_num", gettext("job %(num)s went by %(method)s: only Celery jobs have a Celery state",
-                                           num=task_num, method=row["method"]))
-    answer = {"task_num": task_num, "celery_id": row["celery_id"], "backend": row["result_backend"],
-              "sent_by": row["result_client"], "asked": state.celery_results.client,
-              "table": {"task_status": row["task_status"], "result": row["result"]}}
-    if row["celery_id"] is None:
-        return jsonify({**answer, "state": None, "result": None,
-                        "reason": gettext("not sent to Celery (yet): it has no Celery id")}), 200
-    try:
-        found = state.celery_results.read(row["celery_id"], on_redis=row["method"] == "celery_redis")
-    except Exception as exc:  # the backend is away: say so, the table still holds the truth
-        return jsonify({**answer, "state": None, "result": None, "error": gettext(
-            "Celery's result backend did not answer: %(reason)s", reason=f"{type(exc).__name__}: {exc}")}), 503
-    return jsonify({**answer, **found, "reason": _why(row, found["state"], answer)}), 200
-
-
-def _why(row: dict, celery_state: str, answer: dict) -> str:
-    """What Celery's answer means here, in the reader's language."""
-    if row["result_backend"] is None:
-        return gettext("sent fire-and-forget (task_ignore_result): Celery keeps no state, and PENDING "
-                       "only means it knows nothing; the table is where this job's result is")
-    if celery_state != "PENDING":
-        return gettext("read from %(backend)s by %(asked)s", backend=row["result_backend"], asked=answer["asked"])
-    if row["result_backend"] == "rpc://" and answer["sent_by"] != answer["asked"]:
-        return gettext("rpc:// sent the result to the API process that sent the task (%(sent_by)s); "
-                       "this is %(asked)s, so Celery says PENDING here: ask again and another process "
-                       "may answer", sent_by=answer["sent_by"], asked=answer["asked"])
-    return gettext("not finished yet, or its result has expired (result_expires)")
-
-
-@bp.get("/api/tasks/<int:task_num>/reply")
-def raw_reply(task_num: int):
-    """RPC by hand (RabbitMQ tutorial 6): the consumer published its reply to our replies queue with
-    the job's correlation_id. Whichever API process is asked takes every reply waiting (basic_get:
-    a poll, never a wait), files each on the row its correlation_id names, and answers from the table
-    — so, unlike rpc://, every process sees every reply."""
-    state = lab()
-    row = state.store.get(task_num)
-    if row["reply_id"] is None:
-        raise BadField("task_num", gettext("job %(num)s asked for no reply (send a RabbitMQ job with reply)",
-                                           num=task_num))
-    try:
-        taken = state.publisher.collect_replies()
-    except Exception as exc:  # the broker is away: what the table has is still true
-        return jsonify(task_num=task_num, reply_id=row["reply_id"], reply=row["reply"], error=gettext(
-            "could not collect the replies: %(reason)s", reason=f"{type(exc).__name__}: {exc}")), 503
-    filed = state.store.file_replies((reply_id, body) for reply_id, body in (_reply_body(*t) for t in taken) if body)
-    row = state.store.get(task_num)
-    return jsonify(task_num=task_num, reply_id=row["reply_id"], reply=row["reply"], collected=len(taken),
-                   filed=filed, reason=gettext("the consumer's reply, matched by its correlation_id")
-                   if row["reply"] else gettext("no reply yet: the job has not finished, or its reply is on its way"))
-
-
-def _reply_body(reply_id: str | None, body: bytes) -> tuple[str | None, str | None]:
-    """A reply as we keep it: a JSON object of at most 4 KiB; anything else in our queue is dropped
-    (anyone with the password can publish there too)."""
-    try:
-        reply = json.loads(body) if len(body) <= 4096 else None
-    except ValueError:
-        reply = None
-    return reply_id, json.dumps(reply) if isinstance(reply, dict) else None
 
 
 @bp.get("/api/summary")
