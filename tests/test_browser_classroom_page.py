@@ -112,6 +112,7 @@ def test_after_send_the_new_row_and_the_broker_diagram_share_a_1366x768_screen(s
         send(page, "rabbitmq", 0.5)
         wait_rows(page, rows)
         page.wait_for_function("document.querySelector('svg.flow .node.worker') !== null", timeout=15_000)
+        page.wait_for_function("document.querySelector('svg.flow .node.queue text') !== null", timeout=15_000)
         assert page.evaluate("window.scrollY") == 0
         newest = page.locator("tr[data-task-num]").first
         assert newest.get_attribute("data-task-num") == str(rows)
