@@ -4,16 +4,13 @@ from __future__ import annotations
 import os
 import signal
 import socket
-from urllib.parse import quote
 
-import requests
 from flask_babel import gettext
 
 from api.job_store import JobStore
 from api.queue_stats import QueueStats
 from api.worker_registry import WorkerRegistry
 from queue_lab.job_states import IN_PROGRESS
-from queue_lab.settings import Settings
 
 
 class CannotKill(Exception):
@@ -70,17 +67,9 @@ def kill_worker_running(task_num: int, store: JobStore, registry: WorkerRegistry
             "kind": worker["kind"], "task_num": task_num}
 
 
-def close_broker_connections(settings: Settings, stats: QueueStats) -> int:
+def close_broker_connections(stats: QueueStats) -> int:
     """Close every client connection in our vhost through the management API — the broker stays
     up, like `rabbitmqctl close_all_connections` but limited to Queue Lab's vhost."""
-    auth = (settings.management_user, settings.management_password)
-    base = settings.management_url
-    listing = requests.get(f"{base}/api/vhosts/{stats.vhost}/connections", auth=auth, timeout=5)
-    listing.raise_for_status()
-    closed = 0
-    for connection in listing.json():
-        answer = requests.delete(f"{base}/api/connections/{quote(connection['name'], safe='')}",
-                                 auth=auth, timeout=5,
-                                 headers={"X-Reason": "Queue Lab fault lab: broker outage"})
-        closed += answer.status_code in (200, 204)
-    return closed
+    management = stats.management
+    return sum(management.close_connection(connection["name"], "Queue Lab fault lab: broker outage")
+               for connection in management.connections())

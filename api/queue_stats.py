@@ -11,30 +11,38 @@ from __future__ import annotations
 
 import threading
 import time
-from urllib.parse import quote, unquote, urlsplit
-
 import redis
-import requests
 from flask_babel import get_locale, gettext
 
+from queue_lab.management_api import ManagementAPI, ManagementError
 from queue_lab.settings import Settings, redact_url
 
 CACHE_S = 1.0
+STATS_INTERVAL_S = 5
 
 
 def redis_unreachable(settings: Settings) -> str:
     """Settings.redis_hint in the reader's language: the queues panel and the API's 503 both say it."""
     return gettext("Redis is not reachable at %(url)s — start it (`redis-server`, or `docker compose "
                    "--profile redis up -d`), or set REDIS_URL", url=redact_url(settings.redis_url))
-STATS_INTERVAL_S = 5
+
+
+def management_failure(error: ManagementError) -> str:
+    """What went wrong asking the management API, in the reader's language, with what to do."""
+    if error.kind == "unreachable":
+        return gettext("RabbitMQ management API not reachable at %(url)s — enable it with `rabbitmq-plugins "
+                       "enable rabbitmq_management` (the compose image has it), or set RABBITMQ_MANAGEMENT_URL",
+                       url=error.url)
+    if error.kind == "refused":
+        return gettext("the management API at %(url)s refused user %(user)s: set "
+                       "RABBITMQ_MANAGEMENT_USER/_PASSWORD", url=error.url, user=repr(error.user))
+    return gettext("management API answered %(status)s", status=error.status)
 
 
 class QueueStats:
     def __init__(self, settings: Settings):
         self.settings = settings
-        # The AMQP URL's path is the vhost, %-encoded ("/%2F" is "/"): decoded, then encoded once for HTTP.
-        path = urlsplit(settings.rabbitmq_url).path
-        self.vhost = quote(unquote(path[1:]) if len(path) > 1 else "/", safe="")
+        self.management = ManagementAPI.from_settings(settings)
         self._lock = threading.Lock()
         self._cached: dict[str, tuple[float, dict]] = {}
         self._version: str | None = None
@@ -76,29 +84,23 @@ class QueueStats:
             "rabbitmq_version": None,
             "error": None,
         }
-        auth = (self.settings.management_user, self.settings.management_password)
-        url = (f"{self.settings.management_url}/api/queues/{self.vhost}"
-               "?columns=name,type,messages_ready,messages_unacknowledged,consumers")
+        listed, failure = {}, None
         try:
-            response = requests.get(url, auth=auth, timeout=2)
-        except requests.RequestException:
-            answer["error"] = gettext(
-                "RabbitMQ management API not reachable at %(url)s — enable it with `rabbitmq-plugins "
-                "enable rabbitmq_management` (the compose image has it), or set RABBITMQ_MANAGEMENT_URL",
-                url=self.settings.management_url)
-            return answer
-        if response.status_code == 401:
-            answer["error"] = gettext("the management API at %(url)s refused user %(user)s: set "
-                                      "RABBITMQ_MANAGEMENT_USER/_PASSWORD", url=self.settings.management_url,
-                                      user=repr(self.settings.management_user))
-            return answer
-        listed = {row["name"]: row for row in response.json()} if response.ok else {}
+            listed = {row["name"]: row for row in self.management.queues(
+                ("name", "type", "messages_ready", "messages_unacknowledged", "consumers"))}
+        except ManagementError as error:
+            if error.kind != "status":
+                answer["error"] = management_failure(error)
+                return answer
+            failure = (gettext("the management API has no vhost %(vhost)s (404): check the vhost at the end "
+                               "of RABBITMQ_URL", vhost=repr(self.management.vhost))
+                       if error.status == 404 else management_failure(error))
         for queue in self.layout():
             row = {**queue, "messages_ready": None, "messages_unacknowledged": None, "consumers": None,
                    "error": None}
             found = listed.get(queue["name"])
-            if not response.ok:
-                row["error"] = gettext("management API answered %(status)s", status=response.status_code)
+            if failure:
+                row["error"] = failure
             elif found is None:
                 row["error"] = gettext("not declared yet (no worker has started and nothing was sent)")
             else:
@@ -141,9 +143,7 @@ class QueueStats:
         changed in which version): asked once, then kept."""
         if self._version is None:
             try:
-                overview = requests.get(f"{self.settings.management_url}/api/overview", timeout=2,
-                                        auth=(self.settings.management_user, self.settings.management_password))
-                self._version = overview.json().get("rabbitmq_version") if overview.ok else None
-            except (requests.RequestException, ValueError):
+                self._version = self.management.overview().get("rabbitmq_version")
+            except ManagementError:
                 return None
         return self._version

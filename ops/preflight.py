@@ -84,14 +84,11 @@ def enable_local_management_plugin(settings: Settings) -> None:
     import subprocess
     from urllib.parse import urlsplit
 
-    import requests
+    from queue_lab.management_api import ManagementAPI
 
     url = settings.management_url
-    try:
-        requests.get(url + "/api/overview", timeout=2)
+    if ManagementAPI.from_settings(settings).answers():
         return
-    except requests.RequestException:
-        pass
     if urlsplit(url).hostname not in ("localhost", "127.0.0.1") or not shutil.which("rabbitmq-plugins"):
         print(f"note: the queue panel needs RabbitMQ's management API at {url} (not answering)")
         return

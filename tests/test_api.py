@@ -299,18 +299,6 @@ def test_tasks_by_number_rejects_what_is_not_a_list_of_numbers(client, query):
     assert (response.status_code, response.json["field"]) == (400, "nums")
 
 
-@pytest.mark.parametrize("url, vhost", [
-    ("amqp://guest:guest@127.0.0.1:5672", "%2F"), ("amqp://guest:guest@127.0.0.1:5672/", "%2F"),
-    ("amqp://guest:guest@127.0.0.1:5672/%2F", "%2F"),  # the AMQP spelling of "/": it was sent as %252F (404)
-    ("amqp://guest:guest@127.0.0.1:5672/class-1", "class-1"), ("amqp://u:p@h/a%2Fb", "a%2Fb")])
-def test_the_management_api_is_asked_for_the_vhost_the_amqp_url_names(monkeypatch, url, vhost):
-    from api.queue_stats import QueueStats
-    from queue_lab.settings import Settings
-
-    monkeypatch.setenv("RABBITMQ_URL", url)
-    assert QueueStats(Settings.from_env()).vhost == vhost
-
-
 # -- the fault lab's experiments: data the page reads -------------------------------------------------
 
 def test_a_lessons_line_count_skips_blank_lines_comments_and_docstrings_and_quotes_every_block(tmp_path):

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import click
-import requests
 from flask import Blueprint, jsonify
 from flask_babel import gettext
 
@@ -13,8 +12,10 @@ from api.fault_actions import CannotKill, close_broker_connections, kill_worker_
 from api.request_body import json_body
 from api.state import lab
 from api.errors import broker_error
+from api.queue_stats import management_failure
 from api.raw_publisher import BrokerUnavailable
 from api.validation import BadField
+from queue_lab.management_api import ManagementError
 from queue_lab.fields import flag, json_object, one_of
 
 bp = Blueprint("fault_lab", __name__, cli_group=None)
@@ -58,10 +59,11 @@ def kill_worker_command(task_num: int, whole: bool):
 @class_control
 def close_connections():
     try:
-        return jsonify(closed=close_broker_connections(lab().settings, lab().queue_stats))
-    except requests.RequestException as exc:
+        return jsonify(closed=close_broker_connections(lab().queue_stats))
+    except ManagementError as exc:
         return jsonify(error=gettext("the management API could not close connections (%(reason)s); "
-                                     "run `rabbitmqctl close_all_connections \"lab\"` instead", reason=exc)), 503
+                                     "run `rabbitmqctl close_all_connections \"lab\"` instead",
+                                     reason=management_failure(exc))), 503
 
 
 # What a stranger's script might publish: JSON, but not a job (no task_num, no seconds).
