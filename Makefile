@@ -3,7 +3,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 export PATH := $(abspath $(VENV))/bin:$(PATH)
 
-.PHONY: run consumer celery-worker call-by-name reset kill-worker bench test compose-test venv dev-venv browser catalogs clean
+.PHONY: run consumer celery-worker celery-worker-long call-by-name reset kill-worker bench test compose-test venv dev-venv browser catalogs clean
 
 $(VENV)/.runtime: requirements.txt
 	@test -x $(PY) || python3 -m venv $(VENV) || \
@@ -48,6 +48,11 @@ consumer: venv
 celery-worker: venv
 	@$(PY) -m ops.preflight --beside-run >/dev/null
 	honcho run -e var/run.env celery -A celery_app worker --loglevel=INFO --hostname=celery-$$$$@%h
+
+## One more worker on the long lane (the routes lesson): it consumes only <CELERY_QUEUE>.long (-Q).
+celery-worker-long: venv
+	@$(PY) -m ops.preflight --beside-run >/dev/null
+	honcho run -e var/run.env sh -c 'celery -A celery_app worker --loglevel=INFO --hostname=celery-long-$$$$@%h -Q $${CELERY_QUEUE:-queue_lab.celery}.long'
 
 ## Class reset: purge Queue Lab's queues and clear the status table.
 reset: venv

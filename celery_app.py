@@ -95,7 +95,11 @@ CONFIG = dict(
     worker_hijack_root_logger=False,
     # The sweeper (celery_tasks.sweep_lost_jobs) runs on its own queue, consumed only by the
     # celery_beat process, so it never waits behind a student's 300 s job.
-    task_routes={"sweep_lost_jobs": {"queue": settings.queues.maintenance}},
+    # [routes: begin] The long lane (the routes lesson): process_long_task, the same job under
+    # another name, goes to its own queue, consumed only by a worker started with `-Q <queue>`.
+    task_routes={"sweep_lost_jobs": {"queue": settings.queues.maintenance},
+                 "process_long_task": {"queue": settings.queues.celery_long}},
+    # [routes: end]
     beat_schedule={
         "sweep-lost-jobs": {"task": "sweep_lost_jobs",
                             "schedule": settings.sweep_every_s},

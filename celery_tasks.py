@@ -86,6 +86,14 @@ def process_task(self, *args, **kwargs) -> int | None:
     return _run_job(self, "process_task", lambda: JobSpec.from_task_args(args, kwargs), args, kwargs)
 
 
+@app.task(name="process_long_task", **TASK_OPTIONS)
+def process_long_task(self, *args, **kwargs) -> int | None:
+    """The routes lesson's second kind of job: process_task's job under another name, which
+    task_routes (celery_app.py) sends to the long lane's queue — where only the worker started with
+    `-Q <CELERY_QUEUE>.long` takes it, so a long job never holds up the short ones in the default queue."""
+    return _run_job(self, "process_long_task", lambda: JobSpec.from_task_args(args, kwargs), args, kwargs)
+
+
 # [canvas: begin] (counted on the page: lines each method needs for a chain and a chord)
 @app.task(name="process_after", **TASK_OPTIONS)
 def process_after(self, previous=None, *args, **kwargs) -> int | None:

@@ -62,7 +62,7 @@ def purge_redis(settings: Settings) -> tuple[dict[str, int], str | None]:
     queues = settings.queues
     try:
         purged = {}
-        for queue in (queues.celery, queues.celery_early):
+        for queue in (queues.celery, queues.celery_early):  # the long lane is RabbitMQ's only
             keys = [queue, *(f"{queue}{REDIS_PRIORITY_SEPARATOR}{p}" for p in (3, 6, 9))]
             with client.pipeline() as pipe:
                 for key in keys:
@@ -108,7 +108,7 @@ def revoke_on_both_brokers(settings: Settings) -> tuple[dict[str, int], dict[str
     from api.job_dispatch import celery_on_redis
 
     apps = {"celery": lambda: celery_app.app, "celery_redis": celery_on_redis}  # as send_by_celery sends
-    ours = {settings.queues.celery, settings.queues.celery_early}
+    ours = set(settings.queues.celery_queues())
     revoked, errors = {}, {}
     with ThreadPoolExecutor(len(apps)) as pool:
         futures = {method: pool.submit(lambda make: revoke_held_tasks(make(), ours), make)

@@ -26,6 +26,8 @@ PAGE_ACTIONS = (
     "publish-stranger",   # publish a message that is not a job (POST /api/experiments/publish-stranger)
     "register-own",       # register the preset's one job, unpublished, for the student's own producer
     "count-results",      # where the results nobody read wait (GET /api/results/unread)
+    "pause-lane",         # the long lane's workers stop consuming its queue: a class-wide control
+    "resume-lane",        # ...and consume it again
 )
 
 
@@ -65,6 +67,12 @@ def both_ways(seconds: float, **options) -> tuple[Job, ...]:
 def each_celery(seconds: float, **options) -> tuple[Job, ...]:
     """The same Celery job on each broker: the Redis lessons."""
     return celery(seconds, **options), celery_redis(seconds, **options)
+
+
+def short_behind_long(**route) -> tuple[Job, ...]:
+    """Three 6 s jobs, then a 1 s one: by one queue the short job waits behind them; with the long
+    ones on their own lane (`lane="long"`) it does not."""
+    return (celery(6, lazy_gettext("3 long jobs"), count=3, **route), celery(1, lazy_gettext("the short job")))
 
 
 def fairness_batch(send) -> tuple[Job, ...]:
@@ -412,6 +420,34 @@ EXPERIMENTS: tuple[Experiment, ...] = (
             Preset("publish-stranger", lazy_gettext("a message that is not a job"), action="publish-stranger"),
             Preset("register-own", lazy_gettext("a job for my own producer"),
                    jobs=(rabbitmq(3, publish=False),), action="register-own"),
+        ),
+    ),
+    # ---- which worker gets which job (docs/routes.md)
+    Experiment(
+        id="routes",
+        title=lazy_gettext("Routes: a queue for each kind of job"),
+        try_this=lazy_gettext("Send three 6 s jobs and then a 1 s job, all to the default queue. Then send the "
+                              "same with the long jobs on the long lane: process_long_task, which task_routes "
+                              "sends to queue_lab.celery.long. Last, pause the long lane, send long jobs, and "
+                              "resume it."),
+        watch=lazy_gettext("One queue: the short job waits PENDING until the long ones are done (one worker, "
+                           "one job at a time). Two lanes: it is DONE at once, while the long lane's own "
+                           "worker works through its queue. Paused: the long lane's queue holds its jobs "
+                           "with 0 consumers, and the queues panel says 'no consumer on queue …'; resumed, "
+                           "they run. Nothing is lost either way."),
+        because=lazy_gettext("task_routes maps a task's name to a queue: delay() publishes there, and only a "
+                             "worker started with -Q <queue> consumes it (celery_worker_long in the Procfile "
+                             "and in compose, one service per lane). RabbitMQ keeps a queue's messages until "
+                             "a consumer comes: a lane nobody consumes is not an error, it just waits. Pause "
+                             "and resume are Celery's remote control (cancel_consumer, add_consumer — "
+                             "Flower's buttons): the worker stays up and only stops taking from that queue."),
+        presets=(
+            Preset("one-queue", lazy_gettext("3 long + 1 short, one queue"), jobs=short_behind_long()),
+            Preset("two-lanes", lazy_gettext("3 long on the long lane + 1 short"), jobs=short_behind_long(lane="long")),
+            Preset("pause-lane", lazy_gettext("pause the long lane"), action="pause-lane"),
+            Preset("long-jobs", lazy_gettext("send 3 long jobs to the long lane"),
+                   jobs=(celery(3, lazy_gettext("long lane"), count=3, lane="long"),)),
+            Preset("resume-lane", lazy_gettext("resume the long lane"), action="resume-lane"),
         ),
     ),
     # ---- the results lesson (README: Results): the way back, both ways, and its four traps

@@ -7,6 +7,7 @@ import socket
 
 from flask_babel import gettext
 
+from api.class_reset import INSPECT_TIMEOUT_S
 from api.job_store import JobStore
 from api.queue_stats import QueueStats
 from api.worker_registry import WorkerRegistry
@@ -73,3 +74,26 @@ def close_broker_connections(stats: QueueStats) -> int:
     management = stats.management
     return sum(management.close_connection(connection["name"], "Queue Lab fault lab: broker outage")
                for connection in management.connections())
+
+
+def consume_lane(celery, queue: str, consume: bool, ours: set[str]) -> list[str]:
+    """Stop the long lane's workers taking jobs from `queue`, or let them take jobs again — Celery's
+    remote control (cancel_consumer / add_consumer, Flower's buttons): the workers stay up and the
+    queue keeps its jobs; only the consuming stops. Answers the Celery nodes it told.
+
+    A broadcast reaches every Celery worker on the vhost, so the workers are picked first: to pause,
+    those that consume `queue`; to resume, those left consuming nothing whose default queue is one of
+    `ours` (this lab's workers, not another class's on the same broker)."""
+    control = celery.control
+    answers = control.inspect(timeout=INSPECT_TIMEOUT_S).active_queues() or {}
+    consumed = {node: {q.get("name") for q in queues or ()} for node, queues in answers.items()}
+    if consume:
+        idle = sorted(node for node, names in consumed.items() if not names)
+        confs = control.inspect(destination=idle, timeout=INSPECT_TIMEOUT_S).conf() or {} if idle else {}
+        nodes = sorted(node for node, conf in confs.items() if (conf or {}).get("task_default_queue") in ours)
+    else:
+        nodes = sorted(node for node, names in consumed.items() if queue in names)
+    if nodes:
+        command = control.add_consumer if consume else control.cancel_consumer
+        command(queue, destination=nodes, reply=True, timeout=INSPECT_TIMEOUT_S)
+    return nodes

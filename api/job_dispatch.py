@@ -62,17 +62,20 @@ def send_by_celery(specs: list[JobSpec], order: Submission, store: JobStore,
     """By `process_task.delay()` on RabbitMQ; on Redis, the same message by the Redis app's send_task
     (this process's task object is bound to the RabbitMQ app). A job that keeps its result is sent
     from `results`' thread, whose reply queue rpc:// sends the result back to."""
-    from celery_tasks import process_task  # imported here: the page works even if Celery is absent
+    from celery_tasks import process_long_task, process_task  # here: the page works even if Celery is absent
 
+    # [routes: begin] The long lane: another task name, and task_routes (celery_app.py) picks its queue.
+    task = process_long_task if order.lane == "long" else process_task
+    # [routes: end]
     options = celery_options(order, settings)
     hint = settings.redis_hint if on_redis else settings.broker_hint
     sent: list[tuple[int, str]] = []
 
     def send(args: list):
         if on_redis:
-            return celery_on_redis().send_task(process_task.name, args, **options)
+            return celery_on_redis().send_task(task.name, args, **options)
         # delay(*args) is apply_async(args) without options: the lesson's one-liner
-        return process_task.apply_async(args, **options) if options else process_task.delay(*args)
+        return task.apply_async(args, **options) if options else task.delay(*args)
 
     # Said every time: send_task (the Redis path) knows no task's default, and without it would
     # subscribe to every job's result on Redis. keep_result: this job's result goes to the backend too.
@@ -122,6 +125,8 @@ def work_queue(order: Submission, settings: Settings) -> str:
     """The queue a submission's jobs are published to: each row keeps it (a fact the page reads)."""
     if order.method == "rabbitmq":
         return raw_queues(order, settings).work
+    if order.lane == "long":
+        return settings.queues.celery_long
     return settings.queues.celery_early if order.celery_ack == "early" else settings.queues.celery
 
 

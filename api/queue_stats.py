@@ -19,6 +19,10 @@ from queue_lab.settings import Settings, redact_url
 
 CACHE_S = 1.0
 STATS_INTERVAL_S = 5
+# The queues a worker should be consuming: one that holds ready jobs and has no consumer says so
+# ("no consumer on queue X") — the routes lesson's lane with its worker paused or never started.
+# (.wait, .delay, .dead and .parked have no consumer on purpose.)
+CONSUMED_ROLES = {"work", "early", "long"}
 
 
 def redis_unreachable(settings: Settings) -> str:
@@ -60,11 +64,12 @@ class QueueStats:
 
     def layout(self) -> list[dict]:
         """Our queues in the order the page draws them: lane (the path), role, family (classic or
-        quorum), a short label, and `path` for the three the queues panel lists."""
+        quorum), a short label, and `path` for the ones the queues panel lists."""
         q = self.settings.queues
         return [
             {"lane": "celery", "role": "work", "family": "classic", "name": q.celery, "short": q.celery, "path": "celery"},
             {"lane": "celery", "role": "early", "family": "classic", "name": q.celery_early, "short": ".early", "path": None},
+            {"lane": "celery", "role": "long", "family": "classic", "name": q.celery_long, "short": ".long", "path": "celery_long"},
             {"lane": "rabbitmq", "role": "work", "family": "classic", "name": q.raw.work, "short": q.raw.work, "path": "rabbitmq"},
             {"lane": "rabbitmq", "role": "wait", "family": "classic", "name": q.raw.wait, "short": ".wait", "path": None},
             {"lane": "rabbitmq", "role": "delay", "family": "classic", "name": q.raw.delay, "short": ".delay", "path": None},
@@ -107,6 +112,9 @@ class QueueStats:
                 row.update(messages_ready=found.get("messages_ready", 0),
                            messages_unacknowledged=found.get("messages_unacknowledged", 0),
                            consumers=found.get("consumers", 0), type=found.get("type"))
+                if queue["role"] in CONSUMED_ROLES and row["consumers"] == 0 and row["messages_ready"]:
+                    row["no_consumer"] = gettext("no consumer on queue %(queue)s: its jobs wait for a worker",
+                                                 queue=queue["name"])
             answer["queues"].append(row)
         answer["queues"].append(self._redis_row())
         answer["rabbitmq_version"] = self.version()

@@ -54,6 +54,7 @@ class Submission:
     time_limit_s: float | None = None
     time_limit_kind: str = "soft"  # Celery only: soft (the task stops itself) or hard (killed)
     celery_ack: str = "late"  # Celery only: which worker profile's queue
+    lane: str = "default"  # Celery on RabbitMQ only: "long" sends process_long_task, routed to its own queue
     consumer: str = "threaded"  # RabbitMQ only: the threaded consumer or the naive one
     queue_type: str = "classic"  # RabbitMQ only: the classic work queue, or the quorum one
     poison: bool = False  # RabbitMQ quorum only: the job crashes its worker, every delivery
@@ -66,7 +67,7 @@ class Submission:
 
 
 # Which options make sense for which method; anything else is a 400 naming the field.
-ONLY_FOR = {"celery_ack": ("celery",), "time_limit_kind": CELERY_METHODS, "consumer": ("rabbitmq",),
+ONLY_FOR = {"celery_ack": ("celery",), "lane": ("celery",), "time_limit_kind": CELERY_METHODS, "consumer": ("rabbitmq",),
             "queue_type": ("rabbitmq",), "poison": ("rabbitmq",),
             "flaky": (*CELERY_METHODS, "rabbitmq"), "delay_s": (*CELERY_METHODS, "rabbitmq"),
             "time_limit_s": (*CELERY_METHODS, "rabbitmq"), "keep_result": CELERY_METHODS,
@@ -76,6 +77,7 @@ WHY_NOT = {"flaky": lazy_gettext("retries need a queue"),
            "time_limit_s": lazy_gettext("a synchronous job is limited by the request itself"),
            "keep_result": lazy_gettext("a result backend is Celery's; every job reports its result to the table"),
            "reply": lazy_gettext("Celery's way is keep_result"),
+           "lane": lazy_gettext("the long lane is a Celery queue on RabbitMQ, consumed by its own worker (-Q)"),
            "get_in_task": lazy_gettext("only a Celery task can wait for a Celery result"),
            "canvas": lazy_gettext("a synchronous job has no queue to pass its result on")}
 CANVAS_SIZES = (2, 10)  # jobs in a chain, or a chord's members (its callback is one more)
@@ -83,7 +85,7 @@ CANVAS_SIZES = (2, 10)  # jobs in a chain, or a chord's members (its callback is
 # can send a hand-written step on with what its row holds.
 NOT_IN_CANVAS = {"flaky": 0, "delay_s": 0, "time_limit_s": None, "time_limit_kind": None, "keep_result": False,
                  "reply": False, "get_in_task": False, "queue_type": "classic", "consumer": "threaded",
-                 "celery_ack": "late", "poison": False}
+                 "celery_ack": "late", "poison": False, "lane": "default"}
 
 
 def parse_submission(body: Any) -> Submission:
@@ -131,6 +133,10 @@ def parse_submission(body: Any) -> Submission:
         if asked and not publish:
             raise BadField(name, gettext("%(name)s needs publish: the result goes back to the client that sent "
                                          "the task", name=name))
+    lane = one_of(body, "lane", ("default", "long"), "default")
+    if lane == "long" and body.get("celery_ack") == "early":
+        raise BadField("celery_ack", gettext("the long lane's worker acks late: leave celery_ack out of a lane long job "
+                                             "(the early-ack profile has a queue of its own)"))
     canvas = one_of(body, "canvas", ("chain", "chord"), None) if body.get("canvas") is not None else None
     if canvas is not None:
         for name, plain in NOT_IN_CANVAS.items():
@@ -149,7 +155,7 @@ def parse_submission(body: Any) -> Submission:
         delay_s=float(number(body, "delay_s", 0, MAX_DELAY_S, required=False, default=0)),
         time_limit_s=None if limit is None else float(limit),
         time_limit_kind=one_of(body, "time_limit_kind", ("soft", "hard"), "soft"),
-        celery_ack=one_of(body, "celery_ack", ("late", "early"), "late"),
+        celery_ack=one_of(body, "celery_ack", ("late", "early"), "late"), lane=lane,
         consumer=one_of(body, "consumer", ("threaded", "naive"), "threaded"),
         queue_type=queue_type, poison=poison,
         owner=_owner(body), publish=publish, keep_result=keep_result, reply=reply, get_in_task=get_in_task,

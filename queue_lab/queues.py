@@ -23,6 +23,9 @@ From the two settings RAW_QUEUE (Q) and CELERY_QUEUE (C) come all the names:
     Q.quorum.parked  dead-lettered quorum messages, and those the quorum consumer refused to run.
     C           Celery's queue, for the late-ack workers.
     C.early     Celery's queue for the early-ack profile (CELERY_ACK_MODE=early).
+    C.long      the long lane: where task_routes sends process_long_task (celery_app.py), consumed
+                only by the worker started with `-Q C.long` (celery_worker_long), so long jobs never
+                hold up the short ones behind them in C.
     C.maintenance  the sweeper's queue, consumed by the celery_beat process only.
 
 The wait is one fixed delay, not an exponential backoff: growing delays need a queue per level
@@ -93,6 +96,7 @@ class QueueLayout:
     quorum: QuorumQueues
     celery: str
     celery_early: str
+    celery_long: str
     maintenance: str
 
     @property
@@ -101,6 +105,10 @@ class QueueLayout:
         one for every API process, so any of them collects any reply into the table."""
         return f"{self.raw.work}.replies"
 
+    def celery_queues(self) -> tuple[str, ...]:
+        """The queues Celery's workers take a student's job from: the default, .early and the long lane."""
+        return (self.celery, self.celery_early, self.celery_long)
+
     def names(self) -> tuple[str, ...]:
         """Every queue name, for cleaning up exactly what is ours on a shared broker."""
         return (*self.students_queues(), self.maintenance, self.replies)
@@ -108,7 +116,7 @@ class QueueLayout:
     def students_queues(self) -> tuple[str, ...]:
         """Every queue that can hold a student's job (what a class reset empties): all but the
         sweeper's maintenance queue."""
-        return (*self.raw.names(), *self.naive.names(), *self.quorum.names(), self.celery, self.celery_early)
+        return (*self.raw.names(), *self.naive.names(), *self.quorum.names(), *self.celery_queues())
 
 
 def queue_layout(raw_queue: str, celery_queue: str) -> QueueLayout:
@@ -119,6 +127,7 @@ def queue_layout(raw_queue: str, celery_queue: str) -> QueueLayout:
         quorum=QuorumQueues(f"{raw_queue}.quorum"),
         celery=celery_queue,
         celery_early=f"{celery_queue}.early",
+        celery_long=f"{celery_queue}.long",
         maintenance=f"{celery_queue}.maintenance",
     )
 

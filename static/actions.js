@@ -40,6 +40,13 @@ export const askReply = (taskNum) => askAbout(`/api/tasks/${taskNum}/reply`, TAB
 // Where the results nobody read wait (the results lesson): this API process's rpc:// queue, Redis's keys.
 export const countUnreadResults = () => askAbout("/api/results/unread", LAB.unreadResults, () => true);
 
+// The routes lesson: the long lane's workers stop consuming its queue (consume false), or start again.
+export async function consumeLongLane(consume) {
+  const { status, body } = await postAsClass("/api/experiments/long-lane", { consume });
+  if (status !== 200) return [reasonOf(status, body), "error"];
+  return [consume ? LAB.laneResumed(body) : LAB.lanePaused(body), "ok"];
+}
+
 export async function closeBrokerConnections() {
   const { status, body } = await postAsClass("/api/experiments/close-connections", {});
   if (status !== 200) return [reasonOf(status, body), "error"];

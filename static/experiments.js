@@ -8,7 +8,7 @@
 // them, and a link to `#experiment-<id>` opens the drawer on that experiment. The choice is
 // remembered in localStorage, so a reload comes back to it; the hash is only for links.
 
-import { closeBrokerConnections, countUnreadResults, killWorkerOf, runAction } from "./actions.js";
+import { closeBrokerConnections, consumeLongLane, countUnreadResults, killWorkerOf, runAction } from "./actions.js";
 import { markClassControl } from "./class_controls.js";
 import { withOwner } from "./preferences.js";
 import { element, getJSON, postJSON, setText, setTextWithCode, showOutcome, sleep } from "./shared.js";
@@ -28,6 +28,8 @@ const PAGE_ACTIONS = {
   "publish-stranger": { run: publishStranger },
   "register-own": { run: registerOwnJob },
   "count-results": { run: countUnreadResults },
+  "pause-lane": { run: () => consumeLongLane(false), classWide: true },
+  "resume-lane": { run: () => consumeLongLane(true), classWide: true },
 };
 
 

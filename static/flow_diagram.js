@@ -175,7 +175,9 @@ function paintQueueStats(queues) {
     const node = queueBoxes.get(queue.name);
     if (!node) continue;
     setText(node.stats, queue.error ? "—" : FLOW.depthShort(queue.messages_ready ?? 0, queue.messages_unacknowledged ?? 0));
-    node.group.querySelector("title").textContent = `${queue.name}: ${FLOW.depth(queue.messages_ready ?? 0, queue.messages_unacknowledged ?? 0)}`;
+    node.group.querySelector("title").textContent = queue.no_consumer ? String(queue.no_consumer)
+      : `${queue.name}: ${FLOW.depth(queue.messages_ready ?? 0, queue.messages_unacknowledged ?? 0)}`;
+    node.group.classList.toggle("unconsumed", Boolean(queue.no_consumer));  // ready jobs, nobody to take them
   }
 }
 

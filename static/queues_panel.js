@@ -65,7 +65,8 @@ function showQueues(answer) {
     const cells = queue.path && queueRows.get(queue.path);
     if (!cells) continue;
     showQueueName(cells.name, String(queue.name ?? ""));
-    setText(cells.error, queue.error ? String(queue.error) : "");  // e.g. "not declared yet"
+    // e.g. "not declared yet"; or, the routes lesson's, "no consumer on queue …": jobs wait, nobody takes them
+    setText(cells.error, String(queue.error ?? queue.no_consumer ?? ""));
     setText(cells.ready, formatCount(queue.messages_ready));
     setText(cells.unacked, formatCount(queue.messages_unacknowledged));
     setText(cells.consumers, formatCount(queue.consumers));

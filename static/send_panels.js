@@ -11,7 +11,7 @@ import { SEND, methodLabel, queued, reasonOf, unreachable, withFailed } from "./
 // that differ are sent: a plain job stays the plain JSON of the lesson, and the API answers 400 for
 // an option that does not apply to the method (the sync panel has none of these inputs).
 const FAULT_DEFAULTS = {
-  flaky: 0, delay_s: 0, time_limit_s: null, time_limit_kind: "soft", celery_ack: "late", consumer: "threaded",
+  flaky: 0, delay_s: 0, time_limit_s: null, time_limit_kind: "soft", celery_ack: "late", lane: "default", consumer: "threaded",
   keep_result: false, reply: false,
 };
 
@@ -41,6 +41,7 @@ function describeFaultOptions(form) {
   if (options.time_limit_s != null) parts.push(SEND.timeLimit(options.time_limit_s, kind));
   else if (options.time_limit_kind) parts.push(SEND.limitKindOnly(options.time_limit_kind));
   if (options.celery_ack) parts.push(SEND.ack(options.celery_ack));
+  if (options.lane) parts.push(SEND.lane);
   if (options.consumer) parts.push(SEND.consumer(options.consumer));
   if (options.keep_result) parts.push(SEND.keepResult);
   if (options.reply) parts.push(SEND.reply);
@@ -56,14 +57,17 @@ function describeAnswer(status, body, elapsedSeconds) {
   return [reasonOf(status, body), "error"];
 }
 
-// The broker switch: the badge names the method, and ack early (a RabbitMQ worker profile) is off on Redis.
+// The broker switch: the badge names the method, and ack early and the long lane (RabbitMQ worker
+// profiles) are off on Redis.
 function showBroker(form) {
   const method = methodOf(form);
   const badge = form.querySelector('[data-role="badge"]');
   form.dataset.broker = method === "celery_redis" ? "redis" : "rabbitmq";
   badge.dataset.method = method;
   setText(badge, methodLabel(method));
-  if (form.elements.celery_ack) form.elements.celery_ack.disabled = method === "celery_redis";
+  for (const name of ["celery_ack", "lane"]) {
+    if (form.elements[name]) form.elements[name].disabled = method === "celery_redis";
+  }
 }
 
 function wirePanel(form) {

@@ -141,6 +141,7 @@ export const SEND = {
     : kind === "soft" ? gettext("limit %(seconds)s s soft", { seconds }) : gettext("limit %(seconds)s s", { seconds })),
   limitKindOnly: (kind) => (kind === "hard" ? gettext("hard limit (no time set)") : gettext("soft limit (no time set)")),
   ack: (ack) => (ack === "early" ? gettext("ack early") : gettext("ack late")),
+  lane: gettext("long lane"),
   consumer: (consumer) => (consumer === "naive" ? gettext("naive consumer") : gettext("threaded consumer")),
   keepResult: gettext("result kept by Celery"),
   reply: gettext("reply asked (reply_to)"),
@@ -227,6 +228,10 @@ export const LAB = {
       { kind: WORKERS.kinds[answer.kind] ?? answer.kind, worker: answer.worker_id, pid: answer.killed_pid })),
   killWhole: gettext("the whole worker (its main process too)"),
   killWholeTitle: gettext("For a Celery job: kill the worker's main process as well as the pool process running it, as docker kill or a crashed machine would — then nobody rejects the message back, and the broker decides"),
+  // The routes lesson's pause / resume: which Celery workers were told.
+  lanePaused: (body) => gettext("%(workers)s stopped consuming %(queue)s: jobs sent to it now wait",
+    { workers: (body.workers ?? []).join(", "), queue: body.queue }),
+  laneResumed: (body) => gettext("%(workers)s consume %(queue)s again", { workers: (body.workers ?? []).join(", "), queue: body.queue }),
   closed: (count) => ngettext("closed %(num)s broker connection: watch the workers reconnect",
     "closed %(num)s broker connections: watch the workers reconnect", count),
   running: (label) => gettext("%(label)s…", { label }),

@@ -46,7 +46,7 @@ def watch_statuses(page) -> None:
 
 EXPERIMENTS = ["kill", "lost", "retries", "delayed", "time-limits", "prefetch", "heartbeat", "outage",
                "slow-consumer", "quorum", "redis-kill", "redis-countdown", "redis-outage", "stranger",
-               "results", "get-in-task", "rpc-once", "result-expiry", "results-pile-up", "canvas"]
+               "routes", "results", "get-in-task", "rpc-once", "result-expiry", "results-pile-up", "canvas"]
 
 
 def open_fault_lab(page):
@@ -425,4 +425,43 @@ def test_the_results_card_quotes_the_code_it_counts_and_the_traps_show_on_the_ro
     page.wait_for_function("document.querySelector('[data-experiment=\"canvas\"] [data-role=\"result\"]')"
                            ".dataset.kind === 'error'", timeout=15_000)
     assert 'The "rpc" result backend does not support chords!' in line.inner_text()
+    assert page.errors == []
+
+
+def test_the_routes_card_keeps_the_short_job_off_the_long_lane_and_pauses_and_resumes_it(stack, page, queues):
+    """The routes lesson on the page: with the long jobs on their own lane the short job is DONE while
+    they still run; pausing the lane leaves its jobs waiting and the queues panel names the queue
+    with no consumer; resuming runs them."""
+    long_queue = f"{queues['CELERY_QUEUE']}.long"
+    stack.start_api()
+    stack.start_celery_worker("celery")
+    stack.start_celery_worker("celery-long", queue=long_queue)
+    posts = record_posts(page)
+    page.goto(stack.base_url + "/")
+    open_fault_lab(page)
+    card = choose_experiment(page, "routes")
+    card.locator('button[data-preset="two-lanes"]').click()
+    page.wait_for_function("document.querySelectorAll('tr[data-task-num]').length === 4", timeout=15_000)
+    assert [post.get("lane") for post in posts] == ["long", None]
+    rows = page.locator("tr[data-task-num]")
+    short = max(int(num) for num in rows.evaluate_all("trs => trs.map(tr => tr.dataset.taskNum)"))
+    page.locator(f'tr[data-task-num="{short}"][data-status="DONE"]').wait_for(timeout=15_000)
+    still_long = page.locator('tr[data-task-num]:not([data-status="DONE"])').count()
+    assert still_long >= 2, "the short job waited behind the long lane"
+
+    card.locator('button[data-preset="pause-lane"]').click()
+    line = card.locator('[data-role="result"]')
+    page.wait_for_function("document.querySelector('[data-experiment=\"routes\"] [data-role=\"result\"]')"
+                           ".dataset.kind === 'ok'", timeout=15_000)
+    assert f"stopped consuming {long_queue}" in line.inner_text()
+    panel_row = page.locator('#queues tr[data-queue="celery_long"] [data-role="queue-error"]')
+    page.wait_for_function("document.querySelector('#queues tr[data-queue=\"celery_long\"] "
+                           "[data-role=\"queue-error\"]').textContent.startsWith('no consumer on queue')",
+                           timeout=30_000)
+    assert long_queue in panel_row.inner_text()
+
+    card.locator('button[data-preset="resume-lane"]').click()
+    page.wait_for_function("document.querySelectorAll('tr[data-task-num][data-status=\"DONE\"]').length === 4",
+                           timeout=40_000)
+    assert f"consume {long_queue} again" in line.inner_text()
     assert page.errors == []

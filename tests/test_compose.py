@@ -34,7 +34,7 @@ COMPOSE_FILE = PROJECT / "docker-compose.yml"
 DOCKERFILE = PROJECT / "Dockerfile"
 COMPOSE_SCHEMA = PROJECT / "tests" / "data" / "compose-spec.json"  # vendored: see tests/data/README.md
 
-WORKERS = ("consumer", "celery_worker", "celery_worker_early", "celery_beat", "naive_consumer", "quorum_consumer",
+WORKERS = ("consumer", "celery_worker", "celery_worker_early", "celery_worker_long", "celery_beat", "naive_consumer", "quorum_consumer",
            "celery_worker_redis")
 APP_SERVICES = ("api", *WORKERS)  # long-running services built from our image
 # The fault lab's worker profiles: the only settings a service may set differently from the rest.

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import click
+import kombu.exceptions
 from flask import Blueprint, jsonify
 from flask_babel import gettext
 
 from api.auth import class_control
 from api.experiments import experiments
-from api.fault_actions import CannotKill, close_broker_connections, kill_worker_running
+from api.fault_actions import CannotKill, close_broker_connections, consume_lane, kill_worker_running
 from api.request_body import json_body
 from api.state import lab
 from api.errors import broker_error
@@ -64,6 +65,33 @@ def close_connections():
         return jsonify(error=gettext("the management API could not close connections (%(reason)s); "
                                      "run `rabbitmqctl close_all_connections \"lab\"` instead",
                                      reason=management_failure(exc))), 503
+
+
+@bp.post("/api/experiments/long-lane")
+@class_control
+def long_lane():
+    """`{"consume": false}` pauses the long lane (its workers stop consuming its queue), `true`
+    resumes it: the routes lesson's "no consumer on queue X", with the workers still up."""
+    body = json_object(json_body(), {"consume"})
+    if "consume" not in body:
+        raise BadField("consume", gettext("consume is required: false pauses the long lane, true resumes it"))
+    consume = flag(body, "consume")
+    settings = lab().settings
+    queue = settings.queues.celery_long
+    from celery_app import app as celery  # here: the page works even if Celery is absent
+
+    try:
+        nodes = consume_lane(celery, queue, consume, {settings.queues.celery, settings.queues.celery_early})
+    except (kombu.exceptions.OperationalError, OSError) as exc:
+        raise BrokerUnavailable(settings.broker_hint, "rabbitmq") from exc
+    if not nodes:
+        start = gettext("start the long lane's worker: `make run` starts celery_worker_long, compose runs the "
+                        "celery_worker_long service")
+        why = (gettext("no paused worker of this lab is waiting for queue %(queue)s: nothing to resume — %(start)s",
+                       queue=queue, start=start) if consume else
+               gettext("no worker consumes queue %(queue)s: nothing to pause — %(start)s", queue=queue, start=start))
+        return jsonify(error=why, queue=queue), 409
+    return jsonify(queue=queue, consume=consume, workers=nodes)
 
 
 # What a stranger's script might publish: JSON, but not a job (no task_num, no seconds).

@@ -191,6 +191,29 @@ def test_scaled_out_workers_share_the_jobs(classroom):
         assert len({rows[n]["worker_id"] for n in ns}) == 3, (method, [rows[n]["worker_id"] for n in ns])
 
 
+def test_a_lane_with_its_worker_stopped_holds_its_jobs_until_it_is_back(classroom):
+    """The routes lesson as seed 003 runs it: one worker service per queue; stop the long lane's and
+    its jobs wait ("no consumer on queue …") while the default queue's still run; start it again."""
+    long_queue = f"{CELERY_QUEUE}.long"
+    with classroom.step("long lane: worker stopped → jobs wait"):
+        classroom.wait_workers("celery", long_queue, 1)
+        classroom.compose("stop", "celery_worker_long")
+        (num,) = classroom.send("celery", 0.5, lane="long")
+        (short,) = classroom.send("celery", 0.5)
+
+        def waiting():
+            rows = classroom.get("/api/queues").json()["queues"]
+            row = next(r for r in rows if r["name"] == long_queue)
+            return row.get("no_consumer") and row
+        row = wait_until(waiting, 30, 1, what="the queues panel to say the long lane has no consumer")
+        assert row["messages_ready"] == 1 and row["consumers"] == 0
+        assert classroom.wait_finished([short], 60)[short]["task_status"] == "DONE"
+        assert classroom.rows([num])[num]["task_status"] == "PENDING"
+    with classroom.step("long lane: worker started → DONE"):
+        classroom.compose("start", "celery_worker_long")
+        assert classroom.wait_finished([num], 120)[num]["task_status"] == "DONE"
+
+
 def kill_the_worker_of(classroom, num: int) -> str:
     """`docker kill <host>`: the worker id is `<host>-<pid>`, and a container's host name is its id."""
     row = classroom.wait_running(num)
