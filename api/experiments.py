@@ -28,6 +28,9 @@ PAGE_ACTIONS = (
     "count-results",      # where the results nobody read wait (GET /api/results/unread)
     "pause-lane",         # the long lane's workers stop consuming its queue: a class-wide control
     "resume-lane",        # ...and consume it again
+    "rate-limit",         # set (or lift) a rate limit, its `options` the POST /api/experiments/rate-limit
+                          # body, once for each of options["methods"]: a class-wide control
+    "measure-rate",       # what got through: jobs started in the last minute (GET /api/experiments/rate-limit)
 )
 
 
@@ -83,12 +86,14 @@ def fairness_batch(send) -> tuple[Job, ...]:
 @dataclass(frozen=True)
 class Preset:
     """A button on a card: it sends `jobs` one request at a time (so queue order is send order), or,
-    with an `action`, does that one of PAGE_ACTIONS (which may read `jobs` for what it sends)."""
+    with an `action`, does that one of PAGE_ACTIONS (which may read `jobs` for what it sends, and
+    `options` for how)."""
 
     id: str
     label: LazyString
     jobs: tuple[Job, ...] = ()
     action: str | None = None
+    options: Mapping[str, Any] | None = None
 
     def __post_init__(self):
         if self.action is not None and self.action not in PAGE_ACTIONS:
@@ -96,9 +101,9 @@ class Preset:
         if self.action is None and not self.jobs:
             raise ValueError(f"preset {self.id} neither sends jobs nor names a page action")
 
-    def to_json(self) -> dict:
-        return {"id": self.id, "label": str(self.label), "jobs": [job.to_json() for job in self.jobs],
-                "action": self.action}
+    def to_json(self, facts: Mapping[str, Any]) -> dict:
+        return {"id": self.id, "label": _filled(self.label, facts), "jobs": [job.to_json() for job in self.jobs],
+                "action": self.action, "options": dict(self.options or {})}
 
 
 @dataclass(frozen=True)
@@ -135,9 +140,12 @@ class Experiment:
             "code": None if code is None else {method: [{"path": part.path, "text": part.text, "lines": part.lines}
                                                         for part in parts] for method, parts in code.items()},
             "kill_form": None if self.kill_form is None else {"whole": self.kill_form.whole},
-            "presets": [preset.to_json() for preset in self.presets],
+            "presets": [preset.to_json(facts) for preset in self.presets],
         }
 
+
+RATE_PER_MINUTE = 12  # the rate-limits card's limit: one start every 5 s per worker, visible in a class
+RATE_JOBS = 40        # ...and how many jobs it sends each way: more than two workers start in a minute
 
 # Names for jobs in a preset's result line where the method alone would not tell them apart.
 CELERY_LATE_ACK = lazy_gettext("Celery late ack")
@@ -450,6 +458,43 @@ EXPERIMENTS: tuple[Experiment, ...] = (
             Preset("resume-lane", lazy_gettext("resume the long lane"), action="resume-lane"),
         ),
     ),
+    # ---- rate limits (docs/rate-limits.md): per worker in Celery, per consumer or shared by hand
+    Experiment(
+        id="rate-limits",
+        title=lazy_gettext("Rate limits: per worker, or for the class?"),
+        try_this=lazy_gettext("With two Celery workers and two consumers running (`docker compose up -d --scale "
+                              "celery_worker=2 --scale consumer=2`), limit Celery to %(rate)s jobs a minute, and "
+                              "RabbitMQ to %(rate)s a minute on each consumer. Send %(jobs)s short jobs each way and "
+                              "measure after a minute. Then limit RabbitMQ to %(rate)s a minute for the class, send "
+                              "again and measure again."),
+        watch=lazy_gettext("The rows start one by one instead of all at once, and the rest wait PENDING (held "
+                           "unacked by a worker, or ready in the queue). Per worker, each of the two starts "
+                           "%(rate)s a minute: about twice %(rate)s got through, Celery's limit included. For the "
+                           "class, each consumer takes half, and about %(rate)s got through in all. The workers "
+                           "panel shows each consumer's limit."),
+        because=lazy_gettext("Celery's rate_limit (@app.task(rate_limit='%(rate)s/m'), or app.control.rate_limit at "
+                             "run time: %(celery)s lines) is a token bucket inside each worker: it knows nothing "
+                             "of the others, so N workers run N times the rate; and a worker started later "
+                             "starts with the task's own limit, as the broadcast reached only those running. By "
+                             "hand (%(rabbitmq)s lines): the API publishes the setting once to a fanout exchange "
+                             "(RabbitMQ's tutorial 3), every consumer's own queue gets a copy, and a one-message "
+                             "queue keeps the latest for a consumer that starts later; for the class, each "
+                             "consumer takes the limit ÷ the consumers the broker counts on its queue."),
+        presets=(
+            Preset("limit-celery", lazy_gettext("Celery: %(rate)s/min per worker"), action="rate-limit",
+                   options={"methods": ["celery"], "per_minute": RATE_PER_MINUTE, "scope": "worker"}),
+            Preset("limit-rabbitmq", lazy_gettext("RabbitMQ: %(rate)s/min per consumer"), action="rate-limit",
+                   options={"methods": ["rabbitmq"], "per_minute": RATE_PER_MINUTE, "scope": "worker"}),
+            Preset("send-short", lazy_gettext("send %(jobs)s short jobs each way"),
+                   jobs=both_ways(0.2, count=RATE_JOBS)),
+            Preset("measure", lazy_gettext("measure the last minute"), action="measure-rate"),
+            Preset("limit-class", lazy_gettext("RabbitMQ: %(rate)s/min for the class"), action="rate-limit",
+                   options={"methods": ["rabbitmq"], "per_minute": RATE_PER_MINUTE, "scope": "class"}),
+            Preset("lift", lazy_gettext("lift both limits"), action="rate-limit",
+                   options={"methods": ["celery", "rabbitmq"], "per_minute": None, "scope": "worker"}),
+        ),
+        line_counts="rate-limits",
+    ),
     # ---- the results lesson (README: Results): the way back, both ways, and its four traps
     Experiment(
         id="results",
@@ -595,5 +640,6 @@ def experiments(rabbitmq_version: str | None, settings) -> list[dict]:
     facts = {"limit": settings.quorum_delivery_limit,
              "timeout": format(settings.redis_visibility_timeout_s, "g"),
              "expires": format(settings.result_expires_s, "g"),
-             "version": rabbitmq_version or gettext("(unknown: the management API did not say)")}
+             "version": rabbitmq_version or gettext("(unknown: the management API did not say)"),
+             "rate": RATE_PER_MINUTE, "jobs": RATE_JOBS}
     return [experiment.to_json(facts) for experiment in EXPERIMENTS]

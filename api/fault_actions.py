@@ -76,6 +76,12 @@ def close_broker_connections(stats: QueueStats) -> int:
                for connection in management.connections())
 
 
+def _consumed(control) -> dict[str, set[str]]:
+    """Every Celery node on the vhost → the queues it consumes now (Celery's inspect active_queues)."""
+    answers = control.inspect(timeout=INSPECT_TIMEOUT_S).active_queues() or {}
+    return {node: {q.get("name") for q in queues or ()} for node, queues in answers.items()}
+
+
 def consume_lane(celery, queue: str, consume: bool, ours: set[str]) -> list[str]:
     """Stop the long lane's workers taking jobs from `queue`, or let them take jobs again — Celery's
     remote control (cancel_consumer / add_consumer, Flower's buttons): the workers stay up and the
@@ -85,8 +91,7 @@ def consume_lane(celery, queue: str, consume: bool, ours: set[str]) -> list[str]
     those that consume `queue`; to resume, those left consuming nothing whose default queue is one of
     `ours` (this lab's workers, not another class's on the same broker)."""
     control = celery.control
-    answers = control.inspect(timeout=INSPECT_TIMEOUT_S).active_queues() or {}
-    consumed = {node: {q.get("name") for q in queues or ()} for node, queues in answers.items()}
+    consumed = _consumed(control)
     if consume:
         idle = sorted(node for node, names in consumed.items() if not names)
         confs = control.inspect(destination=idle, timeout=INSPECT_TIMEOUT_S).conf() or {} if idle else {}
@@ -97,3 +102,18 @@ def consume_lane(celery, queue: str, consume: bool, ours: set[str]) -> list[str]
         command = control.add_consumer if consume else control.cancel_consumer
         command(queue, destination=nodes, reply=True, timeout=INSPECT_TIMEOUT_S)
     return nodes
+
+
+# [rate-limits: begin]
+def limit_celery(celery, per_minute: int | None, ours: set[str]) -> list[str]:
+    """Celery's rate_limit on process_task, changed at run time (`app.control.rate_limit`, as
+    `@app.task(rate_limit="12/m")` sets it in code): a broadcast to the workers running now, each of
+    which keeps it in its own token bucket — per worker, so two workers run twice the rate. None
+    lifts it. Told only the nodes consuming one of `ours` (not another class's on this broker)."""
+    control = celery.control
+    nodes = sorted(node for node, names in _consumed(control).items() if names & ours)
+    if nodes:
+        control.rate_limit("process_task", f"{per_minute}/m" if per_minute else None,
+                           destination=nodes, reply=True, timeout=INSPECT_TIMEOUT_S)
+    return nodes
+# [rate-limits: end]

@@ -521,3 +521,13 @@ class JobStore:
                 "mean_wait": mean_wait, "mean_run": mean_run,
             }
         return result
+
+    def starts_since(self, since: float) -> dict[str, dict[str, int]]:
+        """Per method, per worker: the jobs whose (latest) start was at or after `since` — the
+        rate-limits lesson's measure of what a limit lets through."""
+        starts: dict[str, dict[str, int]] = {}
+        for method, worker, count in self._connection().execute(
+                "SELECT method, COALESCE(worker_id, '?'), COUNT(*) FROM jobs WHERE started_at >= ? "
+                "GROUP BY method, worker_id", (since,)):
+            starts.setdefault(method, {})[worker] = count
+        return starts

@@ -13,6 +13,7 @@ import pika.exceptions
 
 from queue_lab.broker_connection import connection_parameters
 from queue_lab.queues import QuorumQueues, RawQueues, declare_topology
+from queue_lab.rate_limit import declare_control
 from queue_lab.settings import Settings, worker_id
 from queue_lab.job_message import JobSpec
 
@@ -49,6 +50,7 @@ class RawPublisher:
             # [results: begin] (counted on the page: lines each method needs to get a result back)
             channel.queue_declare(queue=self.settings.queues.replies, durable=True)  # ours: the replies come here
             # [results: end]
+            declare_control(channel, self.settings.queues.control, self.settings.queues.control_last)
             self._local.declared = declared | {queues}
         return channel
 
@@ -92,6 +94,14 @@ class RawPublisher:
         lab's "stranger's message"): the worker must refuse it, not trust it."""
         self._publish_reconnecting_once("the message", queues, queues.work, body)
 
+    # [rate-limits: begin]
+    def publish_control(self, body: bytes) -> None:
+        """A setting for every raw consumer (the rate limit): published once to the control exchange,
+        which fans it out to each consumer's own queue and to Q.control.last, kept for the next one."""
+        self._publish_reconnecting_once("the setting", self.settings.queues.raw, "", body,
+                                        exchange=self.settings.queues.control)
+    # [rate-limits: end]
+
     # [results: begin]
     def collect_replies(self, most: int = 1000) -> list[tuple[str | None, bytes]]:
         """Every reply waiting in the replies queue, taken (basic_get, never a wait) and acked:
@@ -108,10 +118,10 @@ class RawPublisher:
     # [results: end]
 
     def _publish_reconnecting_once(self, what: str, queues, routing_key: str, body: bytes,
-                                   expiration: str | None = None, **reply) -> None:
+                                   expiration: str | None = None, **options) -> None:
         reused = getattr(self._local, "channel", None) is not None
         try:
-            self._publish(queues, routing_key, body, expiration, **reply)
+            self._publish(queues, routing_key, body, expiration, **options)
         except (pika.exceptions.NackError, pika.exceptions.UnroutableError) as exc:
             raise BrokerUnavailable(f"RabbitMQ refused {what}: {exc!r}") from exc
         except (pika.exceptions.AMQPError, OSError) as exc:
@@ -120,14 +130,15 @@ class RawPublisher:
                 raise BrokerUnavailable(self.settings.broker_hint, "rabbitmq") from exc
             # The broker may have closed our idle connection (missed heartbeats): one fresh try.
             try:
-                self._publish(queues, routing_key, body, expiration, **reply)
+                self._publish(queues, routing_key, body, expiration, **options)
             except (pika.exceptions.AMQPError, OSError) as again:
                 self._forget_channel()
                 raise BrokerUnavailable(self.settings.broker_hint, "rabbitmq") from again
 
-    def _publish(self, queues, routing_key: str, body: bytes, expiration: str | None, **reply) -> None:
+    def _publish(self, queues, routing_key: str, body: bytes, expiration: str | None, exchange: str = "",
+                 **reply) -> None:
         self._channel(queues).basic_publish(
-            exchange="",
+            exchange=exchange,
             routing_key=routing_key,
             body=body,
             properties=pika.BasicProperties(

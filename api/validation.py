@@ -205,6 +205,8 @@ PROFILE_FACTS: dict[str, tuple[str, ...] | int | float] = {
     "heartbeat_s": 65535,                # the consumer's AMQP heartbeat
     "queue_type": ("classic", "quorum"),
     "delivery_limit": 10**6,             # a quorum queue's
+    "rate_limit_per_min": 600,           # the consumer's hand-written rate limit (queue_lab/rate_limit.py)
+    "rate_limit_scope": ("worker", "class"),
 }
 
 

@@ -6,7 +6,8 @@
 What to look for, one line each below: the durable queues, `basic_qos(prefetch_count=1)` for fair
 dispatch, manual ack only after the job (never auto_ack), the job in its own thread so heartbeats
 flow, reconnecting with backoff, and a clean stop on Ctrl-C/SIGTERM. CONSUMER_MODE=naive runs the
-job inside the callback instead — the heartbeat-starvation trap the fault lab demonstrates.
+job inside the callback instead — the heartbeat-starvation trap the fault lab demonstrates. The
+instructor's rate limit arrives on a fanout exchange of its own (queue_lab/rate_limit.py).
 """
 from __future__ import annotations
 
@@ -20,6 +21,7 @@ import pika.exceptions
 from consumer.job_thread import JobThread
 from queue_lab.broker_connection import connection_parameters
 from queue_lab.queues import declare_topology
+from queue_lab.rate_limit import NotALimit, RateLimit, declare_control
 from queue_lab.settings import Settings, worker_id
 from queue_lab.status_reporter import StatusReporter
 from queue_lab.worker_heartbeat import WorkerHeartbeat
@@ -33,7 +35,48 @@ def shown(body: bytes, most: int = 200) -> str:
     return text if len(body) <= most else f"{text}… ({len(body)} bytes)"
 
 
-def consume(settings: Settings, jobs: JobThread, stop: dict) -> None:
+# [rate-limits: begin]
+def listen_for_limits(channel, settings: Settings, apply) -> None:
+    """RabbitMQ tutorial 3 (publish/subscribe): our own exclusive queue on the control exchange, so
+    the instructor's rate limit reaches every consumer; first, the latest setting, kept for us in
+    Q.control.last (read, then given back for the next consumer to start)."""
+    layout = settings.queues
+    declare_control(channel, layout.control, layout.control_last)
+    mine = channel.queue_declare("", exclusive=True).method.queue  # server-named, gone when we are
+    channel.queue_bind(mine, layout.control)
+    method, _, body = channel.basic_get(layout.control_last)
+    if method is not None:
+        apply(body)
+        channel.basic_nack(method.delivery_tag, requeue=True)
+    channel.basic_consume(mine, lambda ch, method, properties, body: apply(body), auto_ack=True)
+
+
+def count_consumers(channel, queue: str, jobs: JobThread) -> None:
+    """A limit for the class is shared: each consumer's part is the limit ÷ the consumers the broker
+    counts on the queue now (a passive declare answers it), asked as each job arrives."""
+    if jobs.limiter.limit.scope == "class" and jobs.limiter.limit.per_minute:
+        jobs.limiter.consumers = channel.queue_declare(queue, passive=True).method.consumer_count
+# [rate-limits: end]
+
+
+def applier(jobs: JobThread, heartbeat: WorkerHeartbeat):
+    """A control message → the limit this consumer keeps, and the workers panel told; one that breaks
+    the contract (anyone may publish to the exchange) is refused with the reason, never applied."""
+    def apply(body: bytes) -> None:
+        try:
+            limit = RateLimit.from_body(body)
+        except NotALimit as exc:
+            print(f" [!] Refused a control message ({exc.message}): not applied", flush=True)
+            return
+        jobs.limiter.set(limit)
+        heartbeat.profile = {**heartbeat.profile, **limit.facts()}
+        share = {"worker": "on this consumer", "class": "for the class, shared"}[limit.scope]
+        print(f" [*] rate limit: {limit.per_minute}/min {share}" if limit.per_minute else " [*] rate limit: none",
+              flush=True)
+    return apply
+
+
+def consume(settings: Settings, jobs: JobThread, stop: dict, apply_limit) -> None:
     """One connection's life: returns when asked to stop, raises when the connection is lost."""
     connection = pika.BlockingConnection(
         connection_parameters(settings, heartbeat=settings.consumer_heartbeat,
@@ -44,9 +87,11 @@ def consume(settings: Settings, jobs: JobThread, stop: dict) -> None:
                      settings.quorum_delivery_limit)
     channel.basic_qos(prefetch_count=settings.consumer_prefetch)  # fair dispatch: N unacked at most
     channel.confirm_delivery()  # a job moved to the dead-letter queue is confirmed before its ack
+    listen_for_limits(channel, settings, apply_limit)
 
     def on_message(ch, method, properties, body):
         print(f" [x] Received {shown(body)}", flush=True)
+        count_consumers(ch, queues.work, jobs)
         jobs.submit(connection, ch, method.delivery_tag, properties, body)  # acked later, by the job
 
     def on_message_naive(ch, method, properties, body):
@@ -55,6 +100,7 @@ def consume(settings: Settings, jobs: JobThread, stop: dict) -> None:
         # and RabbitMQ redelivers the job — which starts again, and again.
         print(f" [x] Received {shown(body)} (naive: running it in the callback)",
               flush=True)
+        count_consumers(ch, queues.work, jobs)
         settle = jobs.run_one(ch, method.delivery_tag, properties, body)
         if settle is not None:
             settle()
@@ -127,7 +173,7 @@ def main() -> None:
     while not stop["requested"]:
         started = time.monotonic()
         try:
-            consume(settings, jobs, stop)
+            consume(settings, jobs, stop, applier(jobs, heartbeat))
         except pika.exceptions.ChannelClosedByBroker as exc:
             if exc.reply_code == 406:  # PRECONDITION_FAILED: the queue exists with other arguments
                 work = settings.consumer_queues.work

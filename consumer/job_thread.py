@@ -35,6 +35,7 @@ import pika.exceptions
 
 from queue_lab.job_states import ERROR, RETRYING
 from queue_lab.queues import QuorumQueues, attempt_number
+from queue_lab.rate_limit import Limiter
 from queue_lab.settings import Settings
 from queue_lab.job_message import JobSpec, NotAJob
 from queue_lab.timed_job import (
@@ -107,6 +108,8 @@ class JobThread:
         self.queues = settings.consumer_queues
         self.quorum = isinstance(self.queues, QuorumQueues)
         self.abandon = threading.Event()  # set on a second Ctrl-C: stop the running job, don't ack
+        self.limiter = Limiter()  # the hand-written rate limit (queue_lab/rate_limit.py)
+        self._stopping = threading.Event()  # a graceful stop: a job waiting for its turn goes back
         self._inbox: queue.Queue = queue.Queue()
         self._busy = threading.Event()
         threading.Thread(target=self._run_forever, name="job-thread", daemon=True).start()
@@ -117,6 +120,7 @@ class JobThread:
 
     def drop_waiting(self) -> int:
         """Forget prefetched messages not started yet; unacked, they go back to the queue on close."""
+        self._stopping.set()
         dropped = 0
         while True:
             try:
@@ -165,6 +169,15 @@ class JobThread:
             attempt = attempt_number(properties.headers, self.queues.work)  # counted by the broker: x-death
             # [retries: end]
             counted = {"delivery_count": attempt - 1, "counted_by": "x-death"}
+        # [rate-limits: begin] (counted on the page: lines each method needs for a rate limit)
+        waited = self.limiter.wait(self.abandon, self._stopping)  # unacked meanwhile: held, not lost
+        if waited is None:
+            print(f" [!] #{job.task_num} was waiting for the rate limit: not acked, RabbitMQ will redeliver it",
+                  flush=True)
+            return None
+        # [rate-limits: end]
+        if waited:
+            print(f" [.] #{job.task_num} waited {waited:.1f} s for the rate limit", flush=True)
         try:
             answer = run_timed_job(job, self.report, stop=self.abandon, attempt=attempt,
                                    deadline_s=job.time_limit_s, counted=counted,

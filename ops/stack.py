@@ -29,14 +29,16 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def delete_queues(connection, names) -> None:
-    """Delete exactly these queues (ours: the broker is shared); one that is not there is fine."""
+def delete_queues(connection, names, exchanges=()) -> None:
+    """Delete exactly these queues and exchanges (ours: the broker is shared); one that is not
+    there is fine."""
     import pika.exceptions
 
-    for name in names:
+    deletions = [("queue_delete", name) for name in names] + [("exchange_delete", name) for name in exchanges]
+    for how, name in deletions:
         channel = connection.channel()  # a fresh one each time: a failed delete closes the channel
         try:
-            channel.queue_delete(queue=name)
+            getattr(channel, how)(name)
             channel.close()
         except pika.exceptions.AMQPError:
             pass

@@ -27,6 +27,8 @@ From the two settings RAW_QUEUE (Q) and CELERY_QUEUE (C) come all the names:
                 only by the worker started with `-Q C.long` (celery_worker_long), so long jobs never
                 hold up the short ones behind them in C.
     C.maintenance  the sweeper's queue, consumed by the celery_beat process only.
+    Q.control   a fanout exchange, and Q.control.last the one-message queue bound to it: the
+                hand-written rate limit's way to every raw consumer (queue_lab/rate_limit.py).
 
 The wait is one fixed delay, not an exponential backoff: growing delays need a queue per level
 and a client republish, and since RabbitMQ 3.13 a republished message no longer carries its
@@ -105,13 +107,24 @@ class QueueLayout:
         one for every API process, so any of them collects any reply into the table."""
         return f"{self.raw.work}.replies"
 
+    @property
+    def control(self) -> str:
+        """The raw consumers' control exchange (fanout): the hand-written rate limit reaches each
+        of them through it (queue_lab/rate_limit.py)."""
+        return f"{self.raw.work}.control"
+
+    @property
+    def control_last(self) -> str:
+        """The queue that keeps the latest control message, for a consumer that starts later."""
+        return f"{self.raw.work}.control.last"
+
     def celery_queues(self) -> tuple[str, ...]:
         """The queues Celery's workers take a student's job from: the default, .early and the long lane."""
         return (self.celery, self.celery_early, self.celery_long)
 
     def names(self) -> tuple[str, ...]:
         """Every queue name, for cleaning up exactly what is ours on a shared broker."""
-        return (*self.students_queues(), self.maintenance, self.replies)
+        return (*self.students_queues(), self.maintenance, self.replies, self.control_last)
 
     def students_queues(self) -> tuple[str, ...]:
         """Every queue that can hold a student's job (what a class reset empties): all but the

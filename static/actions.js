@@ -47,6 +47,21 @@ export async function consumeLongLane(consume) {
   return [consume ? LAB.laneResumed(body) : LAB.lanePaused(body), "ok"];
 }
 
+// The rate-limits lesson: `options` is the POST /api/experiments/rate-limit body, sent once for each of
+// its `methods` ("celery", "rabbitmq"); the outcome says on whom it now holds, path by path.
+export async function setRateLimit({ methods = [], ...limit }) {
+  const lines = [];
+  let failed = false;
+  for (const method of methods) {
+    const { status, body } = await postAsClass("/api/experiments/rate-limit", { method, ...limit });
+    failed ||= status !== 200;
+    lines.push(status !== 200 ? reasonOf(status, body) : method === "celery" ? LAB.celeryLimited(body) : LAB.rawLimited(body));
+  }
+  return [LAB.outcomes(lines), failed ? "error" : "ok"];
+}
+
+export const measureRate = () => askAbout("/api/experiments/rate-limit", LAB.measuredRate, () => true);
+
 export async function closeBrokerConnections() {
   const { status, body } = await postAsClass("/api/experiments/close-connections", {});
   if (status !== 200) return [reasonOf(status, body), "error"];

@@ -8,7 +8,9 @@
 // them, and a link to `#experiment-<id>` opens the drawer on that experiment. The choice is
 // remembered in localStorage, so a reload comes back to it; the hash is only for links.
 
-import { closeBrokerConnections, consumeLongLane, countUnreadResults, killWorkerOf, runAction } from "./actions.js";
+import {
+  closeBrokerConnections, consumeLongLane, countUnreadResults, killWorkerOf, measureRate, runAction, setRateLimit,
+} from "./actions.js";
 import { markClassControl } from "./class_controls.js";
 import { withOwner } from "./preferences.js";
 import { element, getJSON, postJSON, setText, setTextWithCode, showOutcome, sleep } from "./shared.js";
@@ -30,6 +32,8 @@ const PAGE_ACTIONS = {
   "count-results": { run: countUnreadResults },
   "pause-lane": { run: () => consumeLongLane(false), classWide: true },
   "resume-lane": { run: () => consumeLongLane(true), classWide: true },
+  "rate-limit": { run: (preset) => setRateLimit(preset.options ?? {}), classWide: true },
+  "measure-rate": { run: measureRate },
 };
 
 
@@ -231,6 +235,7 @@ function choose(id) {
     const chosen = tab.dataset.choose === id;
     tab.setAttribute("aria-selected", String(chosen));
     tab.tabIndex = chosen ? 0 : -1;
+    if (chosen) tab.scrollIntoView({ block: "nearest" });  // the list scrolls: keep the chosen one in it
   }
   for (const card of cardList.children) card.hidden = card.dataset.experiment !== id;
   localStorage.setItem(CHOSEN_KEY, id);

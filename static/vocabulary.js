@@ -161,6 +161,9 @@ const profileParts = (facts) => [
   facts.results != null && gettext("results: %(backend)s", { backend: facts.results }),
   facts.prefetch != null && gettext("prefetch %(count)s", { count: facts.prefetch }),
   facts.heartbeat_s != null && gettext("heartbeat %(seconds)s s", { seconds: facts.heartbeat_s }),
+  facts.rate_limit_per_min != null && (facts.rate_limit_scope === "class"
+    ? gettext("≤ %(rate)s/min for the class, shared", { rate: facts.rate_limit_per_min })
+    : gettext("≤ %(rate)s/min on this worker", { rate: facts.rate_limit_per_min })),
 ].filter(Boolean);
 
 export const WORKERS = {
@@ -231,6 +234,30 @@ export const LAB = {
   // The routes lesson's pause / resume: which Celery workers were told.
   lanePaused: (body) => gettext("%(workers)s stopped consuming %(queue)s: jobs sent to it now wait",
     { workers: (body.workers ?? []).join(", "), queue: body.queue }),
+  // The rate-limits lesson: what the API set, on whom, and what got through in the last minute.
+  celeryLimited: (body) => (body.per_minute == null
+    ? gettext("Celery: no rate limit on %(workers)s", { workers: body.workers.join(", ") })
+    : ngettext("Celery: %(rate)s/min on %(num)s worker (%(workers)s): up to %(total)s/min for the class",
+      "Celery: %(rate)s/min on each of %(num)s workers (%(workers)s): up to %(total)s/min for the class",
+      body.workers.length, { rate: body.per_minute, workers: body.workers.join(", "), total: body.per_minute * body.workers.length })),
+  rawLimited: (body) => (body.per_minute == null
+    ? gettext("RabbitMQ: no rate limit, published to %(exchange)s", { exchange: body.exchange })
+    : body.scope === "class"
+      ? gettext("RabbitMQ: %(rate)s/min for the class, shared by the consumers on the queue (published to %(exchange)s)",
+        { rate: body.per_minute, exchange: body.exchange })
+      : gettext("RabbitMQ: %(rate)s/min on each consumer (published to %(exchange)s; consumers now: %(num)s)",
+        { rate: body.per_minute, exchange: body.exchange, num: body.consumers.length })),
+  measuredRate: (body) => {
+    const paths = [["celery", gettext("Celery")], ["rabbitmq", gettext("RabbitMQ")]].map(([method, label]) => {
+      const measured = body.methods?.[method];
+      if (!measured) return gettext("%(path)s: none started", { path: label });
+      const counts = Object.values(measured.workers);
+      return ngettext("%(path)s: %(num)s started, by %(workers)s worker (%(each)s)",
+        "%(path)s: %(num)s started, by %(workers)s workers (%(each)s)", counts.length,
+        { path: label, num: measured.started, workers: counts.length, each: counts.join(" + ") });
+    });
+    return gettext("In the last %(seconds)s s — %(paths)s", { seconds: body.window_s, paths: paths.join("; ") });
+  },
   laneResumed: (body) => gettext("%(workers)s consume %(queue)s again", { workers: (body.workers ?? []).join(", "), queue: body.queue }),
   closed: (count) => ngettext("closed %(num)s broker connection: watch the workers reconnect",
     "closed %(num)s broker connections: watch the workers reconnect", count),

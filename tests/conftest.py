@@ -103,7 +103,8 @@ def queues(broker, request):
     names = {"RAW_QUEUE": f"{base}.jobs", "CELERY_QUEUE": f"{base}.celery"}
     yield names
     connection = pika.BlockingConnection(broker)
-    delete_queues(connection, queue_layout(names["RAW_QUEUE"], names["CELERY_QUEUE"]).names())
+    layout = queue_layout(names["RAW_QUEUE"], names["CELERY_QUEUE"])
+    delete_queues(connection, layout.names(), exchanges=[layout.control])
     connection.close()
 
 

@@ -338,8 +338,11 @@ def test_the_experiments_are_served_as_data_with_this_labs_facts(app, client):
     assert len(preset_ids) == len(set(preset_ids))  # a button[data-preset=…] names one button on the page
     assert {e["id"]: e["kill_form"] for e in answer if e["kill_form"]} == {"kill": {"whole": False},
                                                                          "redis-kill": {"whole": True}}
-    assert [(e["id"], e["lesson"]) for e in answer if e["lines"]] == [("retries", "retries"), ("results", "results"),
-                                                                      ("canvas", "canvas")]
+    assert [(e["id"], e["lesson"]) for e in answer if e["lines"]] == [
+        ("retries", "retries"), ("rate-limits", "rate-limits"), ("results", "results"), ("canvas", "canvas")]
+    assert not any("%(" in preset["label"] for e in answer for preset in e["presets"])  # labels filled too
+    rates = by_id["rate-limits"]
+    assert "12/min" in rates["presets"][0]["label"] and f"{rates['lines']['celery']} lines" in rates["because"]
     lines = by_id["retries"]["lines"]
     assert f"({lines['celery']} lines)" in by_id["retries"]["because"] and lines["rabbitmq"] > 0
     results = by_id["results"]
@@ -358,7 +361,8 @@ def test_the_experiments_are_served_as_data_with_this_labs_facts(app, client):
     assert by_id["kill"]["presets"] == [{"id": "send-20s", "label": "Send 20 s jobs", "action": None, "jobs": [
         {"body": {"method": "rabbitmq", "seconds": 20, "count": 1}, "as": None},
         {"body": {"method": "celery", "seconds": 20, "count": 1}, "as": "Celery late ack"},
-        {"body": {"method": "celery", "seconds": 20, "count": 1, "celery_ack": "early"}, "as": "Celery early ack"}]}]
+        {"body": {"method": "celery", "seconds": 20, "count": 1, "celery_ack": "early"}, "as": "Celery early ack"}],
+        "options": {}}]
 
 
 def test_the_experiments_labels_and_job_names_are_in_the_readers_language(client):

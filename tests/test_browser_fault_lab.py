@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from api.experiments import RATE_JOBS
 from ops.stack import wait_until
 from tests.helpers import TOKEN
 
@@ -46,7 +47,7 @@ def watch_statuses(page) -> None:
 
 EXPERIMENTS = ["kill", "lost", "retries", "delayed", "time-limits", "prefetch", "heartbeat", "outage",
                "slow-consumer", "quorum", "redis-kill", "redis-countdown", "redis-outage", "stranger",
-               "routes", "results", "get-in-task", "rpc-once", "result-expiry", "results-pile-up", "canvas"]
+               "routes", "rate-limits", "results", "get-in-task", "rpc-once", "result-expiry", "results-pile-up", "canvas"]
 
 
 def open_fault_lab(page):
@@ -464,4 +465,47 @@ def test_the_routes_card_keeps_the_short_job_off_the_long_lane_and_pauses_and_re
     page.wait_for_function("document.querySelectorAll('tr[data-task-num][data-status=\"DONE\"]').length === 4",
                            timeout=40_000)
     assert f"consume {long_queue} again" in line.inner_text()
+    assert page.errors == []
+
+
+def test_the_rate_limits_card_limits_both_paths_and_measures_what_got_through(stack, page):
+    """The rate-limits lesson on the page: the limit set on each path says on whom it holds, the
+    workers panel shows the consumer's, the short jobs start one by one, and the measure counts the
+    starts of the last minute per path and worker; lifting the limits lets the rest run."""
+    stack.env.update(WORKER_HEARTBEAT_S="0.5")
+    stack.start_api()
+    stack.start_celery_worker("celery")
+    stack.start_consumer()
+    page.goto(stack.base_url + "/")
+    open_fault_lab(page)
+    card = choose_experiment(page, "rate-limits")
+    line = card.locator('[data-role="result"]')
+    result_is = ("kind => document.querySelector('[data-experiment=\"rate-limits\"] [data-role=\"result\"]')"
+                 ".dataset.kind === kind")
+
+    card.locator('button[data-preset="limit-celery"]').click()
+    page.wait_for_function(result_is, arg="ok", timeout=15_000)
+    assert "Celery: 12/min on 1 worker" in line.inner_text()
+    card.locator('button[data-preset="limit-rabbitmq"]').click()
+    page.wait_for_function(result_is, arg="ok", timeout=15_000)
+    assert "RabbitMQ: 12/min on each consumer" in line.inner_text()
+    page.locator("#workers", has_text="≤ 12/min on this worker").wait_for(timeout=15_000)
+
+    card.locator('button[data-preset="send-short"]').click()
+    page.wait_for_function(f"document.querySelectorAll('tr[data-task-num]').length === {2 * RATE_JOBS}",
+                           timeout=30_000)
+    for method in ("celery", "rabbitmq"):  # the first of each starts at once, the rest one by one
+        page.locator(f'tr[data-task-num][data-method="{method}"][data-status="DONE"]').first.wait_for(timeout=20_000)
+    card.locator('button[data-preset="measure"]').click()
+    page.wait_for_function(result_is, arg="ok", timeout=15_000)
+    measured = line.inner_text()
+    assert "In the last 60 s" in measured and "by 1 worker" in measured, measured
+    waiting = page.locator('tr[data-task-num]:not([data-status="DONE"])').count()
+    assert waiting > RATE_JOBS, "the limit let through more than a few jobs"  # 12/min on each path
+
+    card.locator('button[data-preset="lift"]').click()
+    page.wait_for_function(result_is, arg="ok", timeout=15_000)
+    assert "Celery: no rate limit" in line.inner_text() and "RabbitMQ: no rate limit" in line.inner_text()
+    page.wait_for_function("document.querySelectorAll('tr[data-task-num][data-status=\"DONE\"]').length === "
+                           f"{2 * RATE_JOBS}", timeout=90_000)
     assert page.errors == []

@@ -2,6 +2,8 @@
 (the actions themselves are in api/fault_actions.py)."""
 from __future__ import annotations
 
+import time
+
 import click
 import kombu.exceptions
 from flask import Blueprint, jsonify
@@ -9,7 +11,7 @@ from flask_babel import gettext
 
 from api.auth import class_control
 from api.experiments import experiments
-from api.fault_actions import CannotKill, close_broker_connections, consume_lane, kill_worker_running
+from api.fault_actions import CannotKill, close_broker_connections, consume_lane, kill_worker_running, limit_celery
 from api.request_body import json_body
 from api.state import lab
 from api.errors import broker_error
@@ -18,6 +20,7 @@ from api.raw_publisher import BrokerUnavailable
 from api.validation import BadField
 from queue_lab.management_api import ManagementError
 from queue_lab.fields import flag, json_object, one_of
+from queue_lab.rate_limit import RateLimit
 
 bp = Blueprint("fault_lab", __name__, cli_group=None)
 
@@ -92,6 +95,55 @@ def long_lane():
                gettext("no worker consumes queue %(queue)s: nothing to pause — %(start)s", queue=queue, start=start))
         return jsonify(error=why, queue=queue), 409
     return jsonify(queue=queue, consume=consume, workers=nodes)
+
+
+RATE_WINDOW_S = 60  # the measure: jobs started in the last minute, as the limits are per minute
+
+
+@bp.post("/api/experiments/rate-limit")
+@class_control
+def rate_limit():
+    """`{"method": "celery" | "rabbitmq", "per_minute": 12 | null, "scope": "worker" | "class"}`: the
+    rate-limits lesson. Celery's is per worker only (its own token bucket in each); the hand-written
+    one is published to every raw consumer, per consumer or shared by the class."""
+    body = json_object(json_body(), {"method", "per_minute", "scope"})
+    method = one_of(body, "method", ("celery", "rabbitmq"), None)
+    if "per_minute" not in body:
+        raise BadField("per_minute", gettext("per_minute is required: jobs a minute, or null to lift the limit"))
+    limit = RateLimit.from_fields({name: body[name] for name in ("per_minute", "scope") if name in body})
+    settings = lab().settings
+    answer = {"method": method, "per_minute": limit.per_minute, "scope": limit.scope}
+    if method == "rabbitmq":
+        try:
+            lab().publisher.publish_control(limit.to_body())
+        except BrokerUnavailable as exc:
+            return jsonify(error=broker_error(exc)), 503
+        consumers = sorted(w["worker_id"] for w in lab().workers.listing()
+                           if w["kind"] == "consumer" and w["online"] and w["queue"] == settings.queues.raw.work)
+        return jsonify({**answer, "exchange": settings.queues.control, "consumers": consumers})
+    if limit.scope == "class":
+        raise BadField("scope", gettext("Celery's rate_limit holds per worker: it has no limit for the whole class, "
+                                        "so scope must be worker (divide the limit by the workers yourself)"))
+    from celery_app import app as celery  # here: the page works even if Celery is absent
+
+    try:
+        nodes = limit_celery(celery, limit.per_minute, {settings.queues.celery, settings.queues.celery_early})
+    except (kombu.exceptions.OperationalError, OSError) as exc:
+        raise BrokerUnavailable(settings.broker_hint, "rabbitmq") from exc
+    if not nodes:
+        return jsonify(error=gettext("no Celery worker of this lab is running on RabbitMQ: start one (`make run`, "
+                                     "or compose's celery_worker service) and set the limit again — a worker "
+                                     "started later starts without it")), 409
+    return jsonify({**answer, "workers": nodes})
+
+
+@bp.get("/api/experiments/rate-limit")
+def measured_rate():
+    """What the limits let through: per path, the jobs started in the last minute, by worker."""
+    starts = lab().store.starts_since(time.time() - RATE_WINDOW_S)
+    return jsonify(window_s=RATE_WINDOW_S, methods={method: {"started": sum(by.values()), "workers": by}
+                                                    for method, by in starts.items()
+                                                    if method in ("celery", "rabbitmq")})
 
 
 # What a stranger's script might publish: JSON, but not a job (no task_num, no seconds).
