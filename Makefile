@@ -3,7 +3,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 export PATH := $(abspath $(VENV))/bin:$(PATH)
 
-.PHONY: run consumer celery-worker celery-worker-long call-by-name reset kill-worker bench test compose-test venv dev-venv browser catalogs clean
+.PHONY: run consumer consumer-routed celery-worker celery-worker-long call-by-name reset kill-worker bench test compose-test venv dev-venv browser catalogs clean
 
 $(VENV)/.runtime: requirements.txt
 	@test -x $(PY) || python3 -m venv $(VENV) || \
@@ -53,6 +53,14 @@ celery-worker: venv
 celery-worker-long: venv
 	@$(PY) -m ops.preflight --beside-run >/dev/null
 	honcho run -e var/run.env sh -c 'celery -A celery_app worker --loglevel=INFO --hostname=celery-long-$$$$@%h -Q $${CELERY_QUEUE:-queue_lab.celery}.long'
+
+## One more consumer that binds a queue of its own (the exchanges lesson, docs/exchanges.md):
+##   make consumer-routed BINDS='topic:report.*' NAME=reports
+BINDS ?= topic:report.*
+NAME ?=
+consumer-routed: venv
+	@$(PY) -m ops.preflight --beside-run >/dev/null
+	honcho run -e var/run.env env CONSUMER_BINDS='$(BINDS)' CONSUMER_ROUTED_QUEUE='$(NAME)' python -m consumer
 
 ## Class reset: purge Queue Lab's queues and clear the status table.
 reset: venv

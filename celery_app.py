@@ -95,11 +95,13 @@ CONFIG = dict(
     worker_hijack_root_logger=False,
     # The sweeper (celery_tasks.sweep_lost_jobs) runs on its own queue, consumed only by the
     # celery_beat process, so it never waits behind a student's 300 s job.
+    # [exchanges: begin] (counted on the page: lines each method needs to send a job to its own queue)
     # [routes: begin] The long lane (the routes lesson): process_long_task, the same job under
     # another name, goes to its own queue, consumed only by a worker started with `-Q <queue>`.
     task_routes={"sweep_lost_jobs": {"queue": settings.queues.maintenance},
                  "process_long_task": {"queue": settings.queues.celery_long}},
     # [routes: end]
+    # [exchanges: end]
     beat_schedule={
         "sweep-lost-jobs": {"task": "sweep_lost_jobs",
                             "schedule": settings.sweep_every_s},

@@ -2,7 +2,8 @@
 
 "Every path" means every place a job can wait before it runs:
 - every Queue Lab queue on RabbitMQ that holds students' messages — the work queues, their wait,
-  delay and dead queues, the naive and quorum families, Celery's queues (late and early ack); not the
+  delay and dead queues, the naive and quorum families, the routed consumers' queues (as the
+  management API lists them), Celery's queues (late and early ack); not the
   sweeper's maintenance queue, which holds no student's job;
 - the Celery-on-Redis queue, and its unacked hash (else the visibility timeout would put a message
   delivered before the reset back in the queue after it);
@@ -28,12 +29,26 @@ from api.job_store import JobStore
 from api.raw_publisher import BrokerUnavailable
 from api.worker_registry import WorkerRegistry
 from queue_lab.broker_connection import connection_parameters
+from queue_lab.management_api import ManagementAPI, ManagementError
 from queue_lab.settings import Settings
 
 log = logging.getLogger("queue_lab.reset")
 
 INSPECT_TIMEOUT_S = 1.0  # how long a worker has to say which tasks it holds
 REDIS_PRIORITY_SEPARATOR = "\x06\x16"  # kombu keeps priorities 3, 6, 9 of a queue in lists of their own
+
+
+def routed_queues(settings: Settings) -> list[str]:
+    """The routing lesson's queues, Q.routed.<name> and theirs: consumers name them, so the broker
+    is asked (its management API); when it cannot say, the queues it would have listed keep their jobs,
+    whose rows are gone — each is then refused by its consumer as no job of the table's."""
+    prefix = f"{settings.queues.raw.work}.routed."
+    try:
+        return [q["name"] for q in ManagementAPI.from_settings(settings).queues(("name",))
+                if q["name"].startswith(prefix)]
+    except ManagementError as error:
+        log.warning("class reset: routed queues not purged (%s)", error)
+        return []
 
 
 def purge_rabbitmq(settings: Settings) -> dict[str, int]:
@@ -44,7 +59,7 @@ def purge_rabbitmq(settings: Settings) -> dict[str, int]:
     except (pika.exceptions.AMQPError, OSError) as exc:
         raise BrokerUnavailable(settings.broker_hint, "rabbitmq") from exc
     try:
-        for name in settings.queues.students_queues():
+        for name in (*settings.queues.students_queues(), *routed_queues(settings)):
             channel = connection.channel()
             try:
                 purged[name] = channel.queue_purge(queue=name).method.message_count

@@ -127,6 +127,7 @@ class Experiment:
     presets: tuple[Preset, ...] = ()
     kill_form: KillForm | None = None
     line_counts: str | None = None
+    figure: str | None = None  # a picture of the page the card shows while chosen: "bindings" (bindings_diagram.js)
 
     def to_json(self, facts: Mapping[str, Any]) -> dict:
         code = None if self.line_counts is None else lesson_code(self.line_counts)
@@ -140,6 +141,7 @@ class Experiment:
             "code": None if code is None else {method: [{"path": part.path, "text": part.text, "lines": part.lines}
                                                         for part in parts] for method, parts in code.items()},
             "kill_form": None if self.kill_form is None else {"whole": self.kill_form.whole},
+            "figure": self.figure,
             "presets": [preset.to_json(facts) for preset in self.presets],
         }
 
@@ -457,6 +459,37 @@ EXPERIMENTS: tuple[Experiment, ...] = (
                    jobs=(celery(3, lazy_gettext("long lane"), count=3, lane="long"),)),
             Preset("resume-lane", lazy_gettext("resume the long lane"), action="resume-lane"),
         ),
+    ),
+    # ---- routing by hand (docs/exchanges.md): a direct and a topic exchange, queues bound by their consumers
+    Experiment(
+        id="exchanges",
+        title=lazy_gettext("Exchanges by hand: direct and topic"),
+        try_this=lazy_gettext("Send the jobs below one by one. Before each, type its key in 'Try a key': the "
+                              "picture marks the queues it will reach."),
+        watch=lazy_gettext("Each job runs on the consumer whose queue is bound with its key: a dot goes exchange "
+                           "→ binding → queue. invoice matches no binding: RabbitMQ returns it, and its row ends "
+                           "ERROR, 312 NO_ROUTE. email.long matches email.* and *.long: both queues get a copy, "
+                           "and both consumers start it."),
+        because=lazy_gettext("The publisher names an exchange and a key, never a queue. A direct exchange gives the "
+                             "message to each queue bound with exactly that key (RabbitMQ's tutorial 4); a topic "
+                             "exchange matches words between dots, * one word, # any number (tutorial 5). Each "
+                             "consumer binds its own queue (CONSUMER_BINDS; %(rabbitmq)s lines). A key nobody bound "
+                             "is dropped silently unless the publisher sets mandatory, as this API does. In Celery, "
+                             "task_routes names a queue per task (%(celery)s lines) and kombu binds it to a direct "
+                             "exchange by its name."),
+        presets=(
+            Preset("direct-email", lazy_gettext("direct: email"), jobs=(rabbitmq(1, exchange="direct", routing_key="email"),)),
+            Preset("direct-report", lazy_gettext("direct: report"), jobs=(rabbitmq(1, exchange="direct", routing_key="report"),)),
+            Preset("direct-invoice", lazy_gettext("direct: invoice (not bound)"),
+                   jobs=(rabbitmq(1, exchange="direct", routing_key="invoice"),)),
+            Preset("topic-two", lazy_gettext("topic: email.short, report.long"),
+                   jobs=(rabbitmq(1, "email.short", exchange="topic", routing_key="email.short"),
+                         rabbitmq(1, "report.long", exchange="topic", routing_key="report.long"))),
+            Preset("topic-copy", lazy_gettext("topic: email.long (2 match)"),
+                   jobs=(rabbitmq(2, exchange="topic", routing_key="email.long"),)),
+        ),
+        line_counts="exchanges",
+        figure="bindings",
     ),
     # ---- rate limits (docs/rate-limits.md): per worker in Celery, per consumer or shared by hand
     Experiment(

@@ -64,9 +64,11 @@ def send_by_celery(specs: list[JobSpec], order: Submission, store: JobStore,
     from `results`' thread, whose reply queue rpc:// sends the result back to."""
     from celery_tasks import process_long_task, process_task  # here: the page works even if Celery is absent
 
+    # [exchanges: begin]
     # [routes: begin] The long lane: another task name, and task_routes (celery_app.py) picks its queue.
     task = process_long_task if order.lane == "long" else process_task
     # [routes: end]
+    # [exchanges: end]
     options = celery_options(order, settings)
     hint = settings.redis_hint if on_redis else settings.broker_hint
     sent: list[tuple[int, str]] = []
@@ -123,8 +125,8 @@ def raw_queues(order: Submission, settings: Settings) -> RawQueues | QuorumQueue
 
 def work_queue(order: Submission, settings: Settings) -> str:
     """The queue a submission's jobs are published to: each row keeps it (a fact the page reads)."""
-    if order.method == "rabbitmq":
-        return raw_queues(order, settings).work
+    if order.method == "rabbitmq":  # routed by an exchange: its name, the broker picks the queues
+        return settings.queues.exchanges[order.exchange] if order.exchange else raw_queues(order, settings).work
     if order.lane == "long":
         return settings.queues.celery_long
     return settings.queues.celery_early if order.celery_ack == "early" else settings.queues.celery
@@ -136,7 +138,8 @@ def send_by_rabbitmq(specs: list[JobSpec], order: Submission, store: JobStore,
     waiting = waiting_steps(specs, order.canvas)  # by hand, a step is sent when its jobs are DONE
     try:
         publisher.publish_jobs([spec for spec in specs if spec.task_num not in waiting], queues=queues,
-                               delay_s=order.delay_s, reply_ids=reply_ids)
+                               delay_s=order.delay_s, reply_ids=reply_ids,
+                               route=(order.exchange, order.routing_key) if order.exchange else None)
     except BrokerUnavailable as exc:
         log.warning("raw publish failed after %d of %d jobs: %s", len(exc.sent), len(specs), exc)
         _give_up_on_unsent(specs, set(exc.sent), store, str(exc))

@@ -22,7 +22,7 @@ COLUMNS = (
     "task_num", "method", "seconds", "fail", "task_status", "progress", "worker_id", "run_id",
     "attempt", "celery_id", "error", "created_at", "started_at", "finished_at", "due_at", "updated_at",
     "reruns", "owner", "delivery_count", "counted_by", "queue", "dead_lettered", "result", "result_backend", "result_client", "reply_id",
-    "reply", "follows", "released_at", "seq",
+    "reply", "follows", "released_at", "routing_key", "seq",
 )
 
 SCHEMA = """
@@ -56,6 +56,7 @@ CREATE TABLE IF NOT EXISTS jobs (
     reply       TEXT,     -- ...and the consumer's reply, as it came back (JSON)
     follows     TEXT,     -- canvas: the jobs whose results it takes, as a JSON list (chain: one)
     released_at REAL,     -- ...by hand: when the API sent it on, its inputs all DONE
+    routing_key TEXT,     -- routed by an exchange (its name in queue): the key it was published with
     seq         INTEGER NOT NULL
 );
 CREATE INDEX IF NOT EXISTS jobs_by_seq ON jobs (seq);
@@ -146,7 +147,8 @@ class JobStore:
                              ("delivery_count", "INTEGER"), ("counted_by", "TEXT"), ("queue", "TEXT"),
                              ("dead_lettered", "INTEGER NOT NULL DEFAULT 0"), ("result", "INTEGER"),
                              ("result_backend", "TEXT"), ("result_client", "TEXT"), ("reply_id", "TEXT"),
-                             ("reply", "TEXT"), ("follows", "TEXT"), ("released_at", "REAL")):
+                             ("reply", "TEXT"), ("follows", "TEXT"), ("released_at", "REAL"),
+                             ("routing_key", "TEXT")):
             if column not in have:
                 try:
                     retry_while_locked(lambda: self._connection().execute(
@@ -183,14 +185,15 @@ class JobStore:
                delay_s: float = 0.0, max_waiting: int | None = None, also_coming: int = 0,
                owner: str | None = None, detail: str | None = None, queue: str | None = None,
                result_backend: str | None = None, result_client: str | None = None,
-               canvas: str | None = None) -> list[int]:
+               canvas: str | None = None, routing_key: str | None = None) -> list[int]:
         """Write `count` jobs before anything is sent: PENDING, or SCHEDULED with a due time;
         `owner` is the name the student gave (shown in the table, and the "mine" filter); `detail`
         the first line of each job's history (default "sent by <method>"); `queue` the work queue
         its message goes to (the flow diagram draws the job there: a fact, never guessed from text);
         `result_backend`/`result_client` where Celery keeps its result, when it was asked to.
         `canvas`: "chain" — each job follows the one before; "chord" — one more job, the callback,
-        follows all `count` (api/canvas.py).
+        follows all `count` (api/canvas.py). `routing_key`: the key an exchange routes them by
+        (`queue` is then the exchange: the routing lesson).
 
         With `max_waiting`: TooManyWaiting, and nothing written, if the jobs already waiting plus
         these `count` (and `also_coming` that the caller will create right after) would pass it.
@@ -211,10 +214,10 @@ class JobStore:
                 # [canvas: end]
                 nums.append(conn.execute(
                     "INSERT INTO jobs (method, seconds, fail, task_status, created_at, due_at, updated_at,"
-                    " owner, queue, result_backend, result_client, follows, seq)"
-                    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING task_num",
+                    " owner, queue, result_backend, result_client, follows, routing_key, seq)"
+                    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING task_num",
                     (method, seconds, int(fail), status, now, due, now, owner, queue, result_backend,
-                     result_client, None if follows is None else json.dumps(follows), seq),
+                     result_client, None if follows is None else json.dumps(follows), routing_key, seq),
                 ).fetchone()[0])
             first_line = {num: detail or f"sent by {method}" for num in nums}
             if canvas is not None:  # a step that waits says for whom: it is not sent yet

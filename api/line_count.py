@@ -21,6 +21,8 @@ LESSONS: dict[str, dict[str, tuple[str, ...]]] = {
                              "api/job_store.py")},
     "canvas": {"celery": ("api/canvas.py", "celery_tasks.py"),
                "rabbitmq": ("api/canvas.py", "api/job_store.py", "api/routes/status_reports.py")},
+    "exchanges": {"celery": ("celery_app.py", "api/job_dispatch.py"),
+                  "rabbitmq": ("api/raw_publisher.py", "consumer/__main__.py", "queue_lab/routing.py")},
     "rate-limits": {"celery": ("api/fault_actions.py",),
                     "rabbitmq": ("api/raw_publisher.py", "consumer/__main__.py", "consumer/job_thread.py",
                                  "queue_lab/rate_limit.py")},

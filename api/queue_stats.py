@@ -53,14 +53,62 @@ class QueueStats:
         self._redis = redis.Redis.from_url(settings.redis_url, socket_timeout=1, socket_connect_timeout=1)
 
     def snapshot(self) -> dict:
-        language = str(get_locale())
+        return self._kept("queues", self._read)
+
+    def routing(self) -> dict:
+        """The routing lesson's picture: our exchanges and every binding from them, as the broker has
+        them now (`GET /api/bindings/<vhost>`), with each bound queue's depth and consumers."""
+        return self._kept("routing", self._read_routing)
+
+    def _kept(self, what: str, read) -> dict:
+        """`read()`'s answer, kept CACHE_S per language: a class of pages polling asks the broker once."""
+        key = (what, str(get_locale()))
         with self._lock:
-            cached = self._cached.get(language)
+            cached = self._cached.get(key)
             if cached and time.monotonic() - cached[0] < CACHE_S:
                 return cached[1]
-            answer = self._read()
-            self._cached[language] = (time.monotonic(), answer)
+            answer = read()
+            self._cached[key] = (time.monotonic(), answer)
             return answer
+
+    def exchanges(self) -> list[dict]:
+        """The exchanges drawn, in order: the routing lesson's direct and topic ones (tutorials 4 and 5),
+        and the control exchange the rate limit fans out on (tutorial 3)."""
+        q = self.settings.queues
+        return [{"name": name, "type": kind, "role": "routing"} for kind, name in q.exchanges.items()] + [
+            {"name": q.control, "type": "fanout", "role": "control"}]
+
+    def _read_routing(self) -> dict:
+        answer = {"exchanges": self.exchanges(), "bindings": [], "queues": {}, "error": None,
+                  "management_ui": f"{self.settings.management_public_url}/#/exchanges", "sampled_at": time.time()}
+        ours = {exchange["name"] for exchange in answer["exchanges"]}
+        try:
+            bindings = [b for b in self.management.bindings() if b.get("source") in ours]
+            listed = {row["name"]: row for row in self.management.queues(
+                ("name", "messages_ready", "messages_unacknowledged", "consumers", "exclusive"))}
+        except ManagementError as error:
+            answer["error"] = management_failure(error)
+            return answer
+        own = {}  # each consumer's exclusive, server-named queue on the control exchange: drawn as one
+        for binding in sorted(bindings, key=lambda b: (b["source"], b["destination"], b.get("routing_key", ""))):
+            queue = listed.get(binding["destination"], {})
+            if queue.get("exclusive"):
+                own.setdefault(binding["source"], []).append(queue)
+                continue
+            answer["bindings"].append({"exchange": binding["source"], "queue": binding["destination"],
+                                       "key": binding.get("routing_key", "")})
+            answer["queues"][binding["destination"]] = self._depth(queue)
+        for exchange, queues in own.items():
+            label = gettext("consumers' own queues (×%(count)s)", count=len(queues))
+            answer["bindings"].append({"exchange": exchange, "queue": label, "key": "", "exclusive": len(queues)})
+            answer["queues"][label] = {"messages_ready": sum(q.get("messages_ready", 0) for q in queues),
+                                       "messages_unacknowledged": sum(q.get("messages_unacknowledged", 0) for q in queues),
+                                       "consumers": sum(q.get("consumers", 0) for q in queues)}
+        return answer
+
+    @staticmethod
+    def _depth(queue: dict) -> dict:
+        return {name: queue.get(name, 0) for name in ("messages_ready", "messages_unacknowledged", "consumers")}
 
     def layout(self) -> list[dict]:
         """Our queues in the order the page draws them: lane (the path), role, family (classic or

@@ -14,6 +14,7 @@ import pika.exceptions
 from queue_lab.broker_connection import connection_parameters
 from queue_lab.queues import QuorumQueues, RawQueues, declare_topology
 from queue_lab.rate_limit import declare_control
+from queue_lab.routing import declare_exchanges
 from queue_lab.settings import Settings, worker_id
 from queue_lab.job_message import JobSpec
 
@@ -29,6 +30,15 @@ class BrokerUnavailable(RuntimeError):
         super().__init__(message)
         self.unreachable = unreachable
         self.sent: list[int] = []
+
+
+class Unroutable(BrokerUnavailable):
+    """The exchange had no binding for the message's routing key, and RabbitMQ returned it (312
+    NO_ROUTE, because we publish with `mandatory`): bad input, not a broker down. `.key` names it."""
+
+    def __init__(self, message: str, exchange: str, key: str):
+        super().__init__(message)
+        self.exchange, self.key = exchange, key
 
 
 class RawPublisher:
@@ -51,6 +61,7 @@ class RawPublisher:
             channel.queue_declare(queue=self.settings.queues.replies, durable=True)  # ours: the replies come here
             # [results: end]
             declare_control(channel, self.settings.queues.control, self.settings.queues.control_last)
+            declare_exchanges(channel, self.settings.queues.exchanges)
             self._local.declared = declared | {queues}
         return channel
 
@@ -64,10 +75,12 @@ class RawPublisher:
                 pass
 
     def publish_jobs(self, jobs: list[JobSpec], queues: RawQueues | None = None,
-                     delay_s: float = 0.0, reply_ids: dict[int, str] | None = None) -> list[int]:
+                     delay_s: float = 0.0, reply_ids: dict[int, str] | None = None,
+                     route: tuple[str, str] | None = None) -> list[int]:
         """Publish each job to `queues.work` (default RAW_QUEUE), confirmed one by one; with `delay_s`,
         through the delay queue; with `reply_ids` (task_num → correlation_id), asking for a reply on
-        the replies queue (RPC by hand). Returns the task numbers sent.
+        the replies queue (RPC by hand); with `route` (exchange kind, routing key), to that exchange
+        of the routing lesson, which finds the queues. Returns the task numbers sent.
 
         Raises BrokerUnavailable carrying `.sent`, so the caller marks only the rest as ERROR.
         """
@@ -80,9 +93,13 @@ class RawPublisher:
                 reply = {"reply_to": self.settings.queues.replies, "correlation_id": reply_ids[job.task_num]} \
                     if reply_ids else {}
                 # [results: end]
+                # [exchanges: begin]
+                exchange, key = (self.settings.queues.exchanges[route[0]], route[1]) if route else ("", None)
+                # [exchanges: end]
                 self._publish_reconnecting_once(
-                    f"job {job.task_num}", queues, queues.delay if delayed else queues.work, job.to_body(),
-                    expiration=str(int(delay_s * 1000)) if delayed else None, **reply)  # per-message TTL, in ms
+                    f"job {job.task_num}", queues, key or (queues.delay if delayed else queues.work), job.to_body(),
+                    expiration=str(int(delay_s * 1000)) if delayed else None,  # per-message TTL, in ms
+                    exchange=exchange, **reply)
                 sent.append(job.task_num)
         except BrokerUnavailable as exc:
             exc.sent = sent
@@ -122,7 +139,13 @@ class RawPublisher:
         reused = getattr(self._local, "channel", None) is not None
         try:
             self._publish(queues, routing_key, body, expiration, **options)
-        except (pika.exceptions.NackError, pika.exceptions.UnroutableError) as exc:
+        except pika.exceptions.UnroutableError as exc:
+            exchange = options.get("exchange", "")
+            if exchange:  # the routing lesson: a key nobody bound
+                raise Unroutable(f"RabbitMQ returned {what} (312 NO_ROUTE): no queue is bound to exchange "
+                                 f"{exchange} with a key matching {routing_key!r}", exchange, routing_key) from exc
+            raise BrokerUnavailable(f"RabbitMQ refused {what}: {exc!r}") from exc
+        except pika.exceptions.NackError as exc:
             raise BrokerUnavailable(f"RabbitMQ refused {what}: {exc!r}") from exc
         except (pika.exceptions.AMQPError, OSError) as exc:
             self._forget_channel()

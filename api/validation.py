@@ -14,6 +14,7 @@ from flask_babel import gettext, lazy_gettext
 
 from queue_lab.fields import BadField, flag, json_object, number, one_of, text, whole
 from queue_lab.job_message import MAX_FLAKY, MAX_SECONDS
+from queue_lab.routing import EXCHANGE_KINDS, BadRoute, Binding, parse_binds, routing_key
 
 METHODS = ("celery", "celery_redis", "rabbitmq", "sync")
 CELERY_METHODS = ("celery", "celery_redis")  # the same task, on RabbitMQ and on Redis
@@ -64,6 +65,8 @@ class Submission:
     reply: bool = False  # RabbitMQ only: ask the consumer for a reply (reply_to + correlation_id)
     get_in_task: bool = False  # Celery only: the task calls .get() on a result (the fault lab's trap)
     canvas: str | None = None  # "chain" (each job takes the one before's result) or "chord" (+ a callback)
+    exchange: str | None = None  # RabbitMQ only: "direct" or "topic" — routing by hand (queue_lab/routing.py)
+    routing_key: str | None = None  # ...and the key the exchange routes it by
 
 
 # Which options make sense for which method; anything else is a 400 naming the field.
@@ -71,7 +74,8 @@ ONLY_FOR = {"celery_ack": ("celery",), "lane": ("celery",), "time_limit_kind": C
             "queue_type": ("rabbitmq",), "poison": ("rabbitmq",),
             "flaky": (*CELERY_METHODS, "rabbitmq"), "delay_s": (*CELERY_METHODS, "rabbitmq"),
             "time_limit_s": (*CELERY_METHODS, "rabbitmq"), "keep_result": CELERY_METHODS,
-            "reply": ("rabbitmq",), "get_in_task": CELERY_METHODS, "canvas": (*CELERY_METHODS, "rabbitmq")}
+            "reply": ("rabbitmq",), "get_in_task": CELERY_METHODS, "canvas": (*CELERY_METHODS, "rabbitmq"),
+            "exchange": ("rabbitmq",), "routing_key": ("rabbitmq",)}
 WHY_NOT = {"flaky": lazy_gettext("retries need a queue"),
            "delay_s": lazy_gettext("a synchronous job runs inside this request"),
            "time_limit_s": lazy_gettext("a synchronous job is limited by the request itself"),
@@ -79,7 +83,9 @@ WHY_NOT = {"flaky": lazy_gettext("retries need a queue"),
            "reply": lazy_gettext("Celery's way is keep_result"),
            "lane": lazy_gettext("the long lane is a Celery queue on RabbitMQ, consumed by its own worker (-Q)"),
            "get_in_task": lazy_gettext("only a Celery task can wait for a Celery result"),
-           "canvas": lazy_gettext("a synchronous job has no queue to pass its result on")}
+           "canvas": lazy_gettext("a synchronous job has no queue to pass its result on"),
+           "exchange": lazy_gettext("routing by hand is the raw path's; Celery's way is task_routes (the lane)"),
+           "routing_key": lazy_gettext("routing by hand is the raw path's; Celery's way is task_routes (the lane)")}
 CANVAS_SIZES = (2, 10)  # jobs in a chain, or a chord's members (its callback is one more)
 # What a canvas's jobs may not ask for: each step is a plain job (seconds, count, fail), so the API
 # can send a hand-written step on with what its row holds.
@@ -137,6 +143,7 @@ def parse_submission(body: Any) -> Submission:
     if lane == "long" and body.get("celery_ack") == "early":
         raise BadField("celery_ack", gettext("the long lane's worker acks late: leave celery_ack out of a lane long job "
                                              "(the early-ack profile has a queue of its own)"))
+    exchange, key = _route(body)
     canvas = one_of(body, "canvas", ("chain", "chord"), None) if body.get("canvas") is not None else None
     if canvas is not None:
         for name, plain in NOT_IN_CANVAS.items():
@@ -159,8 +166,30 @@ def parse_submission(body: Any) -> Submission:
         consumer=one_of(body, "consumer", ("threaded", "naive"), "threaded"),
         queue_type=queue_type, poison=poison,
         owner=_owner(body), publish=publish, keep_result=keep_result, reply=reply, get_in_task=get_in_task,
-        canvas=canvas,
+        canvas=canvas, exchange=exchange, routing_key=key,
     )
+
+
+# What a job routed by an exchange may not ask for: the delay queue and the canvas send into Q itself
+# (by the default exchange), and the naive and quorum consumers have queues of their own.
+NOT_ROUTED = {"delay_s": 0, "canvas": None, "queue_type": "classic", "consumer": "threaded"}
+
+
+def _route(body: dict) -> tuple[str | None, str | None]:
+    """`exchange` and `routing_key`, both or neither (the routing lesson)."""
+    if body.get("exchange") is None and body.get("routing_key") is None:
+        return None, None
+    if body.get("exchange") is None:
+        raise BadField("exchange", gettext("routing_key needs exchange (direct or topic): the default exchange "
+                                           "routes by queue name"))
+    exchange = one_of(body, "exchange", EXCHANGE_KINDS, None)
+    if body.get("routing_key") is None:
+        raise BadField("routing_key", gettext("exchange %(exchange)s needs a routing_key", exchange=exchange))
+    for name, plain in NOT_ROUTED.items():
+        if body.get(name, plain) not in (None, plain):
+            raise BadField(name, gettext("a job sent to the %(exchange)s exchange goes where its key is bound: "
+                                         "leave %(name)s out", exchange=exchange, name=name))
+    return exchange, routing_key(body)
 
 
 WORKER_KINDS = ("consumer", "celery")
@@ -194,7 +223,7 @@ def parse_heartbeat(body: Any) -> dict:
 
 # The facts a worker's profile may hold — what the workers panel shows about it — each with what it
 # may be: one of some words, a whole number up to a bound, or a number (float) up to a bound.
-PROFILE_FACTS: dict[str, tuple[str, ...] | int | float] = {
+PROFILE_FACTS: dict[str, tuple[str, ...] | int | float | type] = {
     "role": ("sweeper",),                # Celery beat's own worker
     "ack": ("late", "early"),            # Celery: task_acks_late
     "prefetch_multiplier": 65535,        # Celery: worker_prefetch_multiplier
@@ -207,6 +236,7 @@ PROFILE_FACTS: dict[str, tuple[str, ...] | int | float] = {
     "delivery_limit": 10**6,             # a quorum queue's
     "rate_limit_per_min": 600,           # the consumer's hand-written rate limit (queue_lab/rate_limit.py)
     "rate_limit_scope": ("worker", "class"),
+    "binds": Binding,                    # a routed consumer's bindings, "direct:email topic:*.long"
 }
 
 
@@ -221,6 +251,8 @@ def parse_profile(body: Any) -> dict:
                 continue
             if isinstance(allowed, tuple):
                 facts[name] = one_of(profile, name, allowed, None)
+            elif allowed is Binding:
+                facts[name] = _binds(profile, name)
             elif isinstance(allowed, float):
                 facts[name] = number(profile, name, 0, allowed)
             else:
@@ -228,6 +260,14 @@ def parse_profile(body: Any) -> dict:
         return facts
     except BadField as bad:  # named as the sender wrote it: "profile", "profile.ack"
         raise BadField("profile" if bad.field == "body" else f"profile.{bad.field}", bad.message) from None
+
+
+def _binds(profile: dict, name: str) -> str:
+    value = profile[name]
+    try:
+        return " ".join(map(str, parse_binds(value if isinstance(value, str) else "?")))
+    except BadRoute as bad:
+        raise BadField(name, bad.message) from None
 
 
 MAX_RACE = 500

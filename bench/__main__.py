@@ -95,7 +95,7 @@ def delete_run_queues() -> None:
     connection = pika.BlockingConnection(pika.URLParameters(os.environ["RABBITMQ_URL"]))
     layout = queue_layout(QUEUES["RAW_QUEUE"], QUEUES["CELERY_QUEUE"])
     delete_queues(connection, [*layout.names(), *(name + ".floor" for name in QUEUES.values())],
-                  exchanges=[layout.control])
+                  exchanges=layout.exchange_names())
     connection.close()
     client = redis.Redis.from_url(os.environ["REDIS_URL"])  # and this run's keys: the Redis is shared
     keys = list(client.scan_iter(match=f"*{QUEUES['CELERY_QUEUE']}*"))

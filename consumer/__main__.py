@@ -1,13 +1,15 @@
 """The raw consumer, written like RabbitMQ's work-queue tutorial: connect, declare, qos, consume.
 
     python -m consumer        (RABBITMQ_URL, RAW_QUEUE, CONSUMER_PREFETCH, CONSUMER_HEARTBEAT,
-                               CONSUMER_MODE=threaded|naive)
+                               CONSUMER_MODE=threaded|naive, CONSUMER_BINDS="direct:email topic:*.long")
 
 What to look for, one line each below: the durable queues, `basic_qos(prefetch_count=1)` for fair
 dispatch, manual ack only after the job (never auto_ack), the job in its own thread so heartbeats
 flow, reconnecting with backoff, and a clean stop on Ctrl-C/SIGTERM. CONSUMER_MODE=naive runs the
 job inside the callback instead — the heartbeat-starvation trap the fault lab demonstrates. The
-instructor's rate limit arrives on a fanout exchange of its own (queue_lab/rate_limit.py).
+instructor's rate limit arrives on a fanout exchange of its own (queue_lab/rate_limit.py). With
+CONSUMER_BINDS it works on a queue of its own, which it binds to the direct and topic exchanges
+(RabbitMQ tutorials 4 and 5: queue_lab/routing.py).
 """
 from __future__ import annotations
 
@@ -22,6 +24,7 @@ from consumer.job_thread import JobThread
 from queue_lab.broker_connection import connection_parameters
 from queue_lab.queues import declare_topology
 from queue_lab.rate_limit import NotALimit, RateLimit, declare_control
+from queue_lab.routing import bind_queue, declare_exchanges
 from queue_lab.settings import Settings, worker_id
 from queue_lab.status_reporter import StatusReporter
 from queue_lab.worker_heartbeat import WorkerHeartbeat
@@ -85,6 +88,12 @@ def consume(settings: Settings, jobs: JobThread, stop: dict, apply_limit) -> Non
     queues = settings.consumer_queues
     declare_topology(channel, queues, settings.retry_delay_s,  # durable: they survive a broker restart
                      settings.quorum_delivery_limit)
+    # [exchanges: begin]
+    if settings.consumer_binds:  # the routing lesson: our own queue gets what our keys match
+        layout = settings.queues
+        declare_exchanges(channel, layout.exchanges)
+        bind_queue(channel, queues.work, settings.consumer_binds, layout.exchanges)
+    # [exchanges: end]
     channel.basic_qos(prefetch_count=settings.consumer_prefetch)  # fair dispatch: N unacked at most
     channel.confirm_delivery()  # a job moved to the dead-letter queue is confirmed before its ack
     listen_for_limits(channel, settings, apply_limit)
@@ -155,6 +164,8 @@ def profile(settings: Settings) -> dict:
              "heartbeat_s": settings.consumer_heartbeat}
     if settings.consumer_queue_type == "quorum":
         facts.update(queue_type="quorum", delivery_limit=settings.quorum_delivery_limit)
+    if settings.consumer_binds:
+        facts["binds"] = " ".join(map(str, settings.consumer_binds))
     return facts
 
 

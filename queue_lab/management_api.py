@@ -90,6 +90,10 @@ class ManagementAPI:
         """Every queue of our vhost (the broker may be shared: callers pick theirs out)."""
         return self.get(f"/api/queues/{self.vhost_path}", **({"columns": ",".join(columns)} if columns else {}))
 
+    def bindings(self) -> list[dict]:
+        """Every binding of our vhost: source (exchange), destination (queue), routing_key."""
+        return self.get(f"/api/bindings/{self.vhost_path}")
+
     def connections(self) -> list[dict]:
         return self.get(f"/api/vhosts/{self.vhost_path}/connections")
 

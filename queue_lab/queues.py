@@ -29,6 +29,9 @@ From the two settings RAW_QUEUE (Q) and CELERY_QUEUE (C) come all the names:
     C.maintenance  the sweeper's queue, consumed by the celery_beat process only.
     Q.control   a fanout exchange, and Q.control.last the one-message queue bound to it: the
                 hand-written rate limit's way to every raw consumer (queue_lab/rate_limit.py).
+    Q.direct, Q.topic  a direct and a topic exchange: routing by hand (queue_lab/routing.py), into
+                Q.routed.<name>, the queues consumers started with CONSUMER_BINDS declare and bind
+                themselves (each with its own .wait, .dead and .delay).
 
 The wait is one fixed delay, not an exponential backoff: growing delays need a queue per level
 and a client republish, and since RabbitMQ 3.13 a republished message no longer carries its
@@ -117,6 +120,19 @@ class QueueLayout:
     def control_last(self) -> str:
         """The queue that keeps the latest control message, for a consumer that starts later."""
         return f"{self.raw.work}.control.last"
+
+    @property
+    def exchanges(self) -> dict[str, str]:
+        """The routing lesson's exchanges by kind: {"direct": Q.direct, "topic": Q.topic}."""
+        return {"direct": f"{self.raw.work}.direct", "topic": f"{self.raw.work}.topic"}
+
+    def exchange_names(self) -> tuple[str, ...]:
+        """Every exchange of ours (the control one and the routing lesson's), for cleaning up."""
+        return (self.control, *self.exchanges.values())
+
+    def routed(self, name: str) -> RawQueues:
+        """A routed consumer's own queue, Q.routed.<name>, and the three around it."""
+        return RawQueues(f"{self.raw.work}.routed.{name}")
 
     def celery_queues(self) -> tuple[str, ...]:
         """The queues Celery's workers take a student's job from: the default, .early and the long lane."""

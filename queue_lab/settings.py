@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from urllib.parse import urlsplit, urlunsplit
 
 from queue_lab.queues import QueueLayout, QuorumQueues, RawQueues, queue_layout
+from queue_lab.routing import BadRoute, Binding, parse_binds, routed_queue_name
 
 
 def _float(name: str, default: float) -> float:
@@ -40,6 +41,15 @@ def _choice(name: str, allowed: tuple[str, ...], default: str) -> str:
     if value not in allowed:
         raise SystemExit(f"{name} must be one of {', '.join(allowed)}, got {value!r}")
     return value
+
+
+def _binds() -> tuple[tuple[Binding, ...], str]:
+    """CONSUMER_BINDS and CONSUMER_ROUTED_QUEUE (the routing lesson): the bindings and the queue's name."""
+    try:
+        binds = parse_binds(_text("CONSUMER_BINDS"))
+        return binds, routed_queue_name(_text("CONSUMER_ROUTED_QUEUE"), binds) if binds else ""
+    except BadRoute as exc:
+        raise SystemExit(exc.message) from None
 
 
 def _file_contents(path: str) -> str:
@@ -98,6 +108,8 @@ class Settings:
     celery_prefetch_multiplier: int
     consumer_mode: str
     consumer_queue_type: str
+    consumer_binds: tuple[Binding, ...]
+    consumer_routed_queue: str
     quorum_delivery_limit: int
     celery_broker_kind: str
     redis_url: str
@@ -120,6 +132,7 @@ class Settings:
         # The page's port, as for compose (which publishes it): `API_PORT=8081 make run` moves the
         # API and tells the workers where it went. API_BIND / STATUS_API_URL, when set, win.
         api_port = _int("API_PORT", 8080)
+        binds, routed_queue = _binds()
         return cls(
             rabbitmq_url=rabbitmq_url,
             raw_queue=_text("RAW_QUEUE", "queue_lab.jobs"),
@@ -164,6 +177,9 @@ class Settings:
             # The quorum lesson: a consumer on Q.quorum, whose broker counts failed deliveries
             # (x-delivery-count) and dead-letters past the limit. Same limit in every process.
             consumer_queue_type=_choice("CONSUMER_QUEUE_TYPE", ("classic", "quorum"), "classic"),
+            # The routing lesson: a consumer that binds its own queue, Q.routed.<name>, to the direct
+            # and topic exchanges with these keys ("direct:email topic:*.long"; queue_lab/routing.py).
+            consumer_binds=binds, consumer_routed_queue=routed_queue,
             quorum_delivery_limit=_int("QUORUM_DELIVERY_LIMIT", 3),
             # Celery on Redis beside Celery on RabbitMQ (celery_app.py): the worker profile's broker,
             # where Redis is (the API sends "Celery · Redis" jobs there), and how long a delivered,
@@ -200,7 +216,9 @@ class Settings:
 
     @property
     def consumer_queues(self) -> RawQueues | QuorumQueues:
-        """The queues this consumer works on: the naive and the quorum consumer have their own."""
+        """The queues this consumer works on: the naive, the quorum and a routed consumer have their own."""
+        if self.consumer_binds:
+            return self.queues.routed(self.consumer_routed_queue)
         if self.consumer_queue_type == "quorum":
             return self.queues.quorum
         return self.queues.naive if self.consumer_mode == "naive" else self.queues.raw

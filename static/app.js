@@ -3,6 +3,7 @@
 // This entry point only wires the modules together: who follows the one feed of rows, and the
 // order things start in.
 
+import { receiveBindingRows, startBindingsDiagram } from "./bindings_diagram.js";
 import { startClassControls } from "./class_controls.js";
 import { startExperiments } from "./experiments.js";
 import { receiveFlowRows, showFlowQueues, showFlowWorkers, startFlowDiagram, startOverFlow } from "./flow_diagram.js";
@@ -18,6 +19,7 @@ import { onWorkers, startWorkersPanel } from "./workers_panel.js";
 
 onRows(receiveRaceRows);
 onRows(receiveFlowRows);  // the flow diagram: a dot for every real event
+onRows(receiveBindingRows);  // the routing lesson: each routed job along the bindings its key matched
 onQueueStats(showFlowQueues);
 onWorkers(showFlowWorkers);
 onRows(showRowsInTable);
@@ -36,6 +38,7 @@ startJobsTable();
 requestSummary();
 startWorkersPanel();
 startFlowDiagram();
+startBindingsDiagram();
 startQueuesPanel();
 startExperiments();
 startRace();

@@ -11,6 +11,7 @@
 import {
   closeBrokerConnections, consumeLongLane, countUnreadResults, killWorkerOf, measureRate, runAction, setRateLimit,
 } from "./actions.js";
+import { lendBindings } from "./bindings_diagram.js";
 import { markClassControl } from "./class_controls.js";
 import { withOwner } from "./preferences.js";
 import { element, getJSON, postJSON, setText, setTextWithCode, showOutcome, sleep } from "./shared.js";
@@ -118,6 +119,7 @@ function buildPresetButton(preset, show) {
 function buildCard(experiment) {
   const card = element("section", "experiment");
   card.dataset.experiment = String(experiment.id);
+  if (experiment.figure) card.dataset.figure = String(experiment.figure);
   card.id = `experiment-${experiment.id}`;
   card.setAttribute("role", "tabpanel");
   card.setAttribute("aria-labelledby", `experiment-tab-${experiment.id}`);
@@ -149,10 +151,23 @@ function buildCard(experiment) {
   resultLine.setAttribute("aria-live", "polite");
   const show = (text, kind) => showOutcome(resultLine, text, kind);
   const presets = experiment.presets ?? [];
-  if (presets.length > 0) card.append(element("div", "presets", ...presets.map((preset) => buildPresetButton(preset, show))));
-  if (experiment.kill_form) card.append(buildKillForm(show, Boolean(experiment.kill_form.whole)));
-  card.append(resultLine);
+  // A card with a figure puts its buttons and result beside it (.card-work), so all fit one screen.
+  const work = experiment.figure ? element("div", "card-controls") : card;
+  if (presets.length > 0) work.append(element("div", "presets", ...presets.map((preset) => buildPresetButton(preset, show))));
+  if (experiment.kill_form) work.append(buildKillForm(show, Boolean(experiment.kill_form.whole)));
+  work.append(resultLine);
+  if (experiment.figure) card.append(element("div", "card-work", work, element("div", "card-figure")));
   return card;
+}
+
+// A card with a figure (the exchanges card: the bindings picture) holds it while it is the chosen one.
+const FIGURES = { bindings: lendBindings };
+
+function lendFigures(chosenCard) {
+  for (const [name, lend] of Object.entries(FIGURES)) {
+    const holder = chosenCard?.dataset.figure === name ? chosenCard.querySelector(".card-figure") : null;
+    lend(holder);
+  }
 }
 
 // A lesson in two numbers, counted from the marked source at run time by the API.
@@ -238,6 +253,7 @@ function choose(id) {
     if (chosen) tab.scrollIntoView({ block: "nearest" });  // the list scrolls: keep the chosen one in it
   }
   for (const card of cardList.children) card.hidden = card.dataset.experiment !== id;
+  lendFigures(document.getElementById(`experiment-${id}`));
   localStorage.setItem(CHOSEN_KEY, id);
 }
 

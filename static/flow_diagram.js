@@ -7,10 +7,9 @@
 // stay smooth; with prefers-reduced-motion only the counts change; Pause freezes the picture.
 
 import { eventsOf, EVENT_KINDS, laneOf } from "./flow_events.js";
-import { element, oncePerFrame, setText } from "./shared.js";
+import { element, oncePerFrame, setText, svgElement } from "./shared.js";
 import { FLOW, methodLabel } from "./vocabulary.js";
 
-const SVG = "http://www.w3.org/2000/svg";
 const LANES = ["celery", "celery_redis", "rabbitmq"];
 // Each lane's share of the width: the raw lane has seven queues (work, .wait, .delay, .dead, .quorum,
 // .quorum.dead, .quorum.parked), so it gets the most room.
@@ -46,13 +45,6 @@ let buffered = [];               // events that arrived while paused: counted on
 let layout = { queues: Object.fromEntries(LANES.map((lane) => [lane, []])) };
 
 // ---------- drawing the boxes
-
-function svgElement(tag, attributes = {}, ...children) {
-  const node = document.createElementNS(SVG, tag);
-  for (const [name, value] of Object.entries(attributes)) node.setAttribute(name, value);
-  node.append(...children);
-  return node;
-}
 
 // The diagram is drawn at its real size in CSS pixels with the page's text size (svg.flow's font-size),
 // so presenter mode's larger type makes larger boxes and text instead of a scaled-down picture.

@@ -11,6 +11,14 @@ export function element(tag, className, ...children) {
   return node;
 }
 
+// The same for SVG (the flow and bindings diagrams): attributes as an object, children as for element().
+export function svgElement(tag, attributes = {}, ...children) {
+  const node = document.createElementNS("http://www.w3.org/2000/svg", tag);
+  for (const [name, value] of Object.entries(attributes)) node.setAttribute(name, value);
+  node.append(...children);
+  return node;
+}
+
 // Only write when the text really changed, so unchanged cells cost nothing.
 export function setText(node, text) {
   if (node.textContent !== text) node.textContent = text;

@@ -164,6 +164,7 @@ const profileParts = (facts) => [
   facts.rate_limit_per_min != null && (facts.rate_limit_scope === "class"
     ? gettext("≤ %(rate)s/min for the class, shared", { rate: facts.rate_limit_per_min })
     : gettext("≤ %(rate)s/min on this worker", { rate: facts.rate_limit_per_min })),
+  facts.binds != null && gettext("bound: %(bindings)s", { bindings: facts.binds }),
 ].filter(Boolean);
 
 export const WORKERS = {
@@ -196,6 +197,28 @@ export const WORKERS = {
   offlineUnknown: gettext("a while"),
   forgetUnknown: gettext("longer"),
   loadFailed: (error) => couldNotLoad(gettext("the workers"), error),
+};
+
+// The routing lesson's picture (bindings_diagram.js): exchanges, the keys queues are bound with.
+export const BINDINGS = {
+  kinds: {
+    direct: gettext("exactly the key"),
+    topic: gettext("* one word, # any"),
+    fanout: gettext("every bound queue"),
+  },
+  depth: (ready, unacked, consumers) => ngettext("%(ready)s ready · %(unacked)s unacked · %(num)s consumer",
+    "%(ready)s ready · %(unacked)s unacked · %(num)s consumers", consumers, { ready, unacked }),
+  returned: gettext("↩ returned (312)"),
+  anyKey: gettext("(any key)"),
+  bindingTitle: (exchange, key, queue) => gettext("%(exchange)s → %(queue)s, bound with the key %(key)s",
+    { exchange, queue, key: JSON.stringify(key) }),
+  noneBound: gettext("No queue is bound to the direct or topic exchange yet: start a consumer with CONSUMER_BINDS "
+    + "(`make consumer-routed`, or the consumer_emails and consumer_long services in compose)."),
+  tryHint: gettext("e.g. report.long — which queues would it reach?"),
+  wouldReach: (type, queues) => (queues.length
+    ? gettext("%(exchange)s → %(queues)s", { exchange: type, queues: queues.join(", ") })
+    : gettext("%(exchange)s → no queue (returned)", { exchange: type })),
+  loadFailed: (error) => couldNotLoad(gettext("the bindings from the API"), error),
 };
 
 export const QUEUES = {

@@ -104,7 +104,7 @@ def queues(broker, request):
     yield names
     connection = pika.BlockingConnection(broker)
     layout = queue_layout(names["RAW_QUEUE"], names["CELERY_QUEUE"])
-    delete_queues(connection, layout.names(), exchanges=[layout.control])
+    delete_queues(connection, layout.names(), exchanges=layout.exchange_names())
     connection.close()
 
 
@@ -176,6 +176,17 @@ def chromium_path():
     if not os.path.exists(path):
         missing("Chromium is not installed (`make browser` installs Debian's chromium)")
     return path
+
+
+@pytest.fixture
+def routed(queues, broker):
+    """The exchanges lesson's routed queues of this test (Q.routed.emails, Q.routed.long and theirs):
+    consumers declare them, so they are deleted here, after the test, with the rest of its queues."""
+    yield
+    connection = pika.BlockingConnection(broker)
+    layout = queue_layout(queues["RAW_QUEUE"], queues["CELERY_QUEUE"])
+    delete_queues(connection, [name for queue in ("emails", "long") for name in layout.routed(queue).names()])
+    connection.close()
 
 
 @pytest.fixture(scope="session")

@@ -339,7 +339,8 @@ def test_the_experiments_are_served_as_data_with_this_labs_facts(app, client):
     assert {e["id"]: e["kill_form"] for e in answer if e["kill_form"]} == {"kill": {"whole": False},
                                                                          "redis-kill": {"whole": True}}
     assert [(e["id"], e["lesson"]) for e in answer if e["lines"]] == [
-        ("retries", "retries"), ("rate-limits", "rate-limits"), ("results", "results"), ("canvas", "canvas")]
+        ("retries", "retries"), ("exchanges", "exchanges"), ("rate-limits", "rate-limits"), ("results", "results"),
+        ("canvas", "canvas")]
     assert not any("%(" in preset["label"] for e in answer for preset in e["presets"])  # labels filled too
     rates = by_id["rate-limits"]
     assert "12/min" in rates["presets"][0]["label"] and f"{rates['lines']['celery']} lines" in rates["because"]

@@ -47,7 +47,7 @@ def watch_statuses(page) -> None:
 
 EXPERIMENTS = ["kill", "lost", "retries", "delayed", "time-limits", "prefetch", "heartbeat", "outage",
                "slow-consumer", "quorum", "redis-kill", "redis-countdown", "redis-outage", "stranger",
-               "routes", "rate-limits", "results", "get-in-task", "rpc-once", "result-expiry", "results-pile-up", "canvas"]
+               "routes", "exchanges", "rate-limits", "results", "get-in-task", "rpc-once", "result-expiry", "results-pile-up", "canvas"]
 
 
 def open_fault_lab(page):

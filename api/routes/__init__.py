@@ -5,7 +5,8 @@
     results         /api/tasks/<n>/celery-result, …/reply,    a job's result read back, both ways
                     /api/results/unread                       (the results lesson)
     status_reports  what workers send (STATUS_API_TOKEN): job reports, heartbeats, the sweep
-    classroom       GET /api/workers, /api/queues, /healthz   who is working, what waits, health
+    classroom       GET /api/workers, /api/queues,            who is working, what waits, health,
+                    /api/routing, /healthz                    and the exchanges' bindings
     instructor      POST /api/reset, `flask --app api reset`  the class reset; who may use class-wide
                     GET /api/class-controls                   controls (CLASS_CONTROLS)
     fault_lab       /api/experiments/...                      the experiments and their controls

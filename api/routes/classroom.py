@@ -26,6 +26,12 @@ def queue_depths():
     return jsonify({**lab().queue_stats.snapshot(), "now": time.time()})
 
 
+@bp.get("/api/routing")
+def routing():
+    """The exchanges, their bindings and the queues bound (the routing lesson); always 200, `error` says why."""
+    return jsonify({**lab().queue_stats.routing(), "now": time.time()})
+
+
 @bp.get("/healthz")
 def healthz():
     state = lab()

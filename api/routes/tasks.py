@@ -12,7 +12,7 @@ from api.canvas import CanvasRefused
 from api.celery_results import RESULT_BACKEND_NAMES
 from api.errors import broker_error
 from api.job_dispatch import run_synchronously, send_by_celery, send_by_rabbitmq, work_queue
-from api.raw_publisher import BrokerUnavailable
+from api.raw_publisher import BrokerUnavailable, Unroutable
 from api.request_body import json_body
 from api.state import lab
 from api.validation import METHODS, BadField, parse_submission
@@ -31,13 +31,16 @@ def submit_tasks():
     state = lab()
     method, store = order.method, state.store
     detail = None if order.publish else f"registered for {method}, nothing published: waiting for your own message"
+    if order.exchange and order.publish:
+        detail = f"sent to exchange {state.settings.queues.exchanges[order.exchange]} with routing key {order.routing_key!r}"
     backend = RESULT_BACKEND_NAMES[method] if order.keep_result else None
     task_nums = store.create(method, order.seconds, order.fail, order.count, order.delay_s,
                              max_waiting=state.settings.max_waiting_jobs, owner=order.owner, detail=detail,
                              queue=None if method == "sync" else work_queue(order, state.settings),
                              result_backend=backend,
                              result_client=state.celery_results.client if backend == "rpc://" else None,
-                             canvas=order.canvas, also_coming=int(order.canvas == "chord"))
+                             canvas=order.canvas, also_coming=int(order.canvas == "chord"),
+                             routing_key=order.routing_key)
     specs = [JobSpec(num, order.seconds, order.fail, order.flaky, order.time_limit_s, order.poison)
              for num in task_nums]
     answer = {"task_nums": task_nums, "method": method}
@@ -59,6 +62,11 @@ def submit_tasks():
             run_synchronously(specs, store)
             return jsonify({**answer, "tasks": [store.get(num) for num in task_nums],
                             "epoch": store.epoch()}), 200
+    except Unroutable as exc:  # no binding for the key: the rows say so, and so does a 422 naming the field
+        return jsonify(error=gettext("no queue is bound to exchange %(exchange)s with a key matching %(key)s: RabbitMQ "
+                                     "returned the message (312 NO_ROUTE). Start a consumer that binds it "
+                                     "(CONSUMER_BINDS), or send another key", exchange=exc.exchange, key=repr(exc.key)),
+                       field="routing_key", task_nums=task_nums, method=method), 422
     except BrokerUnavailable as exc:  # the senders already marked the unsent rows ERROR
         return jsonify(error=broker_error(exc), task_nums=task_nums, method=method), 503
     except CanvasRefused as exc:  # a chord on rpc://: Celery's own words, on every row and here
@@ -81,9 +89,11 @@ def message_to_send(spec: JobSpec, order, settings) -> dict:
     if order.method == "rabbitmq":
         # a Python dict literal in double quotes only, so the line fits in the shell's single quotes
         body = "{" + ", ".join(f'"{name}": {value!r}' for name, value in spec.to_message().items()) + "}"
+        exchange, key = (queue, order.routing_key) if order.exchange else ("", queue)  # the routing lesson's, or by name
         return {"task_num": spec.task_num, "queue": queue, "body": spec.to_message(),
+                **({"exchange": exchange, "routing_key": key} if order.exchange else {}),
                 "code": f"python3 -c 'import json, pika; pika.BlockingConnection(pika.URLParameters(\"{broker}\"))"
-                        f".channel().basic_publish(\"\", \"{queue}\", json.dumps({body}))'"}
+                        f".channel().basic_publish(\"{exchange}\", \"{key}\", json.dumps({body}))'"}
     args = spec.to_task_args()
     broker = redact_url(settings.redis_url) if order.method == "celery_redis" else broker
     return {"task_num": spec.task_num, "queue": queue, "task": "process_task", "args": args,
