@@ -214,3 +214,25 @@ def test_a_class_reset_empties_the_routed_queues_too(stack, routed, management_a
     assert answer.status_code == 200, answer.text
     layout = queue_layout(stack.env["RAW_QUEUE"], stack.env["CELERY_QUEUE"])
     assert answer.json()["purged"][layout.routed("emails").work] == 3
+
+
+@pytest.mark.broker
+def test_a_strangers_message_through_an_exchange_is_parked_by_the_routed_consumer(stack, routed, broker):
+    """An exchange is a public door too: what arrives through a binding is read against the message
+    contract like any other, parked in the routed queue's own .dead with the reason, and the consumer
+    goes on with the next job."""
+    start_routed_consumers(stack)
+    layout = queue_layout(stack.env["RAW_QUEUE"], stack.env["CELERY_QUEUE"])
+    connection = pika.BlockingConnection(broker)
+    channel = connection.channel()
+    channel.confirm_delivery()
+    for body in (b"not json", b'{"task_num": 999999, "seconds": "forever"}', b"[]"):
+        channel.basic_publish(layout.exchanges["topic"], "email.short", body, mandatory=True)
+    answer = send(stack, "topic", "email.short")
+    assert answer.status_code == 202, answer.text
+    (row,) = stack.wait_finished(answer.json()["task_nums"], 30).values()
+    assert row["task_status"] == "DONE", row
+    parked = [channel.basic_get(layout.routed("emails").dead, auto_ack=True) for _ in range(3)]
+    connection.close()
+    reasons = [properties.headers["queue-lab-reason"] for method, properties, _ in parked if method]
+    assert len(reasons) == 3 and any("seconds" in reason for reason in reasons), reasons

@@ -214,6 +214,24 @@ def test_a_lane_with_its_worker_stopped_holds_its_jobs_until_it_is_back(classroo
         assert classroom.wait_finished([num], 120)[num]["task_status"] == "DONE"
 
 
+def test_routed_consumers_take_the_jobs_their_bindings_match(classroom):
+    """The exchanges lesson in compose: consumer_emails and consumer_long bind their own queues;
+    a direct key reaches one, a topic key both, a key nobody bound comes back as a 422."""
+    with classroom.step("exchanges: each key to the consumer whose binding matches"):
+        emails, = classroom.wait_workers("consumer", "queue_lab.jobs.routed.emails", 1)
+        long_one, = classroom.wait_workers("consumer", "queue_lab.jobs.routed.long", 1)
+        (direct,) = classroom.send("rabbitmq", 0.5, exchange="direct", routing_key="email")
+        (topic,) = classroom.send("rabbitmq", 0.5, exchange="topic", routing_key="report.long")
+        rows = classroom.wait_finished([direct, topic], 60)
+        assert (rows[direct]["task_status"], rows[direct]["worker_id"]) == ("DONE", emails["worker_id"]), rows
+        assert (rows[topic]["task_status"], rows[topic]["worker_id"]) == ("DONE", long_one["worker_id"]), rows
+        returned = classroom.post("/api/tasks", {"method": "rabbitmq", "seconds": 0, "exchange": "direct",
+                                                 "routing_key": "invoice"})
+        assert returned.status_code == 422 and returned.json()["field"] == "routing_key", returned.text
+        bound = {(b["queue"], b["key"]) for b in classroom.get("/api/routing").json()["bindings"]}
+        assert {("queue_lab.jobs.routed.emails", "email.*"), ("queue_lab.jobs.routed.long", "*.long")} <= bound
+
+
 def kill_the_worker_of(classroom, num: int) -> str:
     """`docker kill <host>`: the worker id is `<host>-<pid>`, and a container's host name is its id."""
     row = classroom.wait_running(num)
