@@ -80,8 +80,10 @@ CONFIG = dict(
     # jobs spread evenly and a long job does not hold shorter ones hostage. The fault lab's
     # fairness experiment sets 4: a worker then hoards 4 jobs while another one idles.
     worker_prefetch_multiplier=settings.celery_prefetch_multiplier,
-    # One job at a time per worker, like one consumer: scale by adding workers, not threads.
-    worker_concurrency=1,
+    # One job at a time per worker by default, like one consumer: CELERY_CONCURRENCY=N gives a worker
+    # N pool processes on one connection (`--concurrency N`), which the page can also grow and shrink
+    # live (pool_grow / pool_shrink): the concurrency lesson, docs/concurrency.md.
+    worker_concurrency=settings.celery_concurrency,
     # delay() must not hang the web request when the broker is down: connect within a few seconds,
     # retry the publish once, then raise, and the API answers 503.
     broker_connection_timeout=settings.broker_timeout,

@@ -13,8 +13,11 @@ import socket
 
 from celery.exceptions import TimeLimitExceeded
 from celery.signals import (
-    task_failure, task_received, task_retry, worker_process_init, worker_process_shutdown,
+    celeryd_after_setup, task_failure, task_received, task_retry, worker_process_init, worker_process_shutdown,
+    worker_ready, worker_shutdown,
 )
+from celery.worker import state as worker_state
+from celery.worker.control import control_command, ok
 
 from celery_app import ACKS_LATE, app, settings
 from queue_lab import api_paths
@@ -48,15 +51,72 @@ def _profile() -> dict:
     return facts
 
 
+def _consumed_queues() -> list[str]:
+    return sorted(app.amqp.queues.consume_from or [app.conf.task_default_queue])  # -Q, if given
+
+
+_node: dict = {}  # this worker's node name (celery@host), set in the main process before the pool forks
+
+
+@celeryd_after_setup.connect
+def remember_node(sender=None, **_):
+    _node["name"] = str(sender)
+
+
 @worker_process_init.connect
 def announce_pool_process(**_):
-    """Each pool process runs jobs under its own id, so each announces itself (workers panel)."""
-    consumed = sorted(app.amqp.queues.consume_from or [app.conf.task_default_queue])  # -Q, if given
+    """Each pool process runs jobs under its own id, so each announces itself (workers panel), saying
+    which node (worker) it is a process of."""
+    consumed = _consumed_queues()
     sweeper = consumed == [settings.queues.maintenance]
+    profile = {"role": "sweeper"} if sweeper else {**_profile(), "node": _node.get("name")}
     heartbeat = WorkerHeartbeat(_reporter(), "celery", ",".join(consumed), settings.worker_heartbeat_s,
-                                {"role": "sweeper"} if sweeper else _profile(),
-                                broker=settings.celery_broker_kind, prefetch=settings.celery_prefetch_multiplier)
+                                profile, broker=settings.celery_broker_kind, prefetch=settings.celery_prefetch_multiplier)
     _heartbeats[os.getpid()] = heartbeat.start()
+
+
+# ---- the worker itself (the main process): its pool, its prefetch, and what it holds (the concurrency
+# lesson, docs/concurrency.md). The pool processes run jobs; the main process alone talks to the broker
+# and holds every message delivered to this worker — running or waiting for a free process — unacked.
+
+def _node_facts(consumer) -> dict:
+    """The node's pool and prefetch as they are now (pool_grow/shrink and our prefetch command change them)."""
+    running = len(worker_state.active_requests)
+    return {"processes": consumer.pool.num_processes, "prefetch_count": int(consumer.qos.value or 0),
+            "prefetch_multiplier": consumer.prefetch_multiplier, "running": running,
+            "reserved": max(0, len(worker_state.reserved_requests) - running)}
+
+
+@worker_ready.connect
+def announce_node(sender=None, **_):
+    """The node announces itself beside its pool processes (kind celery_node), with what it holds."""
+    if _consumed_queues() == [settings.queues.maintenance]:
+        return  # the sweeper's worker: not a student's
+    heartbeat = WorkerHeartbeat(_reporter(), "celery_node", ",".join(_consumed_queues()), settings.worker_heartbeat_s,
+                                {"node": _node.get("name"), **_profile()},
+                                broker=settings.celery_broker_kind, prefetch=0, refresh=lambda: _node_facts(sender))
+    _heartbeats[os.getpid()] = heartbeat.start()
+
+
+@worker_shutdown.connect
+def node_goodbye(**_):
+    heartbeat = _heartbeats.pop(os.getpid(), None)
+    if heartbeat is not None:
+        heartbeat.stop()
+
+
+# [concurrency: begin] (counted on the page: what each knob takes)
+@control_command(args=[("n", int)], signature="N")
+def queue_lab_prefetch_multiplier(state, n=1, **_):
+    """Celery has no remote control for worker_prefetch_multiplier; this is one (the page's control):
+    prefetch_count becomes processes × n, applied at once with basic.qos."""
+    consumer = state.consumer
+    consumer.prefetch_multiplier = n
+    consumer.initial_prefetch_count = consumer.pool.num_processes * n
+    consumer.qos.value = consumer.initial_prefetch_count  # kombu's QoS keeps the value it applies...
+    consumer.qos.update()  # ...and applies it now (basic.qos)
+    return ok(f"prefetch_count {consumer.initial_prefetch_count}")
+# [concurrency: end]
 
 
 @worker_process_shutdown.connect

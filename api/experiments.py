@@ -31,6 +31,8 @@ PAGE_ACTIONS = (
     "rate-limit",         # set (or lift) a rate limit, its `options` the POST /api/experiments/rate-limit
                           # body, once for each of options["methods"]: a class-wide control
     "measure-rate",       # what got through: jobs started in the last minute (GET /api/experiments/rate-limit)
+    "tune-celery",        # processes per Celery worker and the prefetch multiplier, live (`options`: the
+                          # POST /api/experiments/concurrency body): a class-wide control
 )
 
 
@@ -76,6 +78,11 @@ def short_behind_long(**route) -> tuple[Job, ...]:
     """Three 6 s jobs, then a 1 s one: by one queue the short job waits behind them; with the long
     ones on their own lane (`lane="long"`) it does not."""
     return (celery(6, lazy_gettext("3 long jobs"), count=3, **route), celery(1, lazy_gettext("the short job")))
+
+
+def concurrency_mix() -> tuple[Job, ...]:
+    """Four 6 s jobs, each followed by two of 0.5 s, by Celery: the same mix bench/concurrency.py times."""
+    return tuple(celery(seconds) for _ in range(4) for seconds in (6, 0.5, 0.5))
 
 
 def fairness_batch(send) -> tuple[Job, ...]:
@@ -490,6 +497,35 @@ EXPERIMENTS: tuple[Experiment, ...] = (
         ),
         line_counts="exchanges",
         figure="bindings",
+    ),
+    # ---- concurrency vs replicas vs prefetch (docs/concurrency.md): Celery's three knobs, live
+    Experiment(
+        id="concurrency",
+        title=lazy_gettext("Concurrency, replicas, prefetch: who holds the jobs?"),
+        try_this=lazy_gettext("With one Celery worker, press '4 processes' and send the mix (four 6 s jobs, each "
+                              "followed by two of 0.5 s). Then '4 processes, prefetch ×4' and send it again; last "
+                              "'1 process'. For replicas: `docker compose up -d --scale celery_worker=4`, or "
+                              "`make celery-worker` in three more terminals."),
+        watch=lazy_gettext("The workers panel: one worker, its processes under it, and what the worker holds "
+                           "unacked — running, and waiting for a free process. Four processes run four jobs at "
+                           "once from one connection. With prefetch ×4 the worker takes 16 messages at once: the "
+                           "queue looks empty while a second worker would find nothing to take."),
+        because=lazy_gettext("--concurrency N forks N pool processes under one main process, which alone talks to "
+                             "the broker: it reserves up to N × worker_prefetch_multiplier messages and hands each to "
+                             "a free process. Replicas are N such workers, each with its own connection and its own "
+                             "prefetch, so a crash stops one process's job, not N. Above 1, the multiplier lets a "
+                             "busy worker keep messages an idle one could run (Celery advises 1 for long tasks, with "
+                             "acks_late). Here pool_grow and pool_shrink change the pool live; Celery has no remote "
+                             "command for the multiplier, so this lab adds one."),
+        presets=(
+            Preset("four-processes", lazy_gettext("4 processes"), action="tune-celery",
+                   options={"processes": 4, "prefetch_multiplier": 1}),
+            Preset("send-mix", lazy_gettext("send the mix: 4 × 6 s, 8 × 0.5 s"), jobs=concurrency_mix()),
+            Preset("prefetch-four", lazy_gettext("4 processes, prefetch ×4"), action="tune-celery",
+                   options={"processes": 4, "prefetch_multiplier": 4}),
+            Preset("one-process", lazy_gettext("1 process, prefetch ×1"), action="tune-celery",
+                   options={"processes": 1, "prefetch_multiplier": 1}),
+        ),
     ),
     # ---- rate limits (docs/rate-limits.md): per worker in Celery, per consumer or shared by hand
     Experiment(

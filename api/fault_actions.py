@@ -117,3 +117,35 @@ def limit_celery(celery, per_minute: int | None, ours: set[str]) -> list[str]:
                            destination=nodes, reply=True, timeout=INSPECT_TIMEOUT_S)
     return nodes
 # [rate-limits: end]
+
+
+# [concurrency: begin]
+def tune_celery(celery, processes: int | None, prefetch_multiplier: int | None, ours: set[str]) -> dict[str, dict]:
+    """The concurrency lesson's knobs, turned on the workers running now: `processes` — the pool grown
+    or shrunk to that many (pool_grow / pool_shrink, what `--concurrency N` sets at start);
+    `prefetch_multiplier` — prefetch_count = processes × it (our own remote command: Celery has none).
+    Answers, per node consuming one of `ours`, the pool size before and what it was told — or, when
+    it refused (a pool shrinks only by its idle processes), its own words."""
+    control = celery.control
+    nodes = sorted(node for node, names in _consumed(control).items() if names & ours)
+    stats = control.inspect(destination=nodes, timeout=INSPECT_TIMEOUT_S).stats() or {} if nodes else {}
+    told = {}
+    if prefetch_multiplier is not None and nodes:  # first: a pool grown next takes the new multiplier
+        control.broadcast("queue_lab_prefetch_multiplier", arguments={"n": prefetch_multiplier},
+                          destination=nodes, reply=True, timeout=INSPECT_TIMEOUT_S)
+    for node in nodes:
+        before = len(((stats.get(node) or {}).get("pool") or {}).get("processes") or ())
+        told[node] = {"processes_before": before}
+        if prefetch_multiplier is not None:
+            told[node]["prefetch_multiplier"] = prefetch_multiplier
+        if processes is not None and before and processes != before:
+            command = control.pool_grow if processes > before else control.pool_shrink
+            replies = command(abs(processes - before), destination=[node], reply=True, timeout=INSPECT_TIMEOUT_S)
+            refused = [answer.get("error") for reply in replies or () for answer in reply.values()
+                       if isinstance(answer, dict) and answer.get("error")]
+            if refused:  # billiard shrinks idle processes only: "Can't shrink pool. All processes busy!"
+                told[node]["refused"] = refused[0]
+            else:
+                told[node]["processes"] = processes
+    return told
+# [concurrency: end]

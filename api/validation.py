@@ -192,7 +192,8 @@ def _route(body: dict) -> tuple[str | None, str | None]:
     return exchange, routing_key(body)
 
 
-WORKER_KINDS = ("consumer", "celery")
+WORKER_KINDS = ("consumer", "celery", "celery_node")  # celery: a pool process (runs jobs); celery_node: the
+                                                     # worker's main process (holds the messages)
 
 
 def parse_heartbeat(body: Any) -> dict:
@@ -223,8 +224,13 @@ def parse_heartbeat(body: Any) -> dict:
 
 # The facts a worker's profile may hold — what the workers panel shows about it — each with what it
 # may be: one of some words, a whole number up to a bound, or a number (float) up to a bound.
-PROFILE_FACTS: dict[str, tuple[str, ...] | int | float | type] = {
+PROFILE_FACTS: dict[str, tuple[str, ...] | int | float | type] = {  # type: str (a name) or Binding
     "role": ("sweeper",),                # Celery beat's own worker
+    "node": str,                         # Celery: the worker (node) a process belongs to, celery@host
+    "processes": 1000,                   # a Celery node's pool processes now (--concurrency, pool_grow)
+    "prefetch_count": 2**31 - 1,         # ...its basic.qos: processes × worker_prefetch_multiplier
+    "running": 10**6,                    # ...the messages it holds unacked: running in a process,
+    "reserved": 10**6,                   # and delivered but waiting for a free process
     "ack": ("late", "early"),            # Celery: task_acks_late
     "prefetch_multiplier": 65535,        # Celery: worker_prefetch_multiplier
     "results": ("rpc://", "redis"),      # Celery: its result backend (for jobs that keep_result)
@@ -253,6 +259,8 @@ def parse_profile(body: Any) -> dict:
                 facts[name] = one_of(profile, name, allowed, None)
             elif allowed is Binding:
                 facts[name] = _binds(profile, name)
+            elif allowed is str:
+                facts[name] = text(profile, name, required=True, max_len=200)
             elif isinstance(allowed, float):
                 facts[name] = number(profile, name, 0, allowed)
             else:

@@ -60,7 +60,8 @@ def arguments(argv):
     parser.add_argument("--page-rows", type=int, default=10_000, help="jobs in the table for the page's smoothness")
     parser.add_argument("--scaling", action="store_true", help="also: how cost grows (tables + PNG charts)")
     parser.add_argument("--class-at-once", action="store_true", help="also: 30 students send at once")
-    parser.add_argument("--only", choices=("results", "scaling", "class"), help="run only that part (no headline rounds)")
+    parser.add_argument("--only", choices=("results", "scaling", "class", "concurrency"),
+                        help="run only that part (no headline rounds)")
     parser.add_argument("--charts", default=str(Path(__file__).resolve().parent.parent / "docs" / "bench"),
                         help="where --scaling writes its PNG charts")
     parser.add_argument("--out", default=None, help="results directory (default bench/results)")
@@ -248,6 +249,9 @@ def run(args) -> dict:
                 from bench.scaling import measure_scaling
                 results["scaling"] = measure_scaling(lambda name, **env: stack_in(tmp, name, **env), start_workers,
                                                      args.charts, step)
+            if args.scaling or args.only == "concurrency":  # part of how cost grows: four slots, four ways
+                from bench.concurrency import measure_concurrency
+                results["concurrency"] = measure_concurrency(lambda name: stack_in(tmp, name), step)
             if args.class_at_once or args.only == "class":
                 from bench.classroom import measure_class_at_once
                 step("a class at once: 30 students × 50 one-second jobs, 30 viewers")
@@ -321,6 +325,9 @@ def main(argv=None) -> int:
     if "scaling" in results:
         from bench.scaling import scaling_tables
         print("\n" + scaling_tables(results["scaling"]))
+    if "concurrency" in results:
+        from bench.concurrency import concurrency_rows
+        print("\n" + table(concurrency_rows(results["concurrency"])))
     if "class_at_once" in results:
         from bench.classroom import class_table
         print("\n" + class_table(results["class_at_once"]))

@@ -106,6 +106,7 @@ class Settings:
     history_max_age_s: float
     celery_ack_mode: str
     celery_prefetch_multiplier: int
+    celery_concurrency: int
     consumer_mode: str
     consumer_queue_type: str
     consumer_binds: tuple[Binding, ...]
@@ -173,6 +174,7 @@ class Settings:
             history_max_age_s=_float("HISTORY_MAX_AGE_S", 7 * 24 * 3600.0),
             celery_ack_mode=_choice("CELERY_ACK_MODE", ("late", "early"), "late"),
             celery_prefetch_multiplier=_int("CELERY_PREFETCH_MULTIPLIER", 1),
+            celery_concurrency=_int("CELERY_CONCURRENCY", 1),  # pool processes per Celery worker
             consumer_mode=_choice("CONSUMER_MODE", ("threaded", "naive"), "threaded"),
             # The quorum lesson: a consumer on Q.quorum, whose broker counts failed deliveries
             # (x-delivery-count) and dead-letters past the limit. Same limit in every process.

@@ -19,8 +19,10 @@ from queue_lab.status_reporter import StatusReporter
 
 class WorkerHeartbeat:
     def __init__(self, reporter: StatusReporter, kind: str, queue: str, interval_s: float,
-                 profile: dict | None = None, broker: str = "rabbitmq", prefetch: int | None = None):
+                 profile: dict | None = None, broker: str = "rabbitmq", prefetch: int | None = None,
+                 refresh=None):
         self.reporter = reporter
+        self.refresh = refresh  # () -> dict: facts that change (a Celery node's pool), read before each beat
         self.kind = kind
         self.queue = queue
         self.profile = profile or {}  # the settings that make it behave as it does, as facts the page words
@@ -29,6 +31,10 @@ class WorkerHeartbeat:
         self._stopped = threading.Event()
 
     def _send(self, leaving: bool = False) -> None:
+        if self.refresh is not None:
+            facts = self.refresh()
+            self.profile = {**self.profile, **facts}
+            self.prefetch = facts.get("prefetch_count", self.prefetch)
         self.reporter.post(api_paths.WORKER_HEARTBEAT, {
             "worker_id": self.reporter.worker_id, "kind": self.kind, "hostname": socket.gethostname(),
             "pid": os.getpid(), "queue": self.queue, "profile": self.profile, "leaving": leaving,

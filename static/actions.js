@@ -60,6 +60,14 @@ export async function setRateLimit({ methods = [], ...limit }) {
   return [LAB.outcomes(lines), failed ? "error" : "ok"];
 }
 
+// The concurrency lesson: processes per Celery worker and the prefetch multiplier, set on the workers
+// running now (POST /api/experiments/concurrency, options as the preset gives them).
+export async function tuneCelery(options) {
+  const { status, body } = await postAsClass("/api/experiments/concurrency", options);
+  if (status !== 200) return [reasonOf(status, body), "error"];
+  return [LAB.outcomes(Object.entries(body.workers ?? {}).map(([node, told]) => LAB.tuned(node, told))), "ok"];
+}
+
 export const measureRate = () => askAbout("/api/experiments/rate-limit", LAB.measuredRate, () => true);
 
 export async function closeBrokerConnections() {

@@ -10,6 +10,7 @@
 
 import {
   closeBrokerConnections, consumeLongLane, countUnreadResults, killWorkerOf, measureRate, runAction, setRateLimit,
+  tuneCelery,
 } from "./actions.js";
 import { lendBindings } from "./bindings_diagram.js";
 import { markClassControl } from "./class_controls.js";
@@ -35,6 +36,7 @@ const PAGE_ACTIONS = {
   "resume-lane": { run: () => consumeLongLane(true), classWide: true },
   "rate-limit": { run: (preset) => setRateLimit(preset.options ?? {}), classWide: true },
   "measure-rate": { run: measureRate },
+  "tune-celery": { run: (preset) => tuneCelery(preset.options ?? {}), classWide: true },
 };
 
 

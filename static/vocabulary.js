@@ -167,8 +167,19 @@ const profileParts = (facts) => [
   facts.binds != null && gettext("bound: %(bindings)s", { bindings: facts.binds }),
 ].filter(Boolean);
 
+// A Celery worker's main process (kind celery_node): its pool, its prefetch, and what it holds unacked.
+const nodeParts = (facts) => [
+  gettext("worker %(node)s", { node: facts.node ?? "?" }),
+  ngettext("%(num)s process", "%(num)s processes", facts.processes ?? 0),
+  gettext("prefetch_count %(count)s (%(processes)s × %(multiplier)s)",
+    { count: facts.prefetch_count ?? "?", processes: facts.processes ?? "?", multiplier: facts.prefetch_multiplier ?? "?" }),
+  gettext("holds %(running)s running + %(reserved)s waiting, unacked", { running: facts.running ?? 0, reserved: facts.reserved ?? 0 }),
+];
+
 export const WORKERS = {
   profile: (facts) => profileParts(facts && typeof facts === "object" ? facts : {}).join(" · "),
+  node: (facts) => nodeParts(facts && typeof facts === "object" ? facts : {}).join(" · "),
+  processOf: (node) => gettext("a process of %(node)s", { node }),
   kinds: { celery: gettext("Celery"), consumer: gettext("consumer") },
   details: (w) => gettext("%(id)s: host %(host)s, pid %(pid)s, queue %(queue)s",
     { id: w.worker_id, host: w.hostname ?? "?", pid: w.pid ?? "?", queue: w.queue ?? "?" }),
@@ -257,6 +268,14 @@ export const LAB = {
   // The routes lesson's pause / resume: which Celery workers were told.
   lanePaused: (body) => gettext("%(workers)s stopped consuming %(queue)s: jobs sent to it now wait",
     { workers: (body.workers ?? []).join(", "), queue: body.queue }),
+  // The concurrency lesson: what each Celery worker was told.
+  tuned: (node, told) => [
+    told.refused ? gettext("%(node)s refused: %(reason)s (a pool shrinks by its idle processes only: try again when "
+      + "its jobs are done)", { node, reason: told.refused })
+      : told.processes == null ? ngettext("%(node)s: %(num)s process", "%(node)s: %(num)s processes", told.processes_before, { node })
+      : gettext("%(node)s: %(before)s → %(after)s processes", { node, before: told.processes_before, after: told.processes }),
+    told.prefetch_multiplier == null ? null : gettext("prefetch ×%(count)s", { count: told.prefetch_multiplier }),
+  ].filter(Boolean).join(", "),
   // The rate-limits lesson: what the API set, on whom, and what got through in the last minute.
   celeryLimited: (body) => (body.per_minute == null
     ? gettext("Celery: no rate limit on %(workers)s", { workers: body.workers.join(", ") })

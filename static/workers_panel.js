@@ -46,6 +46,9 @@ function showWorkers(answer) {
     doneByKind.set(method, (doneByKind.get(method) ?? 0) + (Number(worker.jobs_done) || 0));
   }
 
+  // A Celery worker's main process (celery_node) says what its pool processes cannot know: how many
+  // there are now, the prefetch, and what it holds; each process's row names its node.
+  const nodes = new Map(workers.filter((w) => w.kind === "celery_node" && w.online).map((w) => [w.profile?.node, w.profile]));
   const listed = new Set(workers.map((worker) => worker.worker_id));
   for (const [id, row] of workerRows) {
     if (!listed.has(id)) {  // forgotten by the API (silent for forget_after_s): gone here too
@@ -60,7 +63,7 @@ function showWorkers(answer) {
       row = buildWorkerRow(worker);
       workerRows.set(worker.worker_id, row);
     }
-    paintWorker(row, worker, doneByKind.get(methodOfWorker(worker)));
+    paintWorker(row, worker, doneByKind.get(methodOfWorker(worker)), nodes);
     const list = worker.online ? workerList : offlineList;
     const index = placed.get(list);
     placed.set(list, index + 1);
@@ -86,10 +89,13 @@ function toggleOffline() {
 }
 
 // Grouped by kind; within a kind the longest-running first, so a new worker appears at the bottom.
+// By kind; a Celery worker (its main process) first, then its processes; then by arrival.
 function kindThenArrival(a, b) {
   const order = (worker) => kindOf(worker)?.order ?? 9;
-  return order(a) - order(b) || (a.first_seen ?? 0) - (b.first_seen ?? 0)
-    || String(a.worker_id).localeCompare(String(b.worker_id));
+  const node = (worker) => String(worker.profile?.node ?? "");
+  const main = (worker) => (worker.kind === "celery_node" ? 0 : 1);
+  return order(a) - order(b) || node(a).localeCompare(node(b)) || main(a) - main(b)
+    || (a.first_seen ?? 0) - (b.first_seen ?? 0) || String(a.worker_id).localeCompare(String(b.worker_id));
 }
 
 // Columns: worker (its kind's badge, id, profile, when last heard of, reports) | jobs done (+ share bar) | now.
@@ -112,14 +118,22 @@ function buildWorkerRow(worker) {
   return { tr, cells, worker };
 }
 
-function paintWorker(row, worker, doneOfKind) {
+function profileText(worker, nodes) {
+  const facts = worker.profile ?? {};
+  if (worker.kind === "celery_node") return WORKERS.node(facts);
+  const node = facts.node == null ? null : nodes.get(facts.node);
+  if (!node) return WORKERS.profile(facts);
+  return `${WORKERS.profile({ ...facts, prefetch_multiplier: node.prefetch_multiplier })} · ${WORKERS.processOf(facts.node)}`;
+}
+
+function paintWorker(row, worker, doneOfKind, nodes) {
   const { tr, cells } = row;
   row.worker = worker;
   tr.dataset.online = worker.online ? "true" : "false";  // CSS greys offline rows
   cells.id.title = WORKERS.details(worker);
   // The settings that make this worker behave as it does (ack mode, prefetch, naive…): the fault
   // lab's experiments differ only in these.
-  setText(cells.profile, WORKERS.profile(worker.profile));
+  setText(cells.profile, profileText(worker, nodes));
   const done = Number(worker.jobs_done) || 0;
   const share = doneOfKind > 0 ? done / doneOfKind : 0;
   cells.fill.style.transform = `scaleX(${share})`;
@@ -128,7 +142,8 @@ function paintWorker(row, worker, doneOfKind) {
   paintReports(cells.reports, worker);
 
   const job = worker.current_job == null ? null : `#${worker.current_job}`;
-  if (worker.online) setText(cells.current, job ?? WORKERS.idle);
+  if (worker.kind === "celery_node") setText(cells.current, "—");  // it runs nothing: its processes do
+  else if (worker.online) setText(cells.current, job ?? WORKERS.idle);
   else setText(cells.current, job ? WORKERS.wasOn(job) : "—");  // a killed worker's job comes back as attempt 2
   paintLastSeen(row, workersClock());
 }

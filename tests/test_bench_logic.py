@@ -129,3 +129,18 @@ def test_the_scaling_tables_show_every_measure_and_a_dash_never_hides_a_crash():
     assert [line for line in lines if line.startswith("Celery · Redis")][1].split()[-3:] == ["19.5", "38.0", "71.2"]
     assert "600/900" in text and "1.5/2.5" in text
     assert any(line.split()[:2] == ["1,000,000", "140"] and line.split()[-1] == "2.5" for line in lines)
+
+
+def test_the_concurrency_bench_reads_makespan_waits_and_evenness_from_the_rows():
+    from bench.concurrency import LONG_S, SHORT_S, jain, shape_figures
+
+    assert jain([1, 1, 1, 1]) == 1 and jain([4, 0, 0, 0]) == 0.25 and jain([]) is None
+    rows = [  # two slots: one ran the long job, the other the two short ones, back to back
+        {"seconds": LONG_S, "worker_id": "a", "created_at": 0, "started_at": 0, "finished_at": LONG_S},
+        {"seconds": SHORT_S, "worker_id": "b", "created_at": 0, "started_at": 0, "finished_at": SHORT_S},
+        {"seconds": SHORT_S, "worker_id": "b", "created_at": 0, "started_at": SHORT_S, "finished_at": 2 * SHORT_S},
+    ]
+    figures = shape_figures(rows, slots=2)
+    assert figures["makespan_s"] == LONG_S and figures["floor_s"] == round((LONG_S + 2 * SHORT_S) / 2, 2)
+    assert (figures["short_wait_mean_s"], figures["short_wait_max_s"]) == (round(SHORT_S / 2, 2), SHORT_S)
+    assert figures["slots_used"] == 2 and figures["jain"] == round(jain([LONG_S, 2 * SHORT_S]), 2)

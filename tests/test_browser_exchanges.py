@@ -9,7 +9,7 @@ import pytest
 
 from ops.stack import delete_queues
 from queue_lab.queues import queue_layout
-from tests.test_browser_fault_lab import choose_experiment, open_fault_lab
+from tests.test_browser_fault_lab import choose_experiment, open_fault_lab, result_of
 from tests.test_exchanges import start_routed_consumers
 
 pytestmark = [pytest.mark.broker, pytest.mark.browser]
@@ -17,12 +17,6 @@ pytestmark = [pytest.mark.broker, pytest.mark.browser]
 ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
 PATTERNS = ["*.long", "report.#", "#", "a.*.c", "#.c", "a.#.c", "*", "a", "#.a.#"]
 KEYS = ["a", "a.b", "a.b.c", "a.c", "a.b.b.c", "report", "report.long", "x.long", "c", "b.a.b", "long"]
-
-
-def result_of(page, experiment: str, kind: str) -> str:
-    selector = f'[data-experiment="{experiment}"] [data-role="result"]'
-    page.wait_for_function(f"document.querySelector('{selector}').dataset.kind === '{kind}'", timeout=20_000)
-    return page.locator(selector).inner_text()
 
 
 def test_the_exchanges_card_draws_the_bindings_and_each_job_takes_its_way(stack, routed, management_api, page):

@@ -47,13 +47,20 @@ def watch_statuses(page) -> None:
 
 EXPERIMENTS = ["kill", "lost", "retries", "delayed", "time-limits", "prefetch", "heartbeat", "outage",
                "slow-consumer", "quorum", "redis-kill", "redis-countdown", "redis-outage", "stranger",
-               "routes", "exchanges", "rate-limits", "results", "get-in-task", "rpc-once", "result-expiry", "results-pile-up", "canvas"]
+               "routes", "exchanges", "concurrency", "rate-limits", "results", "get-in-task", "rpc-once", "result-expiry", "results-pile-up", "canvas"]
 
 
 def open_fault_lab(page):
     page.locator("#experiments-drawer > summary").click()
     page.wait_for_function(f"document.querySelectorAll('#experiments [data-experiment]').length === {len(EXPERIMENTS)}",
                            timeout=10_000)
+
+
+def result_of(page, experiment: str, kind: str) -> str:
+    """The card's result line, once it says `kind` (ok | error): its text."""
+    selector = f'[data-experiment="{experiment}"] [data-role="result"]'
+    page.wait_for_function(f"document.querySelector('{selector}').dataset.kind === '{kind}'", timeout=20_000)
+    return page.locator(selector).inner_text()
 
 
 def choose_experiment(page, experiment_id):

@@ -30,11 +30,14 @@ def test_workers_and_queues_panels_show_both_kinds_of_worker_and_both_queues(sta
     workers = page.locator("#workers [data-worker-id]")
     page.locator('#workers [data-kind="consumer"][data-online="true"]').wait_for(timeout=15_000)
     page.locator('#workers [data-kind="celery"][data-online="true"]').wait_for(timeout=15_000)
-    assert workers.count() == 2  # one consumer, one Celery pool process (concurrency 1)
+    page.locator('#workers [data-kind="celery_node"][data-online="true"]').wait_for(timeout=15_000)
+    assert workers.count() == 3  # one consumer; a Celery worker and its one pool process (concurrency 1)
     assert "ago" in workers.first.inner_text()
     assert "after 30 s of silence it is shown offline, after 5 min it is dropped" in page.locator("#workers").inner_text()
     # Each worker says which profile it runs (the fault lab's experiments differ only in these).
-    assert page.locator('#workers [data-kind="celery"] .profile').inner_text() == "late ack · prefetch ×1 · results: rpc://"
+    assert page.locator('#workers [data-kind="celery"] .profile').inner_text().startswith(
+        "late ack · prefetch ×1 · results: rpc:// · a process of celery")
+    assert "1 process · prefetch_count 1 (1 × 1)" in page.locator('#workers [data-kind="celery_node"] .profile').inner_text()
     assert "prefetch 1" in page.locator('#workers [data-kind="consumer"] .profile').inner_text()
 
     # Both queues from the management API, each with its one consumer (stats refresh every 5 s).
@@ -54,7 +57,7 @@ def test_workers_and_queues_panels_show_both_kinds_of_worker_and_both_queues(sta
     send(page, "rabbitmq", 1, count=2)
     wait_for_rows(page, 4, "DONE")
     # Each worker did both jobs of its kind: 2 done, the whole share.
-    page.wait_for_function("""() => [...document.querySelectorAll("#workers [data-worker-id]")]
+    page.wait_for_function("""() => [...document.querySelectorAll('#workers [data-worker-id]:not([data-kind="celery_node"])')]
         .every((row) => row.querySelector(".share-text")?.textContent === "2 · 100%")""", timeout=10_000)
     assert page.locator("#workers").get_by_text("idle").count() == 2
 

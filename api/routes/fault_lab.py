@@ -11,7 +11,9 @@ from flask_babel import gettext
 
 from api.auth import class_control
 from api.experiments import experiments
-from api.fault_actions import CannotKill, close_broker_connections, consume_lane, kill_worker_running, limit_celery
+from api.fault_actions import (
+    CannotKill, close_broker_connections, consume_lane, kill_worker_running, limit_celery, tune_celery,
+)
 from api.request_body import json_body
 from api.state import lab
 from api.errors import broker_error
@@ -19,7 +21,7 @@ from api.queue_stats import management_failure
 from api.raw_publisher import BrokerUnavailable
 from api.validation import BadField
 from queue_lab.management_api import ManagementError
-from queue_lab.fields import flag, json_object, one_of
+from queue_lab.fields import flag, json_object, one_of, whole
 from queue_lab.rate_limit import RateLimit
 
 bp = Blueprint("fault_lab", __name__, cli_group=None)
@@ -144,6 +146,35 @@ def measured_rate():
     return jsonify(window_s=RATE_WINDOW_S, methods={method: {"started": sum(by.values()), "workers": by}
                                                     for method, by in starts.items()
                                                     if method in ("celery", "rabbitmq")})
+
+
+MAX_PROCESSES, MAX_MULTIPLIER = 8, 16  # a class on a laptop: enough to see it, not to swap
+
+
+@bp.post("/api/experiments/concurrency")
+@class_control
+def concurrency():
+    """`{"processes": 1–8, "prefetch_multiplier": 1–16}` (either or both): the concurrency lesson's knobs
+    on this lab's Celery workers, live — pool processes per worker, and how many messages each
+    process's share of the prefetch is. Replicas are the third knob: `--scale celery_worker=N`."""
+    body = json_object(json_body(), {"processes", "prefetch_multiplier"})
+    processes = whole(body, "processes", 1, MAX_PROCESSES, required=False)
+    multiplier = whole(body, "prefetch_multiplier", 1, MAX_MULTIPLIER, required=False)
+    if processes is None and multiplier is None:
+        raise BadField("processes", gettext("give processes (1 to %(processes)s) or prefetch_multiplier (1 to "
+                                            "%(multiplier)s), or both", processes=MAX_PROCESSES,
+                                            multiplier=MAX_MULTIPLIER))
+    settings = lab().settings
+    from celery_app import app as celery  # here: the page works even if Celery is absent
+
+    try:
+        told = tune_celery(celery, processes, multiplier, {settings.queues.celery})
+    except (kombu.exceptions.OperationalError, OSError) as exc:
+        raise BrokerUnavailable(settings.broker_hint, "rabbitmq") from exc
+    if not told:
+        return jsonify(error=gettext("no Celery worker of this lab is running on RabbitMQ: start one (`make run`, "
+                                     "or compose's celery_worker service) and try again")), 409
+    return jsonify(processes=processes, prefetch_multiplier=multiplier, workers=told)
 
 
 # What a stranger's script might publish: JSON, but not a job (no task_num, no seconds).
