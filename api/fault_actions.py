@@ -82,6 +82,11 @@ def _consumed(control) -> dict[str, set[str]]:
     return {node: {q.get("name") for q in queues or ()} for node, queues in answers.items()}
 
 
+def _nodes_consuming(control, ours: set[str]) -> list[str]:
+    """This lab's Celery nodes: those consuming one of `ours` (not another class's on this broker)."""
+    return sorted(node for node, names in _consumed(control).items() if names & ours)
+
+
 def consume_lane(celery, queue: str, consume: bool, ours: set[str]) -> list[str]:
     """Stop the long lane's workers taking jobs from `queue`, or let them take jobs again — Celery's
     remote control (cancel_consumer / add_consumer, Flower's buttons): the workers stay up and the
@@ -111,7 +116,7 @@ def limit_celery(celery, per_minute: int | None, ours: set[str]) -> list[str]:
     which keeps it in its own token bucket — per worker, so two workers run twice the rate. None
     lifts it. Told only the nodes consuming one of `ours` (not another class's on this broker)."""
     control = celery.control
-    nodes = sorted(node for node, names in _consumed(control).items() if names & ours)
+    nodes = _nodes_consuming(control, ours)
     if nodes:
         control.rate_limit("process_task", f"{per_minute}/m" if per_minute else None,
                            destination=nodes, reply=True, timeout=INSPECT_TIMEOUT_S)
@@ -127,7 +132,7 @@ def tune_celery(celery, processes: int | None, prefetch_multiplier: int | None, 
     Answers, per node consuming one of `ours`, the pool size before and what it was told — or, when
     it refused (a pool shrinks only by its idle processes), its own words."""
     control = celery.control
-    nodes = sorted(node for node, names in _consumed(control).items() if names & ours)
+    nodes = _nodes_consuming(control, ours)
     stats = control.inspect(destination=nodes, timeout=INSPECT_TIMEOUT_S).stats() or {} if nodes else {}
     told = {}
     if prefetch_multiplier is not None and nodes:  # first: a pool grown next takes the new multiplier
